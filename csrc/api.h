@@ -1,0 +1,210 @@
+/*
+ * api.h: the C core's interface, in the subset of C that cffi's cdef parses.
+ *
+ * No preprocessor directives here: copypatch.h wraps this file with the includes it needs, and
+ * src/copypatch/_build.py hands it verbatim to ffibuilder.cdef(). Everything Python sees of the
+ * core is declared in this one file.
+ *
+ * The names follow PostgreSQL's executor (src/include/executor/execExpr.h): a program is an
+ * ExprState holding an array of ExprEvalStep; each step writes its result to the value/isnull
+ * pair its resvalue/resnull point at; functions are called through an fmgr-like call info.
+ */
+
+typedef uint64_t Datum;
+
+/* The supported SQL types, as stored in numpy columns. */
+typedef enum CpType
+{
+	CP_BOOL,
+	CP_INT2,
+	CP_INT4,
+	CP_INT8,
+	CP_FLOAT4,
+	CP_FLOAT8
+} CpType;
+
+typedef struct NullableDatum
+{
+	Datum		value;
+	bool		isnull;
+} NullableDatum;
+
+/* fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. */
+typedef struct FunctionCallInfoBaseData
+{
+	bool		isnull;			/* result is NULL (set by non-strict functions) */
+	int16_t		nargs;
+	NullableDatum args[2];
+} FunctionCallInfoBaseData;
+
+typedef FunctionCallInfoBaseData *FunctionCallInfo;
+typedef Datum (*PGFunction) (FunctionCallInfo fcinfo);
+
+/* A constant array, the right-hand side of an IN list (PostgreSQL: an ArrayType datum). */
+typedef struct CpArray
+{
+	int32_t		nitems;
+	bool		has_nulls;
+	const Datum *values;
+	const bool *nulls;
+} CpArray;
+
+/* One column of the scanned table: a numpy array and, if the column is nullable, its mask. */
+typedef struct CpColumn
+{
+	const char *data;			/* value of row 0 */
+	const char *nulls;			/* NULL for a NOT NULL column, else one bool per row */
+	intptr_t	stride;			/* bytes from one value to the next */
+	intptr_t	null_stride;
+	int32_t		type;			/* CpType */
+} CpColumn;
+
+/*
+ * One program step. PostgreSQL's ExprEvalStep: the opcode (for the computed-goto engine, the
+ * address of the opcode's label), where the step writes its result, and a union of per-opcode
+ * operands. The union is also readable as four machine words, which is how the JIT sees a step:
+ * each word is a hole patched into the stencil.
+ */
+typedef struct ExprEvalStep
+{
+	intptr_t	opcode;
+	Datum	   *resvalue;
+	bool	   *resnull;
+	union
+	{
+		uintptr_t	words[4];	/* the JIT's view of every operand below */
+
+		/* for EEOP_SCAN_FETCHSOME */
+		struct
+		{
+			int32_t		last_var;	/* deform columns [0, last_var) */
+		}			fetch;
+
+		/* for EEOP_SCAN_VAR */
+		struct
+		{
+			int32_t		attnum;		/* 0-based column index */
+		}			var;
+
+		/* for EEOP_CONST */
+		struct
+		{
+			Datum		value;
+			bool		isnull;
+		}			constval;
+
+		/* for EEOP_FUNCEXPR, EEOP_FUNCEXPR_STRICT, EEOP_NULLIF, EEOP_SCALARARRAYOP */
+		struct
+		{
+			FunctionCallInfo fcinfo;
+			PGFunction	fn_addr;
+			int32_t		nargs;
+			bool		useOr;		/* for EEOP_SCALARARRAYOP: ANY (true) or ALL */
+		}			func;
+
+		/* for EEOP_BOOL_*_STEP* */
+		struct
+		{
+			int32_t		jumpdone;	/* where to go once the result is known */
+			bool	   *anynull;	/* has any input been NULL so far? */
+		}			boolexpr;
+
+		/* for EEOP_QUAL */
+		struct
+		{
+			int32_t		jumpdone;
+		}			qualexpr;
+
+		/* for EEOP_JUMP* */
+		struct
+		{
+			int32_t		jumpdone;
+		}			jump;
+
+		/* for EEOP_CASE_TESTVAL: where the CASE operand was evaluated to */
+		struct
+		{
+			Datum	   *value;
+			bool	   *isnull;
+		}			casetest;
+	}			d;
+} ExprEvalStep;
+
+struct ExprState;
+struct ExprContext;
+typedef Datum (*ExprStateEvalFunc) (struct ExprState *state, struct ExprContext *econtext,
+									bool *isnull);
+
+/* A compiled expression: the steps, the final result, and the engine that runs them. */
+typedef struct ExprState
+{
+	ExprEvalStep *steps;
+	int32_t		steps_len;
+	bool		resnull;
+	Datum		resvalue;
+	ExprStateEvalFunc evalfunc;
+} ExprState;
+
+/* Per-scan state: the table, the scan slot (tts_values/tts_isnull) and the current row. */
+typedef struct ExprContext
+{
+	Datum	   *scan_values;
+	bool	   *scan_isnull;
+	int32_t		scan_nvalid;	/* columns [0, scan_nvalid) of this row are deformed */
+	int32_t		ncolumns;
+	const CpColumn *columns;
+	int64_t		row;
+} ExprContext;
+
+/* What went wrong, when cp_scan returns nonzero. */
+typedef struct CpErrorInfo
+{
+	int32_t		code;			/* CpErrorCode */
+	int64_t		row;
+} CpErrorInfo;
+
+/* Opcode and error tables, for Python and for explain(). */
+extern const int cp_num_opcodes;
+extern const char *const cp_opcode_names[];
+extern const int cp_num_errors;
+extern const char *const cp_error_sqlstates[];
+extern const char *const cp_error_messages[];
+
+/* Built-in functions, by PostgreSQL name. */
+typedef struct CpFunction
+{
+	const char *name;
+	PGFunction	fn;
+	int32_t		nargs;
+} CpFunction;
+extern const int cp_num_functions;
+extern const CpFunction cp_functions[];
+
+/* Engines: each returns the function the scan loop calls per row. */
+ExprStateEvalFunc cp_engine_switch(void);
+ExprStateEvalFunc cp_engine_goto(void);
+/* Ready a program for the goto engine: opcodes become label addresses. */
+void cp_goto_prepare(ExprState *state);
+
+/* Scan modes. */
+typedef enum CpScanMode
+{
+	CP_SCAN_FILTER,				/* out: one uint8 per row, 1 where the result is true */
+	CP_SCAN_EVALUATE			/* out: one value per row of result_type; out_nulls: one bool */
+} CpScanMode;
+
+/*
+ * Run the program over rows [0, nrows) of the columns, the GIL released. Returns 0, or 1 after an
+ * error, described in *error (the first failing row in scan order; nothing after it is written).
+ */
+int			cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nrows,
+					int32_t mode, int32_t result_type, void *out, bool *out_nulls,
+					CpErrorInfo *error);
+
+/* Call one built-in on constant arguments (constant folding). Same error reporting. */
+int			cp_call_function(PGFunction fn, FunctionCallInfo fcinfo, Datum *result,
+							 CpErrorInfo *error);
+
+/* strtof/strtod as PostgreSQL's float4in/float8in see them, for numeric literals. */
+float		cp_strtof(const char *s, int *erange);
+double		cp_strtod(const char *s, int *erange);

@@ -1,0 +1,290 @@
+/*
+ * cases.h: the body of every opcode in opcodes.def, written once.
+ *
+ * This file is included inside an engine with these macros defined:
+ *   CASE(name)   start the body of opcode `name`
+ *   NEXT()       continue with the next step
+ *   JUMP(i)      continue with step i (each opcode jumps to at most one target)
+ * and these names in scope: `op` (the current ExprEvalStep *), `state` (ExprState *),
+ * `econtext` (ExprContext *) and `isnull` (bool *, where EEOP_DONE puts the result's null flag).
+ * A body never falls through to the next one, and finishes with NEXT(), JUMP() or `return`, so
+ * that it can become a function of its own in the JIT's stencil template.
+ *
+ * The switch and computed-goto interpreters (interp.c) and the stencil template (jit/) define the
+ * macros their own way: PostgreSQL's EEO_CASE/EEO_NEXT pattern from execExprInterp.c.
+ * Work that is rare or large lives out of line in scan.c, called by every engine alike.
+ */
+
+CASE(EEOP_DONE)
+{
+	*isnull = state->resnull;
+	return state->resvalue;
+}
+
+CASE(EEOP_SCAN_FETCHSOME)
+{
+	if (econtext->scan_nvalid < op->d.fetch.last_var)
+		cp_slot_getsomeattrs(econtext, op->d.fetch.last_var);
+	NEXT();
+}
+
+CASE(EEOP_SCAN_VAR)
+{
+	int32_t		attnum = op->d.var.attnum;
+
+	*op->resvalue = econtext->scan_values[attnum];
+	*op->resnull = econtext->scan_isnull[attnum];
+	NEXT();
+}
+
+CASE(EEOP_CONST)
+{
+	*op->resnull = op->d.constval.isnull;
+	*op->resvalue = op->d.constval.value;
+	NEXT();
+}
+
+CASE(EEOP_FUNCEXPR)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+	Datum		d;
+
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+
+CASE(EEOP_FUNCEXPR_STRICT)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+	NullableDatum *args = fcinfo->args;
+	int32_t		nargs = op->d.func.nargs;
+	Datum		d;
+
+	/* strict function, so check for NULL args */
+	for (int32_t argno = 0; argno < nargs; argno++)
+	{
+		if (args[argno].isnull)
+		{
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+
+/*
+ * BOOL_AND_STEP_FIRST and _STEP differ only in resetting anynull: PostgreSQL lets the first fall
+ * through into the second; bodies here cannot fall through, so both use this one test.
+ * Returns whether the AND is decided (FALSE).
+ */
+#ifndef CP_BOOL_STEP_HELPERS
+#define CP_BOOL_STEP_HELPERS
+#define CP_BOOL_STEP(op, decided_when) \
+	(*(op)->resnull ? (*(op)->d.boolexpr.anynull = true, false) \
+	 : DatumGetBool(*(op)->resvalue) == (decided_when))
+#endif
+
+CASE(EEOP_BOOL_AND_STEP_FIRST)
+{
+	*op->d.boolexpr.anynull = false;
+	if (CP_BOOL_STEP(op, false))
+		JUMP(op->d.boolexpr.jumpdone);	/* result is already FALSE */
+	NEXT();
+}
+
+CASE(EEOP_BOOL_AND_STEP)
+{
+	if (CP_BOOL_STEP(op, false))
+		JUMP(op->d.boolexpr.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_BOOL_AND_STEP_LAST)
+{
+	if (CP_BOOL_STEP(op, false))
+		JUMP(op->d.boolexpr.jumpdone);
+	/* all inputs TRUE or NULL: the result is NULL if any was NULL, else TRUE (already set) */
+	if (*op->d.boolexpr.anynull)
+	{
+		*op->resvalue = (Datum) 0;
+		*op->resnull = true;
+	}
+	NEXT();
+}
+
+CASE(EEOP_BOOL_OR_STEP_FIRST)
+{
+	*op->d.boolexpr.anynull = false;
+	if (CP_BOOL_STEP(op, true))
+		JUMP(op->d.boolexpr.jumpdone);	/* result is already TRUE */
+	NEXT();
+}
+
+CASE(EEOP_BOOL_OR_STEP)
+{
+	if (CP_BOOL_STEP(op, true))
+		JUMP(op->d.boolexpr.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_BOOL_OR_STEP_LAST)
+{
+	if (CP_BOOL_STEP(op, true))
+		JUMP(op->d.boolexpr.jumpdone);
+	if (*op->d.boolexpr.anynull)
+	{
+		*op->resvalue = (Datum) 0;
+		*op->resnull = true;
+	}
+	NEXT();
+}
+
+CASE(EEOP_BOOL_NOT_STEP)
+{
+	/* NOT NULL is NULL: leave resnull alone */
+	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+	NEXT();
+}
+
+CASE(EEOP_QUAL)
+{
+	/* ExecQual: a NULL or FALSE conjunct makes the whole qual FALSE */
+	if (*op->resnull || !DatumGetBool(*op->resvalue))
+	{
+		*op->resnull = false;
+		*op->resvalue = BoolGetDatum(false);
+		JUMP(op->d.qualexpr.jumpdone);
+	}
+	NEXT();
+}
+
+CASE(EEOP_JUMP)
+{
+	JUMP(op->d.jump.jumpdone);
+}
+
+CASE(EEOP_JUMP_IF_NULL)
+{
+	if (*op->resnull)
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_JUMP_IF_NOT_NULL)
+{
+	if (!*op->resnull)
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_JUMP_IF_NOT_TRUE)
+{
+	if (*op->resnull || !DatumGetBool(*op->resvalue))
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_NULLTEST_ISNULL)
+{
+	*op->resvalue = BoolGetDatum(*op->resnull);
+	*op->resnull = false;
+	NEXT();
+}
+
+CASE(EEOP_NULLTEST_ISNOTNULL)
+{
+	*op->resvalue = BoolGetDatum(!*op->resnull);
+	*op->resnull = false;
+	NEXT();
+}
+
+CASE(EEOP_BOOLTEST_IS_TRUE)
+{
+	if (*op->resnull)
+	{
+		*op->resvalue = BoolGetDatum(false);
+		*op->resnull = false;
+	}
+	/* else, the input value is the correct output as well */
+	NEXT();
+}
+
+CASE(EEOP_BOOLTEST_IS_NOT_TRUE)
+{
+	if (*op->resnull)
+	{
+		*op->resvalue = BoolGetDatum(true);
+		*op->resnull = false;
+	}
+	else
+		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+	NEXT();
+}
+
+CASE(EEOP_BOOLTEST_IS_FALSE)
+{
+	if (*op->resnull)
+	{
+		*op->resvalue = BoolGetDatum(false);
+		*op->resnull = false;
+	}
+	else
+		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+	NEXT();
+}
+
+CASE(EEOP_BOOLTEST_IS_NOT_FALSE)
+{
+	if (*op->resnull)
+	{
+		*op->resvalue = BoolGetDatum(true);
+		*op->resnull = false;
+	}
+	NEXT();
+}
+
+CASE(EEOP_CASE_TESTVAL)
+{
+	*op->resvalue = *op->d.casetest.value;
+	*op->resnull = *op->d.casetest.isnull;
+	NEXT();
+}
+
+CASE(EEOP_NULLIF)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+
+	/* if either argument is NULL they can't be equal */
+	if (!fcinfo->args[0].isnull && !fcinfo->args[1].isnull)
+	{
+		Datum		result;
+
+		fcinfo->isnull = false;
+		result = op->d.func.fn_addr(fcinfo);
+		/* if the arguments are equal return null */
+		if (!fcinfo->isnull && DatumGetBool(result))
+		{
+			*op->resvalue = (Datum) 0;
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	/* arguments aren't equal, so return the first one */
+	*op->resvalue = fcinfo->args[0].value;
+	*op->resnull = fcinfo->args[0].isnull;
+	NEXT();
+}
+
+CASE(EEOP_SCALARARRAYOP)
+{
+	/* too large to inline */
+	ExecEvalScalarArrayOp(state, op);
+	NEXT();
+}

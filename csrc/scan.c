@@ -1,0 +1,270 @@
+/*
+ * scan.c: the row loop (PostgreSQL's ExecScan + ExecQual), errors, and the out-of-line parts of
+ * opcodes that every engine calls.
+ *
+ * Errors work like PostgreSQL's ereport(ERROR): cp_error() longjmps back to the cp_scan (or
+ * cp_call_function) that is running on this thread, which reports the error code and the row
+ * being evaluated. The jump buffer is thread-local, so scans on different threads (the GIL is
+ * released while they run) do not disturb each other. Nothing that needs cleaning up is live in
+ * the frames an error unwinds: the engines allocate nothing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdlib.h>
+
+#include "copypatch.h"
+
+static _Thread_local jmp_buf *cp_error_jmp;
+static _Thread_local CpErrorCode cp_error_code;
+
+void
+cp_error(CpErrorCode code)
+{
+	cp_error_code = code;
+	/* every caller of an engine sets cp_error_jmp first; there is no path without one */
+	longjmp(*cp_error_jmp, 1);
+}
+
+const char *const cp_error_sqlstates[] = {
+#define ERR(name, sqlstate, message) sqlstate,
+#include "errors.def"
+#undef ERR
+};
+const char *const cp_error_messages[] = {
+#define ERR(name, sqlstate, message) message,
+#include "errors.def"
+#undef ERR
+};
+const int	cp_num_errors = CP_ERR_LAST;
+
+/*
+ * slot_getsomeattrs: read columns [scan_nvalid, last_var) of the current row into the scan slot,
+ * the Datum conventions of copypatch.h. PostgreSQL deforms a heap tuple here; we read numpy
+ * columns, but keep the step so that programs have PostgreSQL's shape.
+ */
+void
+cp_slot_getsomeattrs(ExprContext *econtext, int32_t last_var)
+{
+	int64_t		row = econtext->row;
+
+	for (int32_t i = econtext->scan_nvalid; i < last_var; i++)
+	{
+		const CpColumn *col = &econtext->columns[i];
+		const char *p = col->data + row * col->stride;
+		Datum		d = 0;
+
+		switch ((CpType) col->type)
+		{
+			case CP_BOOL:
+				d = BOOLGetDatum(*(const bool *) p);
+				break;
+			case CP_INT2:
+				d = INT2GetDatum(*(const int16_t *) p);
+				break;
+			case CP_INT4:
+				d = INT4GetDatum(*(const int32_t *) p);
+				break;
+			case CP_INT8:
+				d = INT8GetDatum(*(const int64_t *) p);
+				break;
+			case CP_FLOAT4:
+				d = FLOAT4GetDatum(*(const float *) p);
+				break;
+			case CP_FLOAT8:
+				d = FLOAT8GetDatum(*(const double *) p);
+				break;
+		}
+		econtext->scan_values[i] = d;
+		econtext->scan_isnull[i] = col->nulls != NULL && col->nulls[row * col->null_stride] != 0;
+	}
+	econtext->scan_nvalid = last_var;
+}
+
+/*
+ * scalar op ANY/ALL (array), PostgreSQL's ExecEvalScalarArrayOp for a strict operator: the scalar
+ * is in fcinfo->args[0], the array in *op->resvalue; the result replaces the array.
+ */
+void
+ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+	bool		useOr = op->d.func.useOr;
+	const CpArray *arr = (const CpArray *) (uintptr_t) *op->resvalue;
+	bool		resultnull = false;
+	Datum		result;
+
+	(void) state;
+	/* an empty array gives FALSE for ANY and TRUE for ALL, even for a NULL scalar */
+	if (arr->nitems <= 0)
+	{
+		*op->resvalue = BoolGetDatum(!useOr);
+		*op->resnull = false;
+		return;
+	}
+	/* a strict operator with a NULL scalar gives NULL */
+	if (fcinfo->args[0].isnull)
+	{
+		*op->resvalue = (Datum) 0;
+		*op->resnull = true;
+		return;
+	}
+	result = BoolGetDatum(!useOr);
+	for (int32_t i = 0; i < arr->nitems; i++)
+	{
+		Datum		thisresult;
+
+		if (arr->has_nulls && arr->nulls[i])
+		{
+			resultnull = true;
+			continue;
+		}
+		fcinfo->args[1].value = arr->values[i];
+		fcinfo->args[1].isnull = false;
+		fcinfo->isnull = false;
+		thisresult = op->d.func.fn_addr(fcinfo);
+		if (fcinfo->isnull)
+			resultnull = true;
+		else if (useOr ? DatumGetBool(thisresult) : !DatumGetBool(thisresult))
+		{
+			result = thisresult;
+			resultnull = false;
+			break;				/* needn't look at any more elements */
+		}
+	}
+	*op->resvalue = result;
+	*op->resnull = resultnull;
+}
+
+/* Store one result of the evaluate mode in the output column's type. */
+static inline void
+store_result(void *out, int64_t row, CpType type, Datum d)
+{
+	switch (type)
+	{
+		case CP_BOOL:
+			((bool *) out)[row] = DatumGetBOOL(d);
+			break;
+		case CP_INT2:
+			((int16_t *) out)[row] = DatumGetINT2(d);
+			break;
+		case CP_INT4:
+			((int32_t *) out)[row] = DatumGetINT4(d);
+			break;
+		case CP_INT8:
+			((int64_t *) out)[row] = DatumGetINT8(d);
+			break;
+		case CP_FLOAT4:
+			((float *) out)[row] = DatumGetFLOAT4(d);
+			break;
+		case CP_FLOAT8:
+			((double *) out)[row] = DatumGetFLOAT8(d);
+			break;
+	}
+}
+
+#define CP_MAX_COLUMNS 1664		/* PostgreSQL's MaxTupleAttributeNumber */
+
+int
+cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nrows,
+		int32_t mode, int32_t result_type, void *out, bool *out_nulls, CpErrorInfo *error)
+{
+	Datum		values[CP_MAX_COLUMNS];
+	bool		nulls[CP_MAX_COLUMNS];
+	ExprContext econtext;
+	ExprStateEvalFunc evalfunc = state->evalfunc;
+	jmp_buf		jb;
+	jmp_buf    *volatile saved_jmp = cp_error_jmp;
+
+	if (ncolumns < 0 || ncolumns > CP_MAX_COLUMNS)
+		return -1;
+	econtext.scan_values = values;
+	econtext.scan_isnull = nulls;
+	econtext.scan_nvalid = 0;
+	econtext.ncolumns = ncolumns;
+	econtext.columns = columns;
+	econtext.row = 0;
+
+	if (setjmp(jb) != 0)
+	{
+		cp_error_jmp = saved_jmp;
+		error->code = cp_error_code;
+		error->row = econtext.row;
+		return 1;
+	}
+	cp_error_jmp = &jb;
+
+	if (mode == CP_SCAN_FILTER)
+	{
+		uint8_t    *mask = out;
+
+		for (int64_t row = 0; row < nrows; row++)
+		{
+			bool		resnull;
+			Datum		d;
+
+			econtext.row = row;
+			econtext.scan_nvalid = 0;
+			d = evalfunc(state, &econtext, &resnull);
+			mask[row] = !resnull && DatumGetBool(d);
+		}
+	}
+	else
+	{
+		for (int64_t row = 0; row < nrows; row++)
+		{
+			bool		resnull;
+			Datum		d;
+
+			econtext.row = row;
+			econtext.scan_nvalid = 0;
+			d = evalfunc(state, &econtext, &resnull);
+			out_nulls[row] = resnull;
+			store_result(out, row, (CpType) result_type, resnull ? 0 : d);
+		}
+	}
+	cp_error_jmp = saved_jmp;
+	return 0;
+}
+
+int
+cp_call_function(PGFunction fn, FunctionCallInfo fcinfo, Datum *result, CpErrorInfo *error)
+{
+	jmp_buf		jb;
+	jmp_buf    *volatile saved_jmp = cp_error_jmp;
+
+	if (setjmp(jb) != 0)
+	{
+		cp_error_jmp = saved_jmp;
+		error->code = cp_error_code;
+		error->row = -1;
+		return 1;
+	}
+	cp_error_jmp = &jb;
+	fcinfo->isnull = false;
+	*result = fn(fcinfo);
+	cp_error_jmp = saved_jmp;
+	return 0;
+}
+
+float
+cp_strtof(const char *s, int *erange)
+{
+	float		f;
+
+	errno = 0;
+	f = strtof(s, NULL);
+	*erange = errno == ERANGE;
+	return f;
+}
+
+double
+cp_strtod(const char *s, int *erange)
+{
+	double		f;
+
+	errno = 0;
+	f = strtod(s, NULL);
+	*erange = errno == ERANGE;
+	return f;
+}

@@ -1,0 +1,26 @@
+"""copypatch: PostgreSQL's expression evaluation, as step programs, interpreters and a JIT."""
+
+from ._errors import CompileError, CopypatchError, EvalError
+from .analyze import Column, Schema
+from .compiler import Program, compile
+from .expr import case, coalesce, col, lit, nullif
+from .program import ENGINES
+from .sqltypes import SqlType
+
+__all__ = [
+    "ENGINES",
+    "Column",
+    "CompileError",
+    "CopypatchError",
+    "EvalError",
+    "Program",
+    "Schema",
+    "SqlType",
+    "case",
+    "coalesce",
+    "col",
+    "compile",
+    "lit",
+    "nullif",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,418 @@
+"""Parse analysis: resolve columns, types, operators and casts as PostgreSQL's parser does.
+
+Operator resolution and casts come from _pgcatalog.py, which tools/gen_pgcatalog.py reads off a
+real PostgreSQL server, so an operator between two types resolves to the very function (and the
+very argument casts) PostgreSQL would pick. The transformations of IN, BETWEEN and simple CASE
+follow transformAExprIn, transformAExprBetween and transformCaseExpr (parser/parse_expr.c).
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import _pgcatalog as catalog
+from . import expr as raw
+from ._errors import CompileError, EvalError
+from .nodes import (
+    BooleanTest,
+    BoolExpr,
+    CaseExpr,
+    CaseTestExpr,
+    CoalesceExpr,
+    Const,
+    FuncExpr,
+    Node,
+    NullIfExpr,
+    NullTest,
+    ScalarArrayOpExpr,
+    Var,
+    walk,
+)
+from .sqltypes import TYPE_NAMES, SqlType
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a schema: its name, type and whether it may hold NULLs."""
+
+    name: str
+    type: SqlType
+    nullable: bool
+
+
+class Schema:
+    """The columns an expression may refer to, in table order."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.columns = tuple(columns)
+        self.by_name = {c.name: i for i, c in enumerate(self.columns)}
+        if len(self.by_name) != len(self.columns):
+            raise CompileError("duplicate column names in schema")
+
+    def __repr__(self) -> str:
+        cols = ", ".join(
+            f"{c.name} {c.type.value}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
+        )
+        return f"Schema({cols})"
+
+
+INT_RANGES = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}
+MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit
+
+
+def fits(t: SqlType, v: int) -> bool:
+    bits = INT_RANGES[t]
+    return -(1 << (bits - 1)) <= v < (1 << (bits - 1))
+
+
+def analyze(e: raw.Expr, schema: Schema) -> Node:
+    return Analyzer(schema).transform(e, 0)
+
+
+def _pos(e: raw.Expr) -> int | None:
+    return getattr(e, "position", None)
+
+
+def numeric_text(text: str) -> str:
+    """numeric_out of a numeric literal, as PostgreSQL prints it in error messages."""
+    return format(decimal.Decimal(text), "f")
+
+
+def numeric_to_float(text: str, t: SqlType) -> float:
+    """numeric_float4/numeric_float8 of a literal: float4in/float8in of its text."""
+    from ._core import ffi, lib
+
+    erange = ffi.new("int *")
+    value = (lib.cp_strtof if t is SqlType.FLOAT4 else lib.cp_strtod)(text.encode(), erange)
+    if erange[0] and (value in (float("inf"), float("-inf")) or value == 0.0):
+        # float8in's check: an underflow to a nonzero denormal is accepted
+        raise EvalError(
+            "22003", f'"{numeric_text(text)}" is out of range for type {t.sql_name}'
+        )
+    return float(value)
+
+
+def numeric_to_int(text: str, t: SqlType) -> int:
+    """numeric_int2/4/8 of a literal: round half away from zero, then check the range."""
+    v = int(decimal.Decimal(text).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
+    if not fits(t, v):
+        raise EvalError("22003", {SqlType.INT2: "smallint out of range",
+                                  SqlType.INT4: "integer out of range",
+                                  SqlType.INT8: "bigint out of range"}[t])
+    return v
+
+
+def type_input(text: str, t: SqlType, position: int | None) -> Const:
+    """A string literal cast to t: the type's input function (int4in, float8in, boolin)."""
+    s = text.strip()
+    low = s.lower()
+    if t is SqlType.BOOL:
+        if low in ("t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"):
+            return Const(t, True)
+        if low in ("f", "fa", "fal", "fals", "false", "n", "no", "of", "off", "0"):
+            return Const(t, False)
+    elif t.is_integer:
+        try:
+            v = int(s, 10) if s and s.lstrip("+-").isdigit() else None
+        except ValueError:
+            v = None
+        if v is not None:
+            if not fits(t, v):
+                raise EvalError("22003", f'value "{text}" is out of range for type {t.sql_name}')
+            return Const(t, v)
+    elif t.is_float:
+        specials = {"nan": float("nan"), "infinity": float("inf"), "+infinity": float("inf"),
+                    "-infinity": float("-inf"), "inf": float("inf"), "+inf": float("inf"),
+                    "-inf": float("-inf")}
+        if low in specials:
+            return Const(t, specials[low])
+        try:
+            decimal.Decimal(s)
+            ok = bool(s) and "_" not in s and s.lower() not in ("nan", "snan")
+        except decimal.InvalidOperation:
+            ok = False
+        if ok:
+            from ._core import ffi, lib
+
+            erange = ffi.new("int *")
+            value = (lib.cp_strtof if t is SqlType.FLOAT4 else lib.cp_strtod)(s.encode(), erange)
+            if erange[0] and (value in (float("inf"), float("-inf")) or value == 0.0):
+                raise EvalError("22003", f'"{text}" is out of range for type {t.sql_name}')
+            return Const(t, float(value))
+    else:
+        raise CompileError(f"type {t.sql_name} is not supported", position)
+    raise EvalError("22P02", f'invalid input syntax for type {t.sql_name}: "{text}"')
+
+
+class Analyzer:
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+
+    # -- helpers ---------------------------------------------------------------------------
+    def coerce(self, node: Node, target: SqlType, e: raw.Expr, context: str = "i") -> Node:
+        """coerce_type: make node of type target with an implicit (or explicit) cast."""
+        src = node.type
+        if src is target:
+            return node
+        if src is SqlType.UNKNOWN:
+            assert isinstance(node, Const) and node.isnull
+            return Const(target, None)
+        if src is SqlType.NUMERIC:
+            if not isinstance(node, Const):
+                raise CompileError("numeric arithmetic is not supported", _pos(e))
+            text = str(node.value)
+            if target.is_float:
+                return Const(target, numeric_to_float(text, target))
+            if target.is_integer and context == "e":
+                return Const(target, numeric_to_int(text, target))
+            raise CompileError(
+                f"cannot use numeric literal {text} as {target.sql_name}", _pos(e)
+            )
+        cast = catalog.CASTS.get((src.value, target.value))
+        allowed = {"i": ("i",), "a": ("i", "a"), "e": ("i", "a", "e")}[context]
+        if cast is None or cast["context"] not in allowed:
+            raise CompileError(
+                f"cannot cast type {src.sql_name} to {target.sql_name}", _pos(e)
+            )
+        if cast["func"] is None:  # binary-coercible
+            return node
+        self.require_function(cast["func"], e)
+        return FuncExpr(cast["func"], (node,), target)
+
+    def require_function(self, name: str, e: raw.Expr) -> None:
+        info = catalog.FUNCTIONS[name]
+        types = {*info["args"], info["rettype"]}
+        if "numeric" in types:
+            raise CompileError(
+                "numeric values are not supported: PostgreSQL would compute this in numeric "
+                "(a literal like 1.5 is numeric); cast the literal to float8 or an integer type",
+                _pos(e),
+            )
+        if not types <= {t.value for t in SqlType}:
+            raise CompileError(f"function {name} is not supported", _pos(e))
+
+    def common_type(self, nodes: Sequence[Node], what: str, e: raw.Expr) -> SqlType:
+        """select_common_type over nodes (PostgreSQL's rules, folded pairwise)."""
+        result: SqlType | None = None
+        for n in nodes:
+            t = n.type
+            if t is SqlType.UNKNOWN:
+                continue
+            if result is None:
+                result = t
+                continue
+            entry = catalog.COMMON_TYPES[(result.value, t.value)]
+            if "error" in entry:
+                raise CompileError(
+                    f"{what} types {result.sql_name} and {t.sql_name} cannot be matched", _pos(e)
+                )
+            result = SqlType(entry["type"])
+        if result is None:
+            raise CompileError(
+                f"{what} of only NULLs has type text in PostgreSQL, which copypatch lacks; "
+                "cast one of them",
+                _pos(e),
+            )
+        return result
+
+    def apply_conversions(self, node: Node, conv: list[str], e: raw.Expr) -> Node:
+        for step in conv:
+            if step.startswith("const:"):
+                t = step[len("const:"):]
+                if t not in {x.value for x in SqlType}:
+                    raise CompileError("text values are not supported", _pos(e))
+                return self.coerce(node, SqlType(t), e)
+            if node.type is SqlType.NUMERIC and step in ("numeric_float8", "numeric_float4"):
+                node = self.coerce(node, SqlType.FLOAT8 if step.endswith("8") else SqlType.FLOAT4, e)
+                continue
+            self.require_function(step, e)
+            node = FuncExpr(step, (node,), SqlType(catalog.FUNCTIONS[step]["rettype"]))
+        return node
+
+    def make_op(self, op: str, args: Sequence[Node], e: raw.Expr) -> FuncExpr:
+        """make_op: resolve an operator over the argument types, casting the arguments."""
+        if len(args) == 2:
+            key: tuple[str, ...] = (op, args[0].type.value, args[1].type.value)
+            entry = catalog.BINARY_OPERATORS.get(key)
+        else:
+            key = (op, args[0].type.value)
+            entry = catalog.UNARY_OPERATORS.get(key)
+        if entry is None:
+            raise CompileError(f"operator {op} is not supported", _pos(e))
+        if "error" in entry:
+            raise CompileError(entry["error"][1], _pos(e))
+        if "const" in entry:
+            raise CompileError(f"operator {op} over unknown types is not supported", _pos(e))
+        func = entry["func"]
+        if func in ("texteq", "textne", "text_lt", "text_le", "text_gt", "text_ge"):
+            # unknown = unknown: PostgreSQL compares as text, and strictness makes it NULL
+            raise CompileError(
+                f"NULL {op} NULL compares text in PostgreSQL, which copypatch lacks; "
+                "cast one side", _pos(e)
+            )
+        new_args = tuple(
+            self.apply_conversions(a, conv, e) for a, conv in zip(args, entry["args"])
+        )
+        self.require_function(func, e)
+        return FuncExpr(func, new_args, SqlType(entry["rettype"]), op)
+
+    def as_bool(self, node: Node, what: str, e: raw.Expr) -> Node:
+        if node.type is SqlType.BOOL:
+            return node
+        if node.type is SqlType.UNKNOWN:
+            return Const(SqlType.BOOL, None)
+        raise CompileError(
+            f"argument of {what} must be type boolean, not type {node.type.sql_name}", _pos(e)
+        )
+
+    # -- the transformation ------------------------------------------------------------------
+    def transform(self, e: raw.Expr, depth: int) -> Node:
+        if depth > MAX_DEPTH:
+            raise CompileError(f"expression nested deeper than {MAX_DEPTH} levels", _pos(e))
+        d = depth + 1
+        if isinstance(e, raw.ColumnRef):
+            i = self.schema.by_name.get(e.name)
+            if i is None:
+                known = ", ".join(c.name for c in self.schema.columns)
+                raise CompileError(f'column "{e.name}" does not exist (columns: {known})', _pos(e))
+            c = self.schema.columns[i]
+            return Var(i, c.name, c.type, c.nullable)
+        if isinstance(e, raw.Literal):
+            return self.literal(e)
+        if isinstance(e, raw.Op):
+            args = [self.transform(a, d) for a in e.args]
+            return self.make_op(e.op, args, e)
+        if isinstance(e, raw.BoolOp):
+            what = e.op
+            return BoolExpr(e.op, tuple(self.as_bool(self.transform(a, d), what, e) for a in e.args))
+        if isinstance(e, raw.NullTest):
+            arg = self.transform(e.arg, d)
+            return NullTest(arg, e.isnull)
+        if isinstance(e, raw.BoolTest):
+            what = e.test.replace("_", " ")
+            return BooleanTest(self.as_bool(self.transform(e.arg, d), what, e), e.test)
+        if isinstance(e, raw.Case):
+            return self.case(e, d)
+        if isinstance(e, raw.Coalesce):
+            args = [self.transform(a, d) for a in e.args]
+            t = self.common_type(args, "COALESCE", e)
+            return CoalesceExpr(t, tuple(self.coerce(a, t, e) for a in args))
+        if isinstance(e, raw.NullIf):
+            op = self.make_op("=", [self.transform(a, d) for a in e.args], e)
+            if op.type is not SqlType.BOOL:
+                raise CompileError("NULLIF requires = operator to yield boolean", _pos(e))
+            a0, a1 = op.args
+            return NullIfExpr(op.funcname, (a0, a1))
+        if isinstance(e, raw.In):
+            return self.in_list(e, d)
+        if isinstance(e, raw.Between):
+            return self.between(e, d)
+        if isinstance(e, raw.Cast):
+            return self.cast(e, d)
+        raise CompileError(f"unsupported expression {type(e).__name__}", _pos(e))
+
+    def literal(self, e: raw.Literal) -> Node:
+        if e.kind == "int":
+            v = int(e.value)  # type: ignore[call-overload]
+            if fits(SqlType.INT4, v):
+                return Const(SqlType.INT4, v)
+            if fits(SqlType.INT8, v):
+                return Const(SqlType.INT8, v)
+            return Const(SqlType.NUMERIC, str(v))  # type: ignore[arg-type]
+        if e.kind == "numeric":
+            return Const(SqlType.NUMERIC, str(e.value))  # type: ignore[arg-type]
+        if e.kind == "bool":
+            return Const(SqlType.BOOL, bool(e.value))
+        if e.kind == "null":
+            return Const(SqlType.UNKNOWN, None)
+        if e.kind == "string":
+            raise CompileError(
+                "string literals are supported only as the operand of a cast, like 'NaN'::float8",
+                _pos(e),
+            )
+        raise CompileError(f"unsupported literal {e.value!r}", _pos(e))
+
+    def cast(self, e: raw.Cast, d: int) -> Node:
+        name = " ".join(e.typename.lower().split())
+        target = TYPE_NAMES.get(name)
+        if target is None:
+            raise CompileError(f'type "{e.typename}" is not supported', _pos(e))
+        if isinstance(e.arg, raw.Literal) and e.arg.kind == "string":
+            return type_input(str(e.arg.value), target, _pos(e))
+        arg = self.transform(e.arg, d)
+        if target is SqlType.NUMERIC:
+            if arg.type is SqlType.NUMERIC:
+                return arg
+            raise CompileError("numeric values are not supported", _pos(e))
+        return self.coerce(arg, target, e, context="e")
+
+    def case(self, e: raw.Case, d: int) -> Node:
+        arg = None if e.arg is None else self.transform(e.arg, d)
+        if arg is not None and arg.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
+            raise CompileError("CASE operand of unknown or numeric type is not supported", _pos(e))
+        conds: list[Node] = []
+        results: list[Node] = []
+        for cond_e, result_e in e.whens:
+            cond = self.transform(cond_e, d)
+            if arg is not None:
+                # WHEN value means (CASE operand) = value
+                cond = self.make_op("=", [CaseTestExpr(arg.type), cond], cond_e)
+            conds.append(self.as_bool(cond, "CASE/WHEN", cond_e))
+            results.append(self.transform(result_e, d))
+        default = (
+            self.transform(e.default, d) if e.default is not None else Const(SqlType.UNKNOWN, None)
+        )
+        t = self.common_type([*results, default], "CASE", e)
+        whens = tuple((c, self.coerce(r, t, e)) for c, r in zip(conds, results))
+        return CaseExpr(t, arg, whens, self.coerce(default, t, e))
+
+    def in_list(self, e: raw.In, d: int) -> Node:
+        """transformAExprIn: constant items become one `= ANY (array)`, the rest `=` each."""
+        op = "<>" if e.negated else "="
+        lexpr = self.transform(e.arg, d)
+        items = [self.transform(i, d) for i in e.items]
+        nonvars = [i for i in items if not any(isinstance(n, Var) for n in walk(i))]
+        rest = [i for i in items if any(isinstance(n, Var) for n in walk(i))]
+        result: Node | None = None
+        if len(nonvars) > 1:
+            try:
+                scalar_type: SqlType | None = self.common_type([lexpr, *nonvars], "IN", e)
+            except CompileError:
+                scalar_type = None  # PostgreSQL falls back to one operator per item
+            if scalar_type is not None:
+                elements = tuple(self.coerce(i, scalar_type, e) for i in nonvars)
+                probe = self.make_op(op, [lexpr, Const(scalar_type, None)], e)
+                if probe.type is not SqlType.BOOL:
+                    raise CompileError("op ANY/ALL (array) requires operator to yield boolean", _pos(e))
+                result = ScalarArrayOpExpr(
+                    probe.funcname, not e.negated, probe.args[0], scalar_type, elements, op
+                )
+            else:
+                rest = items
+        else:
+            rest = items
+        for item in rest:
+            cmp = self.as_bool(self.make_op(op, [lexpr, item], e), "IN", e)
+            if result is None:
+                result = cmp
+            else:
+                result = BoolExpr("AND" if e.negated else "OR", (result, cmp))
+        assert result is not None
+        return result
+
+    def between(self, e: raw.Between, d: int) -> Node:
+        a = e.arg
+        lo, hi = e.low, e.high
+
+        def rng(x: raw.Expr, y: raw.Expr) -> Node:
+            if e.negated:
+                return BoolExpr("OR", (self.transform(raw.Op("<", (a, x), _pos(e)), d),
+                                       self.transform(raw.Op(">", (a, y), _pos(e)), d)))
+            return BoolExpr("AND", (self.transform(raw.Op(">=", (a, x), _pos(e)), d),
+                                    self.transform(raw.Op("<=", (a, y), _pos(e)), d)))
+
+        if not e.symmetric:
+            return rng(lo, hi)
+        return BoolExpr("AND" if e.negated else "OR", (rng(lo, hi), rng(hi, lo)))

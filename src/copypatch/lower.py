@@ -1,0 +1,215 @@
+"""Lowering: typed expression trees to step programs, as PostgreSQL's ExecInitExpr does.
+
+Each node becomes steps that write its value to a destination chosen by the parent: the
+expression's result (ExprState.resvalue), an argument slot of a function call's call info, or a
+temporary. A function argument that is a constant is stored in its slot once, here, and emits no
+step; PostgreSQL does the same (and still null-checks it on every row, which the optimisation
+passes remove). Jumps are patched once their target is known, like ExprEvalPushStep's callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .nodes import (
+    BooleanTest,
+    BoolExpr,
+    CaseExpr,
+    CaseTestExpr,
+    CoalesceExpr,
+    Const,
+    FuncExpr,
+    Node,
+    NullIfExpr,
+    NullTest,
+    ScalarArrayOpExpr,
+    Var,
+    walk,
+)
+from .sqltypes import SqlType
+
+# A destination (resvalue/resnull pair): ("result",), ("tmp", i) or ("arg", fcinfo, argno).
+Dest = tuple
+
+
+@dataclass
+class FuncCall:
+    """A call info: the function and its argument slots (constants filled in at compile time)."""
+
+    funcname: str
+    argtypes: tuple[SqlType, ...]
+    consts: dict[int, Const] = field(default_factory=dict)
+
+
+@dataclass
+class Step:
+    """One ExprEvalStep before it is laid out in C memory."""
+
+    opcode: str  # the EEOP_* name
+    dest: Dest | None
+    last_var: int = 0  # SCAN_FETCHSOME
+    attnum: int = -1  # SCAN_VAR
+    const: Const | None = None  # CONST
+    fcinfo: int = -1  # FUNCEXPR*, NULLIF, SCALARARRAYOP: index into Program.calls
+    use_or: bool = False  # SCALARARRAYOP
+    jumpdone: int = -1  # BOOL_*, QUAL, JUMP*
+    tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand)
+    array: int = -1  # CONST of an IN list's array: index into Program.arrays
+    var_name: str = ""
+
+
+@dataclass
+class StepProgram:
+    steps: list[Step]
+    calls: list[FuncCall]
+    arrays: list[tuple[SqlType, tuple[Const, ...]]]
+    ntmp: int
+    result_type: SqlType
+
+
+class Lowerer:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.calls: list[FuncCall] = []
+        self.arrays: list[tuple[SqlType, tuple[Const, ...]]] = []
+        self.ntmp = 0
+        self.caseval: list[int] = []  # stack of the tmps holding CASE operands
+
+    def push(self, step: Step) -> int:
+        self.steps.append(step)
+        return len(self.steps) - 1
+
+    def new_tmp(self) -> int:
+        self.ntmp += 1
+        return self.ntmp - 1
+
+    def setup(self, nodes: list[Node]) -> None:
+        """ExecCreateExprSetupSteps: deform the scan slot up to the last column used."""
+        attnos = [n.attno for root in nodes for n in walk(root) if isinstance(n, Var)]
+        if attnos:
+            self.push(Step("EEOP_SCAN_FETCHSOME", None, last_var=max(attnos) + 1))
+
+    def lower(self, node: Node, dest: Dest) -> None:
+        """ExecInitExprRec."""
+        if isinstance(node, Var):
+            self.push(Step("EEOP_SCAN_VAR", dest, attnum=node.attno, var_name=node.name))
+        elif isinstance(node, Const):
+            self.push(Step("EEOP_CONST", dest, const=node))
+        elif isinstance(node, FuncExpr):
+            f = self.call(node.funcname, node.args)
+            self.push(Step("EEOP_FUNCEXPR_STRICT", dest, fcinfo=f))
+        elif isinstance(node, BoolExpr):
+            self.bool_expr(node, dest)
+        elif isinstance(node, NullTest):
+            self.lower(node.arg, dest)
+            self.push(Step("EEOP_NULLTEST_ISNULL" if node.isnull else "EEOP_NULLTEST_ISNOTNULL", dest))
+        elif isinstance(node, BooleanTest):
+            self.lower(node.arg, dest)
+            opcode = {
+                "IS_TRUE": "EEOP_BOOLTEST_IS_TRUE",
+                "IS_NOT_TRUE": "EEOP_BOOLTEST_IS_NOT_TRUE",
+                "IS_FALSE": "EEOP_BOOLTEST_IS_FALSE",
+                "IS_NOT_FALSE": "EEOP_BOOLTEST_IS_NOT_FALSE",
+                "IS_UNKNOWN": "EEOP_NULLTEST_ISNULL",  # the same test for a boolean
+                "IS_NOT_UNKNOWN": "EEOP_NULLTEST_ISNOTNULL",
+            }[node.test]
+            self.push(Step(opcode, dest))
+        elif isinstance(node, CaseExpr):
+            self.case(node, dest)
+        elif isinstance(node, CaseTestExpr):
+            self.push(Step("EEOP_CASE_TESTVAL", dest, tmp=self.caseval[-1]))
+        elif isinstance(node, CoalesceExpr):
+            jumps = []
+            for arg in node.args:
+                self.lower(arg, dest)
+                jumps.append(self.push(Step("EEOP_JUMP_IF_NOT_NULL", dest)))
+            for j in jumps:
+                self.steps[j].jumpdone = len(self.steps)
+        elif isinstance(node, NullIfExpr):
+            f = self.call(node.funcname, node.args)
+            self.push(Step("EEOP_NULLIF", dest, fcinfo=f))
+        elif isinstance(node, ScalarArrayOpExpr):
+            f = self.call(node.funcname, (node.scalar,), nconst=False)
+            consts = tuple(e for e in node.elements if isinstance(e, Const))
+            if len(consts) != len(node.elements):
+                raise AssertionError("IN-list elements must be folded to constants before lowering")
+            self.arrays.append((node.elemtype, consts))
+            self.push(Step("EEOP_CONST", dest, array=len(self.arrays) - 1))
+            self.push(Step("EEOP_SCALARARRAYOP", dest, fcinfo=f, use_or=node.use_or))
+        else:
+            raise TypeError(f"cannot lower {type(node).__name__}")
+
+    def call(self, funcname: str, args: tuple[Node, ...], nconst: bool = True) -> int:
+        """ExecInitFunc: a call info whose argument slots receive the arguments' values."""
+        from . import _pgcatalog as catalog
+
+        info = catalog.FUNCTIONS[funcname]
+        f = len(self.calls)
+        call = FuncCall(funcname, tuple(SqlType(t) for t in info["args"]))
+        self.calls.append(call)
+        for i, arg in enumerate(args):
+            if nconst and isinstance(arg, Const):
+                call.consts[i] = arg  # stored once, no step
+            else:
+                self.lower(arg, ("arg", f, i))
+        return f
+
+    def bool_expr(self, node: BoolExpr, dest: Dest) -> None:
+        if node.boolop == "NOT":
+            self.lower(node.args[0], dest)
+            self.push(Step("EEOP_BOOL_NOT_STEP", dest))
+            return
+        kind = "AND" if node.boolop == "AND" else "OR"
+        anynull = self.new_tmp()
+        jumps = []
+        n = len(node.args)
+        for i, arg in enumerate(node.args):
+            self.lower(arg, dest)
+            suffix = "_FIRST" if i == 0 else "_LAST" if i == n - 1 else ""
+            jumps.append(self.push(Step(f"EEOP_BOOL_{kind}_STEP{suffix}", dest, tmp=anynull)))
+        for j in jumps:
+            self.steps[j].jumpdone = len(self.steps)
+
+    def case(self, node: CaseExpr, dest: Dest) -> None:
+        if node.arg is not None:
+            t = self.new_tmp()
+            self.lower(node.arg, ("tmp", t))
+            self.caseval.append(t)
+        done_jumps = []
+        for cond, result in node.whens:
+            self.lower(cond, dest)
+            skip = self.push(Step("EEOP_JUMP_IF_NOT_TRUE", dest))
+            self.lower(result, dest)
+            done_jumps.append(self.push(Step("EEOP_JUMP", None)))
+            self.steps[skip].jumpdone = len(self.steps)
+        self.lower(node.default, dest)
+        for j in done_jumps:
+            self.steps[j].jumpdone = len(self.steps)
+        if node.arg is not None:
+            self.caseval.pop()
+
+    def program(self, result_type: SqlType) -> StepProgram:
+        return StepProgram(self.steps, self.calls, self.arrays, self.ntmp, result_type)
+
+
+def lower_qual(quals: list[Node]) -> StepProgram:
+    """ExecInitQual: each conjunct, then a QUAL step that leaves early on FALSE or NULL."""
+    lw = Lowerer()
+    lw.setup(quals)
+    qual_steps = []
+    for q in quals:
+        lw.lower(q, ("result",))
+        qual_steps.append(lw.push(Step("EEOP_QUAL", ("result",))))
+    for j in qual_steps:
+        lw.steps[j].jumpdone = len(lw.steps)
+    lw.push(Step("EEOP_DONE", None))
+    return lw.program(SqlType.BOOL)
+
+
+def lower_expr(node: Node) -> StepProgram:
+    """ExecInitExpr: the expression's value into the result, then DONE."""
+    lw = Lowerer()
+    lw.setup([node])
+    lw.lower(node, ("result",))
+    lw.push(Step("EEOP_DONE", None))
+    return lw.program(node.type)

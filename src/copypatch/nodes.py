@@ -1,0 +1,181 @@
+"""Typed expression trees: PostgreSQL's primnodes after parse analysis.
+
+The analyzer (analyze.py) makes these from raw expressions; the planner (planner.py) folds
+constants in them; lower.py turns them into steps. Nodes are frozen dataclasses compared by value,
+which the planner needs (PostgreSQL's equal(), e.g. to pull common terms out of ORs).
+Operators and casts are both FuncExpr, as in PostgreSQL after planning (OpExpr differs only in
+how it prints).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sqltypes import SqlType
+
+
+@dataclass(frozen=True)
+class Node:
+    @property
+    def type(self) -> SqlType:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Var(Node):
+    """A column: attno is its 0-based index in the table."""
+
+    attno: int
+    name: str
+    vartype: SqlType
+    nullable: bool
+
+    @property
+    def type(self) -> SqlType:
+        return self.vartype
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    """A constant; value is a Python bool/int/float of consttype, or None when isnull."""
+
+    consttype: SqlType
+    value: bool | int | float | None
+
+    @property
+    def isnull(self) -> bool:
+        return self.value is None
+
+    @property
+    def type(self) -> SqlType:
+        return self.consttype
+
+    def __repr__(self) -> str:
+        return f"Const({self.consttype.value} {self.value!r})"
+
+
+@dataclass(frozen=True)
+class FuncExpr(Node):
+    """A call of a built-in (always strict here); op is the operator it came from, if any."""
+
+    funcname: str
+    args: tuple[Node, ...]
+    rettype: SqlType
+    op: str | None = None
+
+    @property
+    def type(self) -> SqlType:
+        return self.rettype
+
+
+@dataclass(frozen=True)
+class BoolExpr(Node):
+    boolop: str  # AND, OR, NOT
+    args: tuple[Node, ...]
+
+    @property
+    def type(self) -> SqlType:
+        return SqlType.BOOL
+
+
+@dataclass(frozen=True)
+class NullTest(Node):
+    arg: Node
+    isnull: bool
+
+    @property
+    def type(self) -> SqlType:
+        return SqlType.BOOL
+
+
+@dataclass(frozen=True)
+class BooleanTest(Node):
+    arg: Node
+    test: str  # IS_TRUE, IS_NOT_TRUE, IS_FALSE, IS_NOT_FALSE, IS_UNKNOWN, IS_NOT_UNKNOWN
+
+    @property
+    def type(self) -> SqlType:
+        return SqlType.BOOL
+
+
+@dataclass(frozen=True)
+class CaseTestExpr(Node):
+    """The operand of a simple CASE, inside its WHEN conditions."""
+
+    casetype: SqlType
+
+    @property
+    def type(self) -> SqlType:
+        return self.casetype
+
+
+@dataclass(frozen=True)
+class CaseExpr(Node):
+    casetype: SqlType
+    arg: Node | None
+    whens: tuple[tuple[Node, Node], ...]
+    default: Node
+
+    @property
+    def type(self) -> SqlType:
+        return self.casetype
+
+
+@dataclass(frozen=True)
+class CoalesceExpr(Node):
+    coalescetype: SqlType
+    args: tuple[Node, ...]
+
+    @property
+    def type(self) -> SqlType:
+        return self.coalescetype
+
+
+@dataclass(frozen=True)
+class NullIfExpr(Node):
+    """NULLIF(a, b): NULL if funcname(a, b) (an equality) is true, else a."""
+
+    funcname: str
+    args: tuple[Node, Node]
+
+    @property
+    def type(self) -> SqlType:
+        return self.args[0].type
+
+
+@dataclass(frozen=True)
+class ScalarArrayOpExpr(Node):
+    """scalar op ANY (array) when use_or, else scalar op ALL (array): IN and NOT IN lists."""
+
+    funcname: str
+    use_or: bool
+    scalar: Node
+    elemtype: SqlType
+    elements: tuple[Node, ...]  # all Const once the planner has folded them
+    op: str = "="
+
+    @property
+    def type(self) -> SqlType:
+        return SqlType.BOOL
+
+
+def walk(node: Node):  # type: ignore[no-untyped-def]
+    """Every node of the tree, parents first."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, (FuncExpr, BoolExpr, CoalesceExpr, NullIfExpr)):
+        return tuple(node.args)
+    if isinstance(node, (NullTest, BooleanTest)):
+        return (node.arg,)
+    if isinstance(node, CaseExpr):
+        out: list[Node] = [] if node.arg is None else [node.arg]
+        for c, r in node.whens:
+            out += [c, r]
+        return (*out, node.default)
+    if isinstance(node, ScalarArrayOpExpr):
+        return (node.scalar, *node.elements)
+    return ()

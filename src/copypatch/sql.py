@@ -1,0 +1,165 @@
+"""SQL text of a WHERE-clause expression to raw expressions, with PostgreSQL's own grammar (pglast)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pglast
+from pglast import ast, enums
+
+from . import expr as raw
+from ._errors import CompileError
+
+MAX_SQL_LENGTH = 1_000_000
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def parse(text: str) -> raw.Expr:
+    """Parse `text` as the expression of ``SELECT ... WHERE <text>``."""
+    if not isinstance(text, str):
+        raise TypeError(f"SQL text must be str, not {type(text).__name__}")
+    if len(text) > MAX_SQL_LENGTH:
+        raise CompileError(f"expression text longer than {MAX_SQL_LENGTH} characters")
+    if "\x00" in text:
+        raise CompileError("expression text contains a NUL character")
+    prefix = "SELECT 1 WHERE "
+    try:
+        stmts = pglast.parse_sql(prefix + text)
+    except pglast.parser.ParseError as e:
+        pos = getattr(e, "location", None)
+        pos = pos - len(prefix) if isinstance(pos, int) and pos >= len(prefix) else None
+        raise CompileError(f"syntax error: {e.args[0] if e.args else e}", pos) from None
+    except RecursionError:
+        raise CompileError("expression nested too deeply to parse") from None
+    if len(stmts) != 1:
+        raise CompileError("expected one expression, found several statements")
+    stmt = stmts[0].stmt
+    if (
+        not isinstance(stmt, ast.SelectStmt)
+        or stmt.whereClause is None
+        or stmt.fromClause
+        or stmt.groupClause
+        or stmt.havingClause
+        or stmt.sortClause
+        or stmt.limitCount is not None
+        or stmt.op != enums.SetOperation.SETOP_NONE
+        or len(stmt.targetList or ()) != 1
+    ):
+        raise CompileError("expected a single expression (the text after WHERE)")
+    try:
+        return Converter(len(prefix)).convert(stmt.whereClause)
+    except RecursionError:
+        raise CompileError("expression nested too deeply") from None
+
+
+class Converter:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def pos(self, node: Any) -> int | None:
+        loc = getattr(node, "location", None)
+        if isinstance(loc, int) and loc >= self.offset:
+            return loc - self.offset
+        return None
+
+    def unsupported(self, node: Any, what: str | None = None) -> CompileError:
+        name = what or type(node).__name__
+        return CompileError(f"unsupported syntax: {name}", self.pos(node))
+
+    def convert(self, node: Any) -> raw.Expr:
+        p = self.pos(node)
+        if isinstance(node, ast.ColumnRef):
+            fields = node.fields
+            if len(fields) != 1 or not isinstance(fields[0], ast.String):
+                raise self.unsupported(node, "qualified column reference or *")
+            return raw.ColumnRef(fields[0].sval, p)
+        if isinstance(node, ast.A_Const):
+            return self.const(node)
+        if isinstance(node, ast.A_Expr):
+            return self.a_expr(node)
+        if isinstance(node, ast.BoolExpr):
+            op = {enums.BoolExprType.AND_EXPR: "AND", enums.BoolExprType.OR_EXPR: "OR",
+                  enums.BoolExprType.NOT_EXPR: "NOT"}[node.boolop]
+            return raw.BoolOp(op, tuple(self.convert(a) for a in node.args), p)
+        if isinstance(node, ast.NullTest):
+            return raw.NullTest(self.convert(node.arg),
+                                node.nulltesttype == enums.NullTestType.IS_NULL, p)
+        if isinstance(node, ast.BooleanTest):
+            test = enums.BoolTestType(node.booltesttype).name
+            return raw.BoolTest(self.convert(node.arg), test, p)
+        if isinstance(node, ast.CaseExpr):
+            whens = tuple((self.convert(w.expr), self.convert(w.result)) for w in node.args)
+            return raw.Case(
+                None if node.arg is None else self.convert(node.arg),
+                whens,
+                None if node.defresult is None else self.convert(node.defresult),
+                p,
+            )
+        if isinstance(node, ast.CoalesceExpr):
+            return raw.Coalesce(tuple(self.convert(a) for a in node.args), p)
+        if isinstance(node, ast.TypeCast):
+            return self.cast(node)
+        raise self.unsupported(node)
+
+    def const(self, node: ast.A_Const) -> raw.Expr:
+        p = self.pos(node)
+        if node.isnull:
+            return raw.Literal("null", None, p)
+        v = node.val
+        if isinstance(v, ast.Integer):
+            return raw.Literal("int", v.ival, p)
+        if isinstance(v, ast.Float):
+            # make_const: an integer too big for int4 arrives as a Float; it may still be int8
+            if _INTEGER.match(v.fval):
+                return raw.Literal("int", int(v.fval), p)
+            return raw.Literal("numeric", v.fval, p)
+        if isinstance(v, ast.Boolean):
+            return raw.Literal("bool", bool(v.boolval), p)
+        if isinstance(v, ast.String):
+            return raw.Literal("string", v.sval, p)
+        raise self.unsupported(node, f"literal {type(v).__name__}")
+
+    def cast(self, node: ast.TypeCast) -> raw.Expr:
+        tn = node.typeName
+        names = [n.sval for n in tn.names]
+        if names and names[0] == "pg_catalog":
+            names = names[1:]
+        if len(names) != 1 or tn.arrayBounds or tn.setof or tn.pct_type or tn.typmods:
+            raise self.unsupported(node, "cast to type " + ".".join(names))
+        name = {"float8": "float8", "float4": "float4"}.get(names[0], names[0])
+        return raw.Cast(self.convert(node.arg), name, self.pos(node))
+
+    def a_expr(self, node: ast.A_Expr) -> raw.Expr:
+        p = self.pos(node)
+        kind = node.kind
+        name = node.name[-1].sval if node.name else None
+        K = enums.A_Expr_Kind
+        if kind == K.AEXPR_OP:
+            if name == "!=":
+                name = "<>"
+            if name not in ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"):
+                raise CompileError(f"operator {name} is not supported", p)
+            if len(node.name) != 1:
+                raise CompileError("schema-qualified operators are not supported", p)
+            if node.lexpr is None:
+                if name not in ("-", "+"):
+                    raise CompileError(f"prefix operator {name} is not supported", p)
+                return raw.Op(name, (self.convert(node.rexpr),), p)
+            return raw.Op(name, (self.convert(node.lexpr), self.convert(node.rexpr)), p)
+        if kind == K.AEXPR_IN:
+            negated = name == "<>"
+            items = tuple(self.convert(i) for i in node.rexpr)
+            return raw.In(self.convert(node.lexpr), items, negated, p)
+        if kind == K.AEXPR_NULLIF:
+            return raw.NullIf((self.convert(node.lexpr), self.convert(node.rexpr)), p)
+        if kind in (K.AEXPR_BETWEEN, K.AEXPR_NOT_BETWEEN, K.AEXPR_BETWEEN_SYM,
+                    K.AEXPR_NOT_BETWEEN_SYM):
+            lo, hi = node.rexpr
+            return raw.Between(
+                self.convert(node.lexpr), self.convert(lo), self.convert(hi),
+                kind in (K.AEXPR_NOT_BETWEEN, K.AEXPR_NOT_BETWEEN_SYM),
+                kind in (K.AEXPR_BETWEEN_SYM, K.AEXPR_NOT_BETWEEN_SYM),
+                p,
+            )
+        raise self.unsupported(node, f"{K(kind).name}")

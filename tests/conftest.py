@@ -1,0 +1,47 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+# -- PostgreSQL (copypatch.pg) ---------------------------------------------------------------------
+
+
+def pg_unavailable(reason: str) -> NoReturn:
+    """Skip locally, but fail in CI (CI=true), where every test must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests may not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Any]:
+    """A `copypatch.pg.PostgreSQL` for the whole session: $COPYPATCH_PG_DSN if set, else a
+    throwaway local cluster (stopped at the end)."""
+    # Imported here so that collecting other tests does not depend on psycopg.
+    from copypatch.pg import PostgreSQL, PostgresUnavailable
+
+    try:
+        db = PostgreSQL()
+    except PostgresUnavailable as e:
+        pg_unavailable(f"no PostgreSQL server for the tests: {e}")
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="session")
+def pg_bindir() -> Path:
+    """The PostgreSQL server binaries' directory, for tests that start their own cluster."""
+    from copypatch.pg import PostgresUnavailable, find_bindir
+
+    try:
+        return find_bindir()
+    except PostgresUnavailable as e:
+        pg_unavailable(f"no PostgreSQL binaries for the tests: {e}")

@@ -1,0 +1,244 @@
+"""Generate src/copypatch/_pgcatalog.py by asking a real PostgreSQL how it resolves operators.
+
+copypatch does not re-implement PostgreSQL's operator resolution heuristics (func_select_candidate
+and friends): it asks the server. For every operator and every pair of supported types this script
+creates a view over typed columns and reads back, from the stored parse tree, which function the
+parser chose and which casts it put on each argument. Casts, function properties (strictness,
+cost, negators) and CASE/COALESCE common types are read the same way.
+
+    python tools/gen_pgcatalog.py "host=/tmp/sock user=postgres"   # or: with no DSN, a throwaway cluster
+
+The output is deterministic (sorted) and carries the server version it came from. Nobody edits it
+by hand; tests/test_pgcatalog.py regenerates it against the CI server and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pprint
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "numeric", "unknown")
+COLUMN = {"bool": "b", "int2": "i2", "int4": "i4", "int8": "i8", "float4": "f4", "float8": "f8",
+          "numeric": "n", "unknown": "NULL"}
+BINARY_OPS = ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%")
+UNARY_OPS = ("-", "+")
+OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
+
+
+def parse_node_text(text: str) -> Any:
+    """Parse PostgreSQL's outfuncs node text into nested dicts (nodes) and lists."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "{}()":
+            tokens.append(c)
+            i += 1
+        elif c == "[":
+            j = text.index("]", i)
+            tokens.append(text[i : j + 1])
+            i = j + 1
+        elif c == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            tokens.append(text[i : j + 1])
+            i = j + 1
+        else:
+            j = i
+            while j < len(text) and not text[j].isspace() and text[j] not in "{}()":
+                j += 1
+            tokens.append(text[i:j])
+            i = j
+    pos = 0
+
+    def value() -> Any:
+        nonlocal pos
+        tok = tokens[pos]
+        pos += 1
+        if tok == "{":
+            node: dict[str, Any] = {"_type": tokens[pos]}
+            pos += 1
+            while tokens[pos] != "}":
+                key = tokens[pos][1:]
+                pos += 1
+                if tokens[pos].startswith(":") or tokens[pos] == "}":
+                    node[key] = None
+                else:
+                    node[key] = value()
+                    # constvalue is "<len> [ bytes ]": keep the bytes token too
+                    if key == "constvalue" and tokens[pos].startswith("["):
+                        pos += 1
+            pos += 1
+            return node
+        if tok == "(":
+            items = []
+            while tokens[pos] != ")":
+                items.append(value())
+            pos += 1
+            return items
+        return tok
+
+    return value()
+
+
+class Catalog:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.oid_type = {
+            int(oid): name
+            for oid, name in conn.execute(
+                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)", (list(TYPES),)
+            )
+        }
+        self.procs: dict[int, tuple[str, bool, float, list[str], str]] = {}
+        for oid, prosrc, strict, cost, args, ret in conn.execute(
+            "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype FROM pg_proc"
+        ):
+            self.procs[int(oid)] = (prosrc, strict, float(cost),
+                                    [self.oid_type.get(int(a), "?") for a in args],
+                                    self.oid_type.get(int(ret), "?"))
+        self.used_funcs: set[int] = set()
+
+    def typename(self, oid: str) -> str:
+        return self.oid_type.get(int(oid), f"oid{oid}")
+
+    def view_expr(self, select: str) -> dict[str, Any]:
+        """The typed expression tree PostgreSQL's parser makes of `select` (one target)."""
+        with self.conn.transaction(force_rollback=True):
+            self.conn.execute(f"CREATE TEMP VIEW gen_v AS SELECT {select} AS x FROM gen_t")
+            (action,) = self.conn.execute(
+                "SELECT ev_action FROM pg_rewrite WHERE ev_class = 'gen_v'::regclass"
+            ).fetchone()  # type: ignore[misc]
+        query = parse_node_text(action)[0]
+        return query["targetList"][0]["expr"]  # type: ignore[no-any-return]
+
+    def describe_arg(self, node: dict[str, Any]) -> list[str]:
+        """The chain of cast functions applied to a column reference, innermost first."""
+        casts: list[str] = []
+        while node["_type"] == "FUNCEXPR":
+            self.used_funcs.add(int(node["funcid"]))
+            casts.insert(0, self.procs[int(node["funcid"])][0])
+            (node,) = node["args"]
+        if node["_type"] == "CONST":  # an unknown NULL literal is retyped in place
+            return [f"const:{self.typename(node['consttype'])}"]
+        if node["_type"] not in ("VAR",):
+            raise ValueError(f"unexpected argument node {node['_type']}")
+        return casts
+
+    def resolve(self, select: str) -> dict[str, Any]:
+        try:
+            expr = self.view_expr(select)
+        except psycopg.Error as e:
+            return {"error": (e.sqlstate, e.diag.message_primary)}
+        if expr["_type"] == "CONST":  # e.g. NULL = NULL folds nothing but stays a Const? record it
+            return {"const": self.typename(expr["consttype"])}
+        if expr["_type"] != "OPEXPR":
+            raise ValueError(f"{select}: unexpected {expr['_type']}")
+        self.used_funcs.add(int(expr["opfuncid"]))
+        return {
+            "func": self.procs[int(expr["opfuncid"])][0],
+            "args": [self.describe_arg(a) for a in expr["args"]],
+            "rettype": self.typename(expr["opresulttype"]),
+        }
+
+    def common_type(self, t1: str, t2: str) -> dict[str, Any]:
+        a, b = COLUMN[t1], COLUMN[t2]
+        try:
+            expr = self.view_expr(f"CASE WHEN b THEN {a} ELSE {b} END")
+        except psycopg.Error as e:
+            return {"error": (e.sqlstate, e.diag.message_primary)}
+        return {"type": self.typename(expr["casetype"])}
+
+
+def generate(conn: psycopg.Connection[Any]) -> str:
+    conn.execute(
+        "CREATE TEMP TABLE gen_t (b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,"
+        " n numeric)"
+    )
+    cat = Catalog(conn)
+    binary = {}
+    for op in BINARY_OPS:
+        for lt in TYPES:
+            for rt in TYPES:
+                binary[(op, lt, rt)] = cat.resolve(f"{COLUMN[lt]} {op} {COLUMN[rt]}")
+    unary = {}
+    for op in UNARY_OPS:
+        for t in TYPES:
+            unary[(op, t)] = cat.resolve(f"{op} {COLUMN[t]}")
+    common = {(t1, t2): cat.common_type(t1, t2) for t1 in TYPES for t2 in TYPES}
+
+    casts = {}
+    for src, dst, func, context in conn.execute(
+        "SELECT castsource::regtype::text, casttarget::regtype::text, castfunc, castcontext"
+        " FROM pg_cast"
+    ):
+        names = {"boolean": "bool", "smallint": "int2", "integer": "int4", "bigint": "int8",
+                 "real": "float4", "double precision": "float8", "numeric": "numeric"}
+        if src in names and dst in names:
+            fname = cat.procs[int(func)][0] if int(func) else None
+            if int(func):
+                cat.used_funcs.add(int(func))
+            casts[(names[src], names[dst])] = {"func": fname, "context": context}
+
+    negators = {}
+    for code, negcode in conn.execute(
+        "SELECT o.oprcode::oid, n.oprcode::oid FROM pg_operator o"
+        " JOIN pg_operator n ON n.oid = o.oprnegate"
+    ):
+        if int(code) in cat.used_funcs and int(negcode) in cat.used_funcs:
+            negators[cat.procs[int(code)][0]] = cat.procs[int(negcode)][0]
+
+    functions = {}
+    for oid in sorted(cat.used_funcs):
+        src, strict, cost, args, ret = cat.procs[oid]
+        functions[src] = {"args": tuple(args), "rettype": ret, "strict": strict, "cost": cost}
+
+    (version,) = conn.execute("SHOW server_version").fetchone()  # type: ignore[misc]
+    body = {
+        "SERVER_VERSION": version,
+        "BINARY_OPERATORS": binary,
+        "UNARY_OPERATORS": unary,
+        "COMMON_TYPES": common,
+        "CASTS": dict(sorted(casts.items())),
+        "NEGATORS": dict(sorted(negators.items())),
+        "FUNCTIONS": dict(sorted(functions.items())),
+    }
+    text = "".join(f"{k} = {pprint.pformat(v, width=100, sort_dicts=True)}\n\n" for k, v in body.items())
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return (
+        '"""PostgreSQL\'s operator resolution, casts and function properties for copypatch\'s types.\n\n'
+        "Generated by tools/gen_pgcatalog.py from a real PostgreSQL server; do not edit.\n"
+        '"""\n\n'
+        f"# digest: {digest}\n# ruff: noqa\n# mypy: ignore-errors\n\n" + text
+    )
+
+
+def main() -> None:
+    dsn = sys.argv[1] if len(sys.argv) > 1 else None
+    if dsn is None:
+        sys.path.insert(0, str(OUT.parent.parent))
+        from copypatch.pg import PostgreSQL
+
+        with PostgreSQL() as pg:
+            dsn = pg.dsn
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                text = generate(conn)
+    else:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            text = generate(conn)
+    tmp = OUT.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(OUT)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
