@@ -157,8 +157,11 @@ class Analyzer:
         if src is target:
             return node
         if src is SqlType.UNKNOWN:
-            assert isinstance(node, Const) and node.isnull
-            return Const(target, None)
+            # a NULL or a string literal: the literal is read by the target type's input function
+            assert isinstance(node, Const)
+            if node.isnull:
+                return Const(target, None)
+            return type_input(str(node.value), target, _pos(e))
         if src is SqlType.NUMERIC:
             if not isinstance(node, Const):
                 raise CompileError("numeric arithmetic is not supported", _pos(e))
@@ -262,7 +265,7 @@ class Analyzer:
         if node.type is SqlType.BOOL:
             return node
         if node.type is SqlType.UNKNOWN:
-            return Const(SqlType.BOOL, None)
+            return self.coerce(node, SqlType.BOOL, e)
         raise CompileError(
             f"argument of {what} must be type boolean, not type {node.type.sql_name}", _pos(e)
         )
@@ -328,10 +331,7 @@ class Analyzer:
         if e.kind == "null":
             return Const(SqlType.UNKNOWN, None)
         if e.kind == "string":
-            raise CompileError(
-                "string literals are supported only as the operand of a cast, like 'NaN'::float8",
-                _pos(e),
-            )
+            return Const(SqlType.UNKNOWN, str(e.value))  # type: ignore[arg-type]
         raise CompileError(f"unsupported literal {e.value!r}", _pos(e))
 
     def cast(self, e: raw.Cast, d: int) -> Node:

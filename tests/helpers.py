@@ -1,0 +1,58 @@
+"""Run an expression on every engine, check they agree, and return the common answer."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+import copypatch
+from copypatch import EvalError
+
+
+def outcome(sql: Any, table: Mapping[str, Any], mode: str, engine: str) -> tuple[Any, ...]:
+    """("ok", values) or ("error", sqlstate, message, row): comparable across engines."""
+    prog = copypatch.compile(sql, table, engine=engine)
+    try:
+        if mode == "filter":
+            return ("ok", prog.filter(table).tolist())
+        res = prog.evaluate(table)
+        return ("ok", as_list(res))
+    except EvalError as e:
+        return ("error", e.sqlstate, e.message, e.row)
+
+
+def as_list(res: np.ma.MaskedArray) -> list[Any]:
+    """Values with None for NULL; NaN as the string "NaN" and -0.0 kept apart from 0.0."""
+    out: list[Any] = []
+    for v, m in zip(res.data.tolist(), np.ma.getmaskarray(res).tolist()):
+        if m:
+            out.append(None)
+        elif isinstance(v, float) and v != v:
+            out.append("NaN")
+        elif isinstance(v, float) and v == 0 and np.signbit(v):
+            out.append("-0")
+        else:
+            out.append(v)
+    return out
+
+
+def run_all(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> tuple[Any, ...]:
+    """The outcome on every engine, asserting that all engines give the same one."""
+    results = {e: outcome(sql, table, mode, e) for e in copypatch.ENGINES}
+    first = results[copypatch.ENGINES[0]]
+    for engine, r in results.items():
+        assert r == first, f"{engine} disagrees on {sql!r}: {r} vs {first}"
+    return first
+
+
+def values(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> list[Any]:
+    r = run_all(sql, table, mode)
+    assert r[0] == "ok", f"{sql!r} failed: {r}"
+    return r[1]  # type: ignore[no-any-return]
+
+
+def error(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> tuple[str, str, int | None]:
+    r = run_all(sql, table, mode)
+    assert r[0] == "error", f"{sql!r} did not fail: {r}"
+    return r[1], r[2], r[3]
