@@ -208,3 +208,48 @@ int			cp_call_function(PGFunction fn, FunctionCallInfo fcinfo, Datum *result,
 /* strtof/strtod as PostgreSQL's float4in/float8in see them, for numeric literals. */
 float		cp_strtof(const char *s, int *erange);
 double		cp_strtod(const char *s, int *erange);
+
+/*
+ * ---- The copy-and-patch JIT (csrc/jit/runtime.c; docs/jit.md) ----
+ *
+ * cp_jit_compile copies each step's stencil into executable memory, patches its holes, and
+ * points state->evalfunc at the result. The program's steps, slots and call infos must outlive
+ * the code, which refers to them by address. The code lives in a shared arena: freeing it (or
+ * compiling) makes no system call in the common case, and no mapping is writable and executable
+ * at once (the code is written through one view of a memfd and run from another).
+ */
+typedef struct CpJitCode CpJitCode;	/* one compiled program, opaque */
+
+/* One hole of a stencil: where, how (a relocation kind) and what (a hole value). */
+typedef struct CpJitHole
+{
+	uint32_t	offset;
+	uint16_t	kind;
+	uint16_t	value;
+	int64_t		addend;
+} CpJitHole;
+
+typedef struct CpJitArenaStats
+{
+	int64_t		chunks;			/* memfd chunks mapped (each twice) */
+	int64_t		mapped_bytes;
+	int64_t		used_bytes;		/* in live programs, rounded to the allocation granule */
+	int64_t		programs;		/* live programs */
+} CpJitArenaStats;
+
+/* The architecture the stencils were built for, or NULL if this build has none. */
+const char *cp_jit_target(void);
+/* 0, or an error number for cp_jit_strerror. On success *code must go to cp_jit_free. */
+int			cp_jit_compile(ExprState *state, CpJitCode **code);
+const char *cp_jit_strerror(int err);
+void		cp_jit_free(CpJitCode *code);
+int64_t		cp_jit_compile_ns(const CpJitCode *code);	/* copy + patch + publish */
+int64_t		cp_jit_code_size(const CpJitCode *code);
+uintptr_t	cp_jit_code_address(const CpJitCode *code);	/* of the read-execute view */
+/* Where step i's code starts; i == steps_len: the end of the steps (a trap, then trampolines). */
+int32_t		cp_jit_step_offset(const CpJitCode *code, int32_t step);
+/* An opcode's stencil: returns its size (-1 if none), its holes and their number. */
+int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes);
+const char *cp_jit_hole_name(int32_t value);
+const char *cp_jit_reloc_name(int32_t kind);
+void		cp_jit_arena_stats(CpJitArenaStats *stats);

@@ -5,6 +5,8 @@
  *   CASE(name)   start the body of opcode `name`
  *   NEXT()       continue with the next step
  *   JUMP(i)      continue with step i (each opcode jumps to at most one target)
+ * and, optionally (the default is below),
+ *   CALL_FN(op, fcinfo)  call the step's function, op->d.func.fn_addr (the JIT calls it directly)
  * and these names in scope: `op` (the current ExprEvalStep *), `state` (ExprState *),
  * `econtext` (ExprContext *) and `isnull` (bool *, where EEOP_DONE puts the result's null flag).
  * A body never falls through to the next one, and finishes with NEXT(), JUMP() or `return`, so
@@ -14,6 +16,10 @@
  * macros their own way: PostgreSQL's EEO_CASE/EEO_NEXT pattern from execExprInterp.c.
  * Work that is rare or large lives out of line in scan.c, called by every engine alike.
  */
+
+#ifndef CALL_FN
+#define CALL_FN(op, fcinfo) ((op)->d.func.fn_addr(fcinfo))
+#endif
 
 CASE(EEOP_DONE)
 {
@@ -50,7 +56,7 @@ CASE(EEOP_FUNCEXPR)
 	Datum		d;
 
 	fcinfo->isnull = false;
-	d = op->d.func.fn_addr(fcinfo);
+	d = CALL_FN(op, fcinfo);
 	*op->resvalue = d;
 	*op->resnull = fcinfo->isnull;
 	NEXT();
@@ -73,7 +79,7 @@ CASE(EEOP_FUNCEXPR_STRICT)
 		}
 	}
 	fcinfo->isnull = false;
-	d = op->d.func.fn_addr(fcinfo);
+	d = CALL_FN(op, fcinfo);
 	*op->resvalue = d;
 	*op->resnull = fcinfo->isnull;
 	NEXT();
@@ -267,7 +273,7 @@ CASE(EEOP_NULLIF)
 		Datum		result;
 
 		fcinfo->isnull = false;
-		result = op->d.func.fn_addr(fcinfo);
+		result = CALL_FN(op, fcinfo);
 		/* if the arguments are equal return null */
 		if (!fcinfo->isnull && DatumGetBool(result))
 		{

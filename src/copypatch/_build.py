@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from pathlib import Path
 
 from cffi import FFI
@@ -9,13 +11,25 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 
+# The JIT's stencils (csrc/jit/stencils_<arch>.h) are regenerated when their inputs changed;
+# _stencils is imported on its own because the copypatch package needs the extension built here.
+if platform.machine() in ("x86_64", "AMD64") and sys.platform.startswith("linux"):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _stencils import build as _stencil_build
+
+    _stencil_build.ensure(ROOT, "x86_64")
+    del sys.path[0]
+
 ffibuilder = FFI()
 ffibuilder.cdef((CSRC / "api.h").read_text())
 ffibuilder.set_source(
     "copypatch._core",
     '#include "copypatch.h"\n',
-    sources=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("*.c"))],
+    sources=[
+        str(p.relative_to(ROOT)) for p in [*sorted(CSRC.glob("*.c")), CSRC / "jit" / "runtime.c"]
+    ],
     include_dirs=[str(CSRC.relative_to(ROOT))],
+    depends=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("jit/*.h"))],
     extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wextra", "-fno-strict-aliasing"],
     libraries=["m"],
 )

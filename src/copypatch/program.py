@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -16,7 +16,10 @@ from .lower import Dest, StepProgram
 from .nodes import Const
 from .sqltypes import SqlType, to_datum
 
-ENGINES = ("switch", "goto")
+if TYPE_CHECKING:
+    from .jit import JitCode
+
+ENGINES = ("switch", "goto", "jit")
 
 
 class Layout:
@@ -80,11 +83,16 @@ class Layout:
 
         self.state.steps = self.steps
         self.state.steps_len = n
+        self.jit: JitCode | None = None
         if engine == "switch":
             self.state.evalfunc = lib.cp_engine_switch()
         elif engine == "goto":
             lib.cp_goto_prepare(self.state)
             self.state.evalfunc = lib.cp_engine_goto()
+        elif engine == "jit":
+            from .jit import JitCode
+
+            self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
         else:
             raise ValueError(f"unknown engine {engine!r}")
 
@@ -222,7 +230,27 @@ class Executable:
         self.sp = sp
         self.layout = Layout(sp, engine)
         self.compile_ns = time.perf_counter_ns() - t0
+        if self.layout.jit is not None:
+            # the JIT's own compile (copy + patch + publish), measured in C
+            self.compile_ns = self.layout.jit.compile_ns
         self.lock = threading.Lock()  # the steps' slots are per program: one scan at a time
+
+    @property
+    def code_size(self) -> int:
+        """Bytes of machine code (0 for the interpreters)."""
+        return 0 if self.layout.jit is None else self.layout.jit.code_size
+
+    def disassemble(self) -> str:
+        """The JIT's machine code, annotated with steps and holes."""
+        if self.layout.jit is None:
+            raise ValueError(f"engine {self.layout.engine!r} generates no machine code")
+        return self.layout.jit.disassemble()
+
+    def close(self) -> None:
+        """Free the JIT's code now (the interpreters' memory goes with the Executable)."""
+        with self.lock:
+            if self.layout.jit is not None:
+                self.layout.jit.close()
 
     def scan(self, schema: Schema, table: Mapping[str, Any], mode: int) -> tuple[Any, Any]:
         cols, nrows, keep = bind_columns(schema, table)

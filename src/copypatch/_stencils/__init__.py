@@ -1,0 +1,1 @@
+"""Build-time stencil generator: compile csrc/jit/template.c, read the ELF, write a C header."""
