@@ -253,3 +253,5 @@ int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes
 const char *cp_jit_hole_name(int32_t value);
 const char *cp_jit_reloc_name(int32_t kind);
 void		cp_jit_arena_stats(CpJitArenaStats *stats);
+/* For tests: nonzero sends every call to a helper through a trampoline, as if out of range. */
+void		cp_jit_set_far_calls(int on);

@@ -516,6 +516,15 @@ falls_through(const CpJitStencil *st, const ExprEvalStep *step, int32_t i)
 	return value == CP_HOLE_CONTINUE || (value == CP_HOLE_JUMP_TARGET && jump_target(step) == i + 1);
 }
 
+/* For tests: send every call to a helper through a trampoline, as if it were out of range. */
+static int	cp_jit_far_calls;
+
+void
+cp_jit_set_far_calls(int on)
+{
+	__atomic_store_n(&cp_jit_far_calls, on, __ATOMIC_RELAXED);
+}
+
 static inline bool
 is_external(uint16_t value)
 {
@@ -541,6 +550,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	uintptr_t	tramp_target[64];
 	int32_t		tramp_off[64];
 	int			err = CP_JIT_OK;
+	bool		far_calls = __atomic_load_n(&cp_jit_far_calls, __ATOMIC_RELAXED);
 
 	*out = NULL;
 	if (n <= 0)
@@ -651,7 +661,8 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 					value = (uintptr_t) cp_jit_symbol_addresses[hole->value - CP_HOLE_SYMBOLS];
 					break;
 			}
-			if (patch(hole->kind, srw + hole->offset, srx + hole->offset, value, hole->addend))
+			if (!(far_calls && is_external(hole->value) && reloc_is_branch(hole->kind)) &&
+				patch(hole->kind, srw + hole->offset, srx + hole->offset, value, hole->addend))
 				continue;
 			if (!(is_external(hole->value) && reloc_is_branch(hole->kind)))
 			{
@@ -714,6 +725,12 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 }
 
 #else							/* !CP_JIT_HAVE_STENCILS */
+
+void
+cp_jit_set_far_calls(int on)
+{
+	(void) on;
+}
 
 int
 cp_jit_compile(ExprState *state, CpJitCode **out)

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "91c1991127b1c2bebbbfe280c4c19bb6ee8cbbc67dcea08bc59e25d42a79bea1"
+#define CP_JIT_STENCILS_DIGEST "a36c727e4ce8d1552b179851b24b308fe35bde93d39df6a49457987e4a0fe50b"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -54,7 +54,7 @@ class JitCode:
         """Free the code now; the program must not run afterwards."""
         if self._code is not None:
             self.state.evalfunc = ffi.NULL
-            lib.cp_jit_free(ffi.gc(self._code, None))
+            ffi.release(self._code)  # runs cp_jit_free now, not at garbage collection
             self._code = None
 
     @property
@@ -127,7 +127,11 @@ class JitCode:
                     shown = (
                         f"{patched:#x}" if width == 8 else f"-> {base + at + patched - h.addend:#x}"
                     )
-                    notes.append(f"hole {name} ({kind}) = {shown}")
+                    notes.append(
+                        f"hole {name} ({kind}) {shown}"
+                        if width == 4
+                        else f"hole {name} ({kind}) = {shown}"
+                    )
             if notes:
                 text = f"{text:<70} ; {'; '.join(notes)}"
             out.append(text)

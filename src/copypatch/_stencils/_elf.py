@@ -28,6 +28,9 @@ IGNORED_SECTIONS = {
     ".strtab",
     ".shstrtab",
 }
+# Read-only data a stencil may use; it is copied after the stencil's code. (.lrodata: the medium
+# code model's large data.) Writable data (.data, .bss) cannot be shared by copies: an error.
+DATA_SECTIONS = (".rodata", ".lrodata")
 
 
 class StencilBuildError(RuntimeError):
@@ -116,7 +119,7 @@ def read_stencils(obj: bytes, target: Target, compiler: str) -> StencilGroup:
                 0 if len(stencil.body) != _code_size(elf, index) else target.trailing_jump(stencil)
             )
             stencils[stencil.name] = stencil
-        elif name.startswith(".rodata"):
+        elif name.startswith(DATA_SECTIONS):
             continue  # pulled into the stencils that reference it
         else:
             raise StencilBuildError(f"unexpected section {name!r} (type {sec['sh_type']})")
@@ -154,7 +157,7 @@ def _read_stencil(
     def place_data(shndx: int) -> int:
         if shndx not in data_at:
             sec = elf.get_section(shndx)
-            if not sec.name.startswith(".rodata"):
+            if not sec.name.startswith(DATA_SECTIONS):
                 raise StencilBuildError(f"stencil {name} refers to section {sec.name}")
             if shndx in relocs_for:
                 raise StencilBuildError(f"{sec.name} (used by {name}) has relocations")

@@ -29,7 +29,7 @@ def inputs(root: Path) -> list[Path]:
         csrc / "jit" / "template.c",
         *csrc.glob("*.h"),
         *csrc.glob("*.def"),
-        *HERE.glob("*.py"),
+        *(root / "src" / "copypatch" / "_stencils").glob("*.py"),
     ]
     return sorted(set(files))
 

@@ -1,0 +1,110 @@
+"""The stencil generator: golden stencils, loud failures, a fresh committed header."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from copypatch._stencils import _elf, _writer, build
+from copypatch._stencils._targets import TARGETS
+
+GOLDEN = Path(__file__).parent / "golden"
+ROOT = build.repo_root()
+TARGET = TARGETS["x86_64"]
+# a few stencils of the real template whose holes should only change on purpose
+TEMPLATE_STENCILS = [
+    "EEOP_CONST",
+    "EEOP_DONE",
+    "EEOP_QUAL",
+    "EEOP_SCAN_FETCHSOME",
+    "EEOP_SCALARARRAYOP",
+]
+
+
+@pytest.fixture(scope="module")
+def clang() -> str:
+    try:
+        return _elf.find_clang()
+    except _elf.StencilBuildError as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{e} (CI=true: the stencil tests may not be skipped)", pytrace=False)
+        pytest.skip(str(e))
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("COPYPATCH_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed (COPYPATCH_UPDATE_GOLDEN=1 to accept)"
+
+
+def read(clang: str, source: Path, target: object = TARGET) -> object:
+    obj = _elf.compile_object(clang, target, source, [ROOT / "csrc"])  # type: ignore[arg-type]
+    return _elf.read_stencils(obj, target, "clang")  # type: ignore[arg-type]
+
+
+def test_handwritten_golden(clang: str) -> None:
+    group = read(clang, GOLDEN / "handwritten.c")
+    check_golden("handwritten_x86_64.txt", _writer.dump(group))  # type: ignore[arg-type]
+
+
+def test_template_golden(clang: str) -> None:
+    group = read(clang, ROOT / "csrc" / "jit" / "template.c")
+    check_golden("template_x86_64.txt", _writer.dump(group, TEMPLATE_STENCILS))  # type: ignore[arg-type]
+
+
+def test_every_opcode_has_a_stencil(clang: str) -> None:
+    from copypatch import _fmgr
+
+    group = read(clang, ROOT / "csrc" / "jit" / "template.c")
+    assert sorted(group.stencils) == sorted(_fmgr.OPCODE_NAMES)  # type: ignore[attr-defined]
+
+
+def test_unknown_relocation_fails_loudly(clang: str) -> None:
+    # position-independent code reaches helpers through the GOT: a relocation no patcher knows
+    pic = dataclasses.replace(
+        TARGET, flags=tuple(f for f in TARGET.flags if f != "-fno-pic") + ("-fpic",)
+    )
+    with pytest.raises(
+        _elf.StencilBuildError, match="unknown relocation R_X86_64_(GOTPCREL|REX_GOTPCRELX)"
+    ):
+        read(clang, GOLDEN / "handwritten.c", pic)
+
+
+def test_unknown_section_fails_loudly(clang: str) -> None:
+    with pytest.raises(_elf.StencilBuildError, match=r"refers to section \.l?bss"):
+        read(clang, GOLDEN / "bad_data.c")
+
+
+def test_committed_header_is_fresh() -> None:
+    """The digest in the committed header matches its inputs (no clang needed to know)."""
+    path = build.header_path(ROOT, "x86_64")
+    assert build.current_digest(path) == build.digest(ROOT, "x86_64")
+
+
+def test_generation_is_deterministic(clang: str) -> None:
+    assert build.generate(ROOT, "x86_64", clang) == build.generate(ROOT, "x86_64", clang)
+
+
+def test_stale_inputs_regenerate(clang: str, tmp_path: Path) -> None:
+    """A copy of the tree with a changed input gets a new digest and header; unchanged, none."""
+    import shutil
+
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "csrc", root / "csrc")
+    stencils = root / "src" / "copypatch" / "_stencils"
+    shutil.copytree(
+        Path(build.__file__).parent, stencils, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    # the digest covers the generator's own files, found next to build.py: use the copies' digest
+    header = build.header_path(root, "x86_64")
+    header.unlink()
+    assert build.ensure(root, "x86_64") is True
+    assert build.ensure(root, "x86_64") is False
+    template = root / "csrc" / "jit" / "template.c"
+    template.write_text(template.read_text() + "\n/* changed */\n")
+    assert build.current_digest(header) != build.digest(root, "x86_64")
+    assert build.ensure(root, "x86_64") is True
