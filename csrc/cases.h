@@ -294,3 +294,103 @@ CASE(EEOP_SCALARARRAYOP)
 	ExecEvalScalarArrayOp(state, op);
 	NEXT();
 }
+
+/* ---- optimised variants (src/copypatch/passes.py) ---- */
+
+CASE(EEOP_FUNCEXPR_STRICT_ARG0)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+
+	if (fcinfo->args[0].isnull)
+	{
+		*op->resnull = true;
+		NEXT();
+	}
+	fcinfo->isnull = false;
+	*op->resvalue = CALL_FN(op, fcinfo);
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+
+CASE(EEOP_FUNCEXPR_STRICT_ARG1)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+
+	if (fcinfo->args[1].isnull)
+	{
+		*op->resnull = true;
+		NEXT();
+	}
+	fcinfo->isnull = false;
+	*op->resvalue = CALL_FN(op, fcinfo);
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+
+CASE(EEOP_CONST_NOTNULL)
+{
+	*op->resnull = false;
+	*op->resvalue = op->d.constval.value;
+	NEXT();
+}
+
+CASE(EEOP_CONST_NULL)
+{
+	*op->resnull = true;
+	NEXT();
+}
+
+/*
+ * One body for every EEOP_SCAN_COLUMN_<T>[_NOTNULL]: the value of column attnum at the current
+ * row, converted to a Datum as cp_slot_getsomeattrs would, with no slot in between.
+ */
+#define CP_SCAN_COLUMN(T, check_nulls) \
+{ \
+	const CpColumn *col = &econtext->columns[op->d.var.attnum]; \
+	int64_t		row = econtext->row; \
+	\
+	*op->resvalue = T##GetDatum(*(const cp_##T *) (col->data + row * col->stride)); \
+	*op->resnull = (check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]; \
+	NEXT(); \
+}
+CASE(EEOP_SCAN_COLUMN_BOOL) CP_SCAN_COLUMN(BOOL, true)
+CASE(EEOP_SCAN_COLUMN_INT2) CP_SCAN_COLUMN(INT2, true)
+CASE(EEOP_SCAN_COLUMN_INT4) CP_SCAN_COLUMN(INT4, true)
+CASE(EEOP_SCAN_COLUMN_INT8) CP_SCAN_COLUMN(INT8, true)
+CASE(EEOP_SCAN_COLUMN_FLOAT4) CP_SCAN_COLUMN(FLOAT4, true)
+CASE(EEOP_SCAN_COLUMN_FLOAT8) CP_SCAN_COLUMN(FLOAT8, true)
+CASE(EEOP_SCAN_COLUMN_BOOL_NOTNULL) CP_SCAN_COLUMN(BOOL, false)
+CASE(EEOP_SCAN_COLUMN_INT2_NOTNULL) CP_SCAN_COLUMN(INT2, false)
+CASE(EEOP_SCAN_COLUMN_INT4_NOTNULL) CP_SCAN_COLUMN(INT4, false)
+CASE(EEOP_SCAN_COLUMN_INT8_NOTNULL) CP_SCAN_COLUMN(INT8, false)
+CASE(EEOP_SCAN_COLUMN_FLOAT4_NOTNULL) CP_SCAN_COLUMN(FLOAT4, false)
+CASE(EEOP_SCAN_COLUMN_FLOAT8_NOTNULL) CP_SCAN_COLUMN(FLOAT8, false)
+
+/*
+ * One body for every inlined built-in: the arguments come from the call info's slots as for
+ * FUNCEXPR_STRICT, but the function is NAME_impl, inlined, with no call through a pointer.
+ */
+#define INLINE(f) \
+CASE(EEOP_INLINE_##f) \
+{ \
+	NullableDatum *args = op->d.func.fcinfo->args; \
+	\
+	if (args[0].isnull | args[1].isnull) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(args[0].value, args[1].value); \
+	*op->resnull = false; \
+	NEXT(); \
+} \
+CASE(EEOP_INLINE_##f##_NONULL) \
+{ \
+	NullableDatum *args = op->d.func.fcinfo->args; \
+	\
+	*op->resvalue = f##_impl(args[0].value, args[1].value); \
+	*op->resnull = false; \
+	NEXT(); \
+}
+#include "inline.def"
+#undef INLINE

@@ -12,7 +12,7 @@
  *
  * Any difference between the engines' results is therefore a bug in dispatch, never in a body.
  */
-#include "copypatch.h"
+#include "functions.h"
 
 /* ---- switch dispatch ---- */
 #define CASE(name)	case name:

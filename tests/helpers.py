@@ -10,9 +10,18 @@ import copypatch
 from copypatch import EvalError
 
 
-def outcome(sql: Any, table: Mapping[str, Any], mode: str, engine: str) -> tuple[Any, ...]:
+#: every optimisation setting the tests compare: none (PostgreSQL's program), each pass alone, all
+SETTINGS: list[tuple[str, ...]] = [
+    (),
+    *((p,) for p in copypatch.OPTIMIZATIONS),
+    copypatch.OPTIMIZATIONS,
+]
+
+
+def outcome(sql: Any, table: Mapping[str, Any], mode: str, engine: str,
+            optimize: tuple[str, ...] = copypatch.OPTIMIZATIONS) -> tuple[Any, ...]:
     """("ok", values) or ("error", sqlstate, message, row): comparable across engines."""
-    prog = copypatch.compile(sql, table, engine=engine)
+    prog = copypatch.compile(sql, table, engine=engine, optimize=optimize)
     try:
         if mode == "filter":
             return ("ok", prog.filter(table).tolist())
@@ -38,11 +47,13 @@ def as_list(res: np.ma.MaskedArray) -> list[Any]:
 
 
 def run_all(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> tuple[Any, ...]:
-    """The outcome on every engine, asserting that all engines give the same one."""
-    results = {e: outcome(sql, table, mode, e) for e in copypatch.ENGINES}
-    first = results[copypatch.ENGINES[0]]
-    for engine, r in results.items():
-        assert r == first, f"{engine} disagrees on {sql!r}: {r} vs {first}"
+    """The outcome on every engine and optimisation setting, asserting that they are all the same."""
+    results = {
+        (e, o): outcome(sql, table, mode, e, o) for e in copypatch.ENGINES for o in SETTINGS
+    }
+    first = results[(copypatch.ENGINES[0], ())]
+    for (engine, opt), r in results.items():
+        assert r == first, f"{engine} with optimize={opt} disagrees on {sql!r}: {r} vs {first}"
     return first
 
 

@@ -33,7 +33,7 @@ EXPRESSIONS = [
 
 
 def executable(sql: str, table: Any = TABLE) -> Executable:
-    prog = copypatch.compile(sql, table, engine="jit")
+    prog = copypatch.compile(sql, table, engine="jit", optimize=())  # PostgreSQL's program
     exe = prog._main
     assert exe is not None
     return exe

@@ -16,7 +16,7 @@
  * stencils is entered from cp_scan through state->evalfunc and EEOP_DONE's `return` goes back to
  * it. The runtime drops a trailing `jmp _JIT_CONTINUE` when the next step is laid out right after.
  */
-#include "copypatch.h"
+#include "functions.h"
 
 /* Holes: the value is the symbol's address. */
 #define HOLE_SYMBOL(name) extern char name[1] /* size 1: a "large" object, so movabs + R_X86_64_64 */

@@ -4,11 +4,13 @@ from ._errors import CompileError, CopypatchError, EvalError
 from .analyze import Column, Schema
 from .compiler import Program, compile
 from .expr import case, coalesce, col, lit, nullif
+from .passes import OPTIMIZATIONS
 from .program import ENGINES
 from .sqltypes import SqlType
 
 __all__ = [
     "ENGINES",
+    "OPTIMIZATIONS",
     "Column",
     "CompileError",
     "CopypatchError",

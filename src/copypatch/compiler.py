@@ -11,6 +11,7 @@ from ._errors import CompileError
 from .analyze import Column, Schema, analyze
 from .lower import StepProgram, lower_expr, lower_qual
 from .nodes import Node
+from .passes import OPTIMIZATIONS, check_optimize, optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
 from .program import ENGINES, Executable, explain_steps
 from .sqltypes import SqlType
@@ -71,9 +72,11 @@ class Program:
     expression and the one ``evaluate`` runs otherwise.
     """
 
-    def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None) -> None:
+    def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None,
+                 optimize: tuple[str, ...] = OPTIMIZATIONS) -> None:
         self.schema = schema
         self.engine = engine
+        self.optimize = optimize
         self.text = text
         self.tree = tree
         self.result_type = tree.type
@@ -104,7 +107,7 @@ class Program:
         return self._expr
 
     def _build(self, sp: StepProgram) -> Executable:
-        return Executable(sp, self.engine)
+        return Executable(run_passes(sp, self.optimize), self.engine)
 
     @property
     def _main(self) -> Executable | None:
@@ -168,7 +171,8 @@ class Program:
             sp = self._expr_program().sp
         else:
             raise ValueError(f"mode must be 'filter' or 'evaluate', not {mode!r}")
-        return f"engine: {self.engine}\n{explain_steps(sp)}"
+        passes = ", ".join(self.optimize) if self.optimize else "none (PostgreSQL's program)"
+        return f"engine: {self.engine}; optimisations: {passes}\n{explain_steps(sp)}"
 
     def close(self) -> None:
         """Release the program's memory now rather than when it is garbage-collected."""
@@ -190,15 +194,19 @@ def compile(
     schema: Mapping[str, Any] | Schema,
     *,
     engine: str = "goto",
+    optimize: tuple[str, ...] | list[str] = OPTIMIZATIONS,
 ) -> Program:
     """Compile SQL text (a WHERE-clause expression) or a Python-built expression.
 
     schema: the table itself (name -> numpy array; masked arrays are nullable columns) or a
-    schema (name -> dtype, or (dtype, nullable)). engine: "switch" or "goto".
+    schema (name -> dtype, or (dtype, nullable)). engine: one of ENGINES ("switch", "goto", "jit").
+    optimize: the optimisation passes to run, a tuple of names from OPTIMIZATIONS (default: all);
+    optimize=() gives the program PostgreSQL itself would run.
     Raises CompileError for anything PostgreSQL's parser or copypatch cannot handle, and
     EvalError when folding constants fails (PostgreSQL raises those while planning, too).
     """
     check_engine(engine)
+    passes = check_optimize(optimize)
     sch = make_schema(schema)
     if isinstance(expression, str):
         from .sql import parse
@@ -219,4 +227,4 @@ def compile(
         )
     # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
     eval_const_expressions(node)
-    return Program(node, sch, engine, text)
+    return Program(node, sch, engine, text, passes)

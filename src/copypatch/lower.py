@@ -34,11 +34,16 @@ Dest = tuple
 
 @dataclass
 class FuncCall:
-    """A call info: the function and its argument slots (constants filled in at compile time)."""
+    """A call info: the function and its argument slots (constants filled in at compile time).
+
+    maybe_null[i] says whether argument i can be NULL at run time (see may_be_null); the
+    null-check elision pass reads it.
+    """
 
     funcname: str
     argtypes: tuple[SqlType, ...]
     consts: dict[int, Const] = field(default_factory=dict)
+    maybe_null: tuple[bool, ...] = ()
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Step:
     tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand)
     array: int = -1  # CONST of an IN list's array: index into Program.arrays
     var_name: str = ""
+    var_type: SqlType | None = None  # SCAN_VAR: the column's type and nullability
+    var_nullable: bool = True
 
 
 @dataclass
@@ -92,7 +99,8 @@ class Lowerer:
     def lower(self, node: Node, dest: Dest) -> None:
         """ExecInitExprRec."""
         if isinstance(node, Var):
-            self.push(Step("EEOP_SCAN_VAR", dest, attnum=node.attno, var_name=node.name))
+            self.push(Step("EEOP_SCAN_VAR", dest, attnum=node.attno, var_name=node.name,
+                           var_type=node.vartype, var_nullable=node.nullable))
         elif isinstance(node, Const):
             self.push(Step("EEOP_CONST", dest, const=node))
         elif isinstance(node, FuncExpr):
@@ -145,7 +153,8 @@ class Lowerer:
 
         info = catalog.FUNCTIONS[funcname]
         f = len(self.calls)
-        call = FuncCall(funcname, tuple(SqlType(t) for t in info["args"]))
+        call = FuncCall(funcname, tuple(SqlType(t) for t in info["args"]),
+                        maybe_null=tuple(may_be_null(a) for a in args) + (True,) * (len(info["args"]) - len(args)))
         self.calls.append(call)
         for i, arg in enumerate(args):
             if nconst and isinstance(arg, Const):
@@ -190,6 +199,33 @@ class Lowerer:
 
     def program(self, result_type: SqlType) -> StepProgram:
         return StepProgram(self.steps, self.calls, self.arrays, self.ntmp, result_type)
+
+
+def may_be_null(node: Node, caseval: Node | None = None) -> bool:
+    """Whether node can evaluate to NULL for some row: NOT NULL columns, non-null constants and
+    strict built-ins of non-null inputs (none of ours returns NULL otherwise) cannot."""
+    if isinstance(node, Var):
+        return node.nullable
+    if isinstance(node, Const):
+        return node.isnull
+    if isinstance(node, FuncExpr):
+        return any(may_be_null(a, caseval) for a in node.args)
+    if isinstance(node, BoolExpr):
+        return any(may_be_null(a, caseval) for a in node.args)
+    if isinstance(node, (NullTest, BooleanTest)):
+        return False
+    if isinstance(node, CaseExpr):
+        inner = node.arg if node.arg is not None else caseval
+        return any(may_be_null(r, inner) for _, r in node.whens) or may_be_null(node.default, inner)
+    if isinstance(node, CaseTestExpr):
+        return True if caseval is None else may_be_null(caseval)
+    if isinstance(node, CoalesceExpr):
+        return all(may_be_null(a, caseval) for a in node.args)
+    if isinstance(node, ScalarArrayOpExpr):
+        return bool(node.elements) and (
+            may_be_null(node.scalar, caseval) or any(may_be_null(e, caseval) for e in node.elements)
+        )
+    return True  # NULLIF, and anything new: assume the worst
 
 
 def lower_qual(quals: list[Node]) -> StepProgram:

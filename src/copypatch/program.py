@@ -54,9 +54,9 @@ class Layout:
                 st.resvalue, st.resnull = self.dest(s.dest)
             if s.opcode == "EEOP_SCAN_FETCHSOME":
                 st.d.fetch.last_var = s.last_var
-            elif s.opcode == "EEOP_SCAN_VAR":
+            elif s.attnum >= 0:  # SCAN_VAR, SCAN_COLUMN_*
                 st.d.var.attnum = s.attnum
-            elif s.opcode == "EEOP_CONST":
+            elif s.opcode.startswith("EEOP_CONST"):
                 if s.array >= 0:
                     st.d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
                 else:
@@ -139,9 +139,9 @@ def explain_steps(sp: StepProgram) -> str:
         ops: list[str] = []
         if s.opcode == "EEOP_SCAN_FETCHSOME":
             ops.append(f"last_var={s.last_var}")
-        elif s.opcode == "EEOP_SCAN_VAR":
+        elif s.attnum >= 0:
             ops.append(f"attnum={s.attnum} ({s.var_name})")
-        elif s.opcode == "EEOP_CONST":
+        elif s.opcode.startswith("EEOP_CONST"):
             if s.array >= 0:
                 t, elems = sp.arrays[s.array]
                 vals = ", ".join("NULL" if c.isnull else repr(c.value) for c in elems)

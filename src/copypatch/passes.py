@@ -1,0 +1,133 @@
+"""Optimisation passes over step programs: per-row work PostgreSQL's interpreter does and need not.
+
+Each pass maps a StepProgram to an equivalent one (same results, NULLs and errors, in the same
+order) and can be switched on or off: compile(..., optimize=(...)) takes a tuple of the names in
+OPTIMIZATIONS; optimize=() is the program PostgreSQL itself would run. All engines run the
+optimised steps (the JIT has a stencil for every opcode, these included).
+
+- null_check_elision: a strict call checks only the arguments that can be NULL (FUNCEXPR_STRICT
+  becomes STRICT_ARG0 / STRICT_ARG1, or a plain FUNCEXPR when none can). PostgreSQL checks every
+  argument on every row, the constant 42 of `a = 42` included.
+- inline_builtins: calls of the hot comparison/arithmetic built-ins (csrc/inline.def) become
+  opcodes of their own, with no call through a function pointer and no call-info traffic beyond
+  the argument slots; the _NONULL form when no argument can be NULL (with null_check_elision).
+- const_specialization: CONST with a value known at compile time to be non-NULL, or NULL.
+- direct_column_reads: a column is read straight from its array (SCAN_COLUMN_<type>) instead of
+  being deformed into the scan slot first and copied from there; SCAN_FETCHSOME then goes away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .lower import Step, StepProgram
+
+OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads")
+
+_INLINED = frozenset(
+    f"{t}{op}"
+    for t in ("int2", "int4", "int8")
+    for op in ("eq", "ne", "lt", "le", "gt", "ge", "pl", "mi", "mul", "div", "mod")
+) | frozenset(f"float8{op}" for op in ("eq", "ne", "lt", "le", "gt", "ge", "pl", "mi", "mul", "div"))
+# every name here must have opcodes (csrc/inline.def); tests/test_optimize.py checks both ways
+
+_CALL_OPS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
+             "EEOP_FUNCEXPR_STRICT_ARG1")
+
+
+def null_check_elision(sp: StepProgram) -> StepProgram:
+    steps = []
+    for s in sp.steps:
+        if s.opcode == "EEOP_FUNCEXPR_STRICT":
+            nulls = sp.calls[s.fcinfo].maybe_null
+            if not any(nulls):
+                s = replace(s, opcode="EEOP_FUNCEXPR")  # strictness can never trigger
+            elif len(nulls) == 2 and nulls == (True, False):
+                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG0")
+            elif len(nulls) == 2 and nulls == (False, True):
+                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG1")
+            elif len(nulls) == 1:
+                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG0")
+        steps.append(s)
+    return replace(sp, steps=steps)
+
+
+def inline_builtins(sp: StepProgram) -> StepProgram:
+    steps = []
+    for s in sp.steps:
+        if s.opcode in _CALL_OPS:
+            name = sp.calls[s.fcinfo].funcname
+            if name in _INLINED:
+                # only a plain FUNCEXPR (no argument can be NULL) drops the null check
+                suffix = "_NONULL" if s.opcode == "EEOP_FUNCEXPR" else ""
+                s = replace(s, opcode=f"EEOP_INLINE_{name}{suffix}")
+        steps.append(s)
+    return replace(sp, steps=steps)
+
+
+def const_specialization(sp: StepProgram) -> StepProgram:
+    steps = []
+    for s in sp.steps:
+        if s.opcode == "EEOP_CONST" and s.array < 0 and s.const is not None:
+            s = replace(s, opcode="EEOP_CONST_NULL" if s.const.isnull else "EEOP_CONST_NOTNULL")
+        elif s.opcode == "EEOP_CONST" and s.array >= 0:
+            s = replace(s, opcode="EEOP_CONST_NOTNULL")
+        steps.append(s)
+    return replace(sp, steps=steps)
+
+
+def direct_column_reads(sp: StepProgram) -> StepProgram:
+    steps = []
+    for s in sp.steps:
+        if s.opcode == "EEOP_SCAN_VAR" and s.var_type is not None:
+            suffix = "" if s.var_nullable else "_NOTNULL"
+            s = replace(s, opcode=f"EEOP_SCAN_COLUMN_{s.var_type.name}{suffix}")
+        steps.append(s)
+    if not any(s.opcode == "EEOP_SCAN_VAR" for s in steps):
+        fetch = [i for i, s in enumerate(steps) if s.opcode == "EEOP_SCAN_FETCHSOME"]
+        steps = remove_steps(steps, fetch)
+    return replace(sp, steps=steps)
+
+
+def remove_steps(steps: list[Step], doomed: list[int]) -> list[Step]:
+    """Delete steps that are never a jump target's only content, renumbering every jump."""
+    gone = set(doomed)
+    new_index = []
+    n = 0
+    for i in range(len(steps) + 1):
+        new_index.append(n)  # a jump to a deleted step lands on the step after it
+        if i < len(steps) and i not in gone:
+            n += 1
+    out = []
+    for i, s in enumerate(steps):
+        if i in gone:
+            continue
+        if s.jumpdone >= 0:
+            s = replace(s, jumpdone=new_index[s.jumpdone])
+        out.append(s)
+    return out
+
+
+PASSES = {
+    "null_check_elision": null_check_elision,
+    "inline_builtins": inline_builtins,
+    "const_specialization": const_specialization,
+    "direct_column_reads": direct_column_reads,
+}
+assert tuple(PASSES) == OPTIMIZATIONS
+
+
+def check_optimize(optimize: object) -> tuple[str, ...]:
+    if isinstance(optimize, str) or not isinstance(optimize, (tuple, list, set, frozenset)):
+        raise TypeError(f"optimize must be a tuple of pass names from {OPTIMIZATIONS}, not {optimize!r}")
+    unknown = [p for p in optimize if p not in PASSES]
+    if unknown:
+        raise ValueError(f"unknown optimisation(s) {unknown}; choose from {OPTIMIZATIONS}")
+    return tuple(p for p in OPTIMIZATIONS if p in optimize)  # passes run in a fixed order
+
+
+def optimize(sp: StepProgram, passes: tuple[str, ...]) -> StepProgram:
+    for name in OPTIMIZATIONS:
+        if name in passes:
+            sp = PASSES[name](sp)
+    return sp

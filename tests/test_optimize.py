@@ -1,0 +1,152 @@
+"""The optimisation passes: every optimised opcode runs, and gives exactly the unoptimised answers."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run_all
+
+import copypatch
+from copypatch import passes
+from copypatch._fmgr import OPCODE_NAMES
+
+I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
+NULLS = [False, False, False, False, False, True, False]
+
+
+def extremes(dtype: object) -> list:
+    if np.dtype(dtype).kind == "f":
+        return [0.0, -0.0, math.nan, math.inf, -1.5, 2.0, 1e308]
+    info = np.iinfo(dtype)  # type: ignore[type-var]
+    return [0, 1, -1, int(info.max), int(info.min), 7, -2]
+
+
+def table_for(t: str) -> dict[str, np.ndarray]:
+    dtype = {"int2": np.int16, "int4": np.int32, "int8": np.int64, "float8": np.float64}[t]
+    vals = extremes(dtype)
+    return {
+        "x": np.array(vals, dtype=dtype),  # NOT NULL
+        "y": np.array(vals[::-1], dtype=dtype),
+        "xn": np.ma.masked_array(np.array(vals, dtype=dtype), mask=NULLS),  # nullable
+        "yn": np.ma.masked_array(np.array(vals[::-1], dtype=dtype), mask=NULLS[::-1]),
+    }
+
+
+SYMBOL = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "pl": "+",
+          "mi": "-", "mul": "*", "div": "/", "mod": "%"}
+
+
+def inlined() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "csrc" / "inline.def").read_text()
+    text = text.split("*/", 1)[1]  # past the comment
+    return re.findall(r"INLINE\((\w+)\)", text)
+
+
+def test_inline_list_matches_the_pass() -> None:
+    assert set(inlined()) == passes._INLINED
+    for f in inlined():
+        assert f"EEOP_INLINE_{f}" in OPCODE_NAMES and f"EEOP_INLINE_{f}_NONULL" in OPCODE_NAMES
+
+
+@pytest.mark.parametrize("fname", inlined())
+def test_inlined_builtin_agrees_with_the_call(fname: str) -> None:
+    t, op = re.fullmatch(r"(int2|int4|int8|float8)(\w+)", fname).groups()  # type: ignore[union-attr]
+    table = table_for(t)
+    seen = set()
+    for sql in (f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn", f"x {SYMBOL[op]} yn"):
+        prog = copypatch.compile(sql, table)
+        seen |= set(re.findall(r"EEOP_\w+", prog.explain()))
+        run_all(sql, table)  # every engine x every optimisation setting: the same values/errors
+    assert f"EEOP_INLINE_{fname}" in seen and f"EEOP_INLINE_{fname}_NONULL" in seen
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int16, np.int32, np.int64, np.float32, np.float64])
+def test_direct_column_reads(dtype: object) -> None:
+    data = np.array([1, 0, 1, 1], dtype=dtype)
+    table = {
+        "c": data,
+        "cn": np.ma.masked_array(data, mask=[False, True, False, True]),
+        "strided": np.repeat(data, 2)[::2],
+    }
+    name = copypatch.SqlType.from_dtype(np.dtype(dtype)).name
+    for col, opcode in (("c", f"EEOP_SCAN_COLUMN_{name}_NOTNULL"), ("cn", f"EEOP_SCAN_COLUMN_{name}"),
+                        ("strided", f"EEOP_SCAN_COLUMN_{name}_NOTNULL")):
+        prog = copypatch.compile(f"{col} IS NULL OR {col}::int4 = 1", table)
+        assert opcode in prog.explain()
+        assert "EEOP_SCAN_FETCHSOME" not in prog.explain()
+        run_all(f"{col} IS NULL OR {col}::int4 = 1", table)
+        run_all(col, table)
+
+
+def test_null_check_variants_and_constants() -> None:
+    table = {
+        "a": np.ma.masked_array(np.array([1, 2, 3], dtype=np.int16), mask=[False, True, False]),
+        "b": np.array([1, 2, 3], dtype=np.int64),
+    }
+    cases = {
+        "a::float4 * b::float4": "EEOP_FUNCEXPR_STRICT_ARG0",  # float4mul: only a can be NULL
+        "b::float4 * a::float4 > 0": "EEOP_FUNCEXPR_STRICT_ARG1",
+        "b::float4 > 1": "EEOP_FUNCEXPR",  # no argument can be NULL: no check at all
+        "CASE WHEN a > 1 THEN 5 END": "EEOP_CONST_NOTNULL",
+        "CASE WHEN a > 1 THEN 5 ELSE NULL END": "EEOP_CONST_NULL",
+    }
+    for sql, opcode in cases.items():
+        prog = copypatch.compile(sql, table)
+        assert opcode in prog.explain().split(), (sql, prog.explain())
+        run_all(sql, table)
+
+
+def test_null_heavy_and_overflow_cases() -> None:
+    n = 64
+    rng = np.random.default_rng(7)
+    table = {
+        "a": np.ma.masked_array(rng.integers(I4.min, I4.max, n, dtype=np.int32), mask=rng.random(n) < 0.5),
+        "b": np.ma.masked_array(rng.integers(-3, 3, n, dtype=np.int32), mask=rng.random(n) < 0.5),
+        "c": rng.integers(-3, 3, n, dtype=np.int32),
+        "f": np.ma.masked_array(rng.standard_normal(n) * 1e300, mask=rng.random(n) < 0.3),
+    }
+    for sql in ("a + b > 0", "a * c", "a / c", "c / b", "a % b", "COALESCE(a + c, b) = 0",
+                "f * f > 0", "f / c", "(a = 1) IS NULL OR b > 0 AND c <> 0",
+                "a - 1 < b AND b IN (1, 2, NULL)", "NOT (b = 0) AND a / b > 0"):
+        for mode in ("filter", "evaluate"):
+            if mode == "evaluate" or copypatch.compile(sql, table).result_type is copypatch.SqlType.BOOL:
+                run_all(sql, table, mode)
+
+
+def test_optimize_argument() -> None:
+    t = {"a": np.arange(5, dtype=np.int32)}
+    assert copypatch.OPTIMIZATIONS == passes.OPTIMIZATIONS
+    plain = copypatch.compile("a = 42", t, optimize=())
+    assert "EEOP_FUNCEXPR_STRICT " in plain.explain() + " "
+    assert "none (PostgreSQL's program)" in plain.explain()
+    full = copypatch.compile("a = 42", t)
+    assert [line.split()[1] for line in full.explain().splitlines()[1:]] == [
+        "EEOP_SCAN_COLUMN_INT4_NOTNULL", "EEOP_INLINE_int4eq_NONULL", "EEOP_QUAL", "EEOP_DONE"]
+    with pytest.raises(ValueError, match="unknown optimisation"):
+        copypatch.compile("a = 42", t, optimize=("turbo",))
+    with pytest.raises(TypeError):
+        copypatch.compile("a = 42", t, optimize="inline_builtins")  # type: ignore[arg-type]
+
+
+def test_every_optimised_opcode_is_exercised() -> None:
+    # the opcodes after PostgreSQL's: each must come out of some pass in the tests above
+    optimised = OPCODE_NAMES[OPCODE_NAMES.index("EEOP_FUNCEXPR_STRICT_ARG0"):]
+    produced = set()
+    for fname in inlined():
+        t, op = re.fullmatch(r"(int2|int4|int8|float8)(\w+)", fname).groups()  # type: ignore[union-attr]
+        table = table_for(t)
+        for sql in (f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn"):
+            produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
+    for dtype in (np.bool_, np.int16, np.int32, np.int64, np.float32, np.float64):
+        table = {"c": np.zeros(1, dtype=dtype), "cn": np.ma.masked_array(np.zeros(1, dtype=dtype))}
+        for sql in ("c IS NULL", "cn IS NULL"):
+            produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
+    table = {"a": np.ma.masked_array(np.zeros(1, dtype=np.int16)), "b": np.zeros(1, dtype=np.int64)}
+    for sql in ("a::float4 * b::float4 > 0", "b::float4 * a::float4 > 0",
+                "CASE WHEN a > 1 THEN 5 ELSE NULL END"):
+        produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
+    assert not set(optimised) - produced
