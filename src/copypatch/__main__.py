@@ -8,8 +8,9 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m copypatch {bench,explain} ...\n\n"
-              "  bench     time every engine (and PostgreSQL) on the standard queries\n"
+        print("usage: python -m copypatch {bench,experiment,explain} ...\n\n"
+              "  bench       time every engine (and PostgreSQL) on the standard queries\n"
+              "  experiment  the blog post's experiment: a = 42, engines x optimisations\n"
               "  explain   show the step program of an expression: explain SQL [col:dtype ...]")
         return
     cmd, rest = argv[0], argv[1:]
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> None:
         # pyperf re-runs `python -m copypatch.bench` for its workers
         sys.argv = [sys.argv[0], *rest]
         bench_main(rest)
+    elif cmd == "experiment":
+        from .experiment import main as experiment_main
+
+        sys.argv = [sys.argv[0], *rest]
+        experiment_main(rest)
     elif cmd == "explain":
         import numpy as np
 
