@@ -1,4 +1,4 @@
-"""Command line: python -m copypatch bench | explain."""
+"""Command line: python -m copypatch bench | experiment | explain | fuzz."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m copypatch {bench,experiment,explain} ...\n\n"
+        print("usage: python -m copypatch {bench,experiment,explain,fuzz} ...\n\n"
               "  bench       time every engine (and PostgreSQL) on the standard queries\n"
               "  experiment  the blog post's experiment: a = 42, engines x optimisations\n"
-              "  explain   show the step program of an expression: explain SQL [col:dtype ...]")
+              "  explain   show the step program of an expression: explain SQL [col:dtype ...]\n"
+              "  fuzz      differential fuzzing: fuzz [--examples N] [--postgres] [--seed S]")
         return
     cmd, rest = argv[0], argv[1:]
     if cmd == "bench":
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.argv = [sys.argv[0], *rest]
         experiment_main(rest)
+    elif cmd == "fuzz":
+        from .fuzz import main as fuzz_main
+
+        raise SystemExit(fuzz_main(rest))
     elif cmd == "explain":
         import numpy as np
 

@@ -15,6 +15,7 @@ from .passes import OPTIMIZATIONS, check_optimize, optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
 from .program import ENGINES, Executable, explain_steps
 from .sqltypes import SqlType
+from .verify import verify
 
 
 def make_schema(table: Mapping[str, Any] | Schema) -> Schema:
@@ -107,7 +108,8 @@ class Program:
         return self._expr
 
     def _build(self, sp: StepProgram) -> Executable:
-        return Executable(run_passes(sp, self.optimize), self.engine)
+        # verified: a lowering or optimisation bug must never reach an engine
+        return Executable(verify(run_passes(sp, self.optimize), self.schema), self.engine)
 
     @property
     def _main(self) -> Executable | None:

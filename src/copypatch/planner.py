@@ -105,9 +105,11 @@ def _ece(node: Node, case_val: Const | None) -> Node:
         return replace(node, args=tuple(newargs))
     if isinstance(node, NullIfExpr):
         a0, a1 = (_ece(a, case_val) for a in node.args)
+        # if either argument is a NULL constant they can't be equal: the first is the result,
+        # whether or not the other is constant (clauses.c, T_NullIfExpr)
+        if any(isinstance(a, Const) and a.isnull for a in (a0, a1)):
+            return a0
         if isinstance(a0, Const) and isinstance(a1, Const):
-            if a0.isnull or a1.isnull:
-                return a0
             eq = _call(node.funcname, (a0, a1), SqlType.BOOL)
             return Const(a0.type, None) if eq.value else a0
         return replace(node, args=(a0, a1))

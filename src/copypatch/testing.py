@@ -1,0 +1,628 @@
+"""Hypothesis strategies and differential properties: every engine, and PostgreSQL, must agree.
+
+The strategies generate what copypatch supports and nothing else: schemas of the six column types,
+tables full of the values that break evaluators (NULLs, INT_MIN/INT_MAX, 0, -1, NaN, +-Infinity,
+-0, huge and tiny floats) and well-typed expressions over the whole grammar (every operator,
+cast, CASE, COALESCE, NULLIF, IN, BETWEEN, IS tests, AND/OR/NOT, nested up to a bound), rendered
+as SQL text. Which operator applies to which types is not guessed: it is asked of copypatch's own
+front end once, at import, so every generated expression is one that compile() accepts; a
+CompileError on generated input is a bug of these strategies, reported as such.
+
+The properties compare outcomes: ``("ok", values)`` with NULL as None, NaN as "NaN" and -0.0 as
+"-0", or ``("error", sqlstate, message, row)``. Engines must agree on all of it, for every
+optimisation setting; PostgreSQL only reports its first error's SQLSTATE, so that is what is
+compared with it. A mismatch raises :class:`Mismatch`, whose message holds a regression test ready
+to paste.
+
+    from hypothesis import given
+    from copypatch.testing import cases, check_engines
+
+    @given(cases())
+    def test_engines_agree(case):
+        check_engines(case)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import copypatch
+
+from ._errors import CompileError, EvalError
+from .analyze import Column, Schema, analyze
+from .sqltypes import SqlType
+
+__all__ = [
+    "TYPES",
+    "Case",
+    "Expression",
+    "Mismatch",
+    "StrategyBug",
+    "cases",
+    "check_engines",
+    "check_postgres",
+    "expressions",
+    "make_case",
+    "optimization_settings",
+    "outcome",
+    "postgres_outcome",
+    "schemas",
+    "table_source",
+    "tables",
+    "values_of",
+]
+
+TYPES = (SqlType.BOOL, SqlType.INT2, SqlType.INT4, SqlType.INT8, SqlType.FLOAT4, SqlType.FLOAT8)
+_NUMERIC_TYPES = TYPES[1:]
+_ARITH = ("+", "-", "*", "/", "%")
+_CMP = ("=", "<>", "<", "<=", ">", ">=")
+# cast target spellings, all of which PostgreSQL's grammar accepts
+_SPELLINGS = {
+    SqlType.BOOL: ("bool", "boolean"),
+    SqlType.INT2: ("int2", "smallint"),
+    SqlType.INT4: ("int4", "int", "integer"),
+    SqlType.INT8: ("int8", "bigint"),
+    SqlType.FLOAT4: ("float4", "real"),
+    SqlType.FLOAT8: ("float8", "double precision"),
+}
+
+
+class Mismatch(AssertionError):
+    """Two engines, or copypatch and PostgreSQL, answered the same question differently."""
+
+
+class StrategyBug(AssertionError):
+    """copypatch rejected (CompileError) an expression these strategies generated."""
+
+
+# ---- what the front end accepts, asked of the front end ------------------------------------
+def _probe_schema() -> Schema:
+    return Schema([Column(f"x_{t.value}", t, True) for t in TYPES])
+
+
+def _operand(t: SqlType | str) -> str:
+    if t == "numeric":
+        return "1.5"
+    if t == "unknown":
+        return "NULL"
+    assert isinstance(t, SqlType)
+    return f"x_{t.value}"
+
+
+def _type_of(text: str) -> SqlType | None:
+    from .sql import parse
+
+    try:
+        node = analyze(parse(text), _probe_schema())
+    except (CompileError, EvalError):
+        return None
+    if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
+        return None
+    return node.type
+
+
+@dataclass(frozen=True)
+class _Signatures:
+    binary: dict[SqlType, list[tuple[str, SqlType | str, SqlType | str]]]  # result -> (op, l, r)
+    unary: dict[SqlType, list[tuple[str, SqlType]]]
+    casts: dict[SqlType, list[SqlType]]  # target -> sources (explicit casts)
+    nullif: dict[SqlType, list[tuple[SqlType, SqlType]]]  # result -> (a, b)
+    comparable: dict[SqlType, list[SqlType]]  # x -> types y with `x = y` (and every comparison)
+
+
+@lru_cache(maxsize=1)
+def signatures() -> _Signatures:
+    """Every operator, cast and NULLIF copypatch supports over its types, and their result types."""
+    binary: dict[SqlType, list[tuple[str, SqlType | str, SqlType | str]]] = {t: [] for t in TYPES}
+    operands: list[SqlType | str] = [*TYPES, "numeric"]
+    for op in (*_ARITH, *_CMP):
+        for lt in operands:
+            for rt in operands:
+                if lt == "numeric" and rt == "numeric":
+                    continue
+                r = _type_of(f"{_operand(lt)} {op} {_operand(rt)}")
+                if r is not None:
+                    binary[r].append((op, lt, rt))
+    unary: dict[SqlType, list[tuple[str, SqlType]]] = {t: [] for t in TYPES}
+    for op in ("-", "+"):
+        for t in TYPES:
+            r = _type_of(f"{op} {_operand(t)}")
+            if r is not None:
+                unary[r].append((op, t))
+    casts: dict[SqlType, list[SqlType]] = {t: [] for t in TYPES}
+    for s in TYPES:
+        for t in TYPES:
+            if s is not t and _type_of(f"CAST({_operand(s)} AS {t.value})") is t:
+                casts[t].append(s)
+    nullif: dict[SqlType, list[tuple[SqlType, SqlType]]] = {t: [] for t in TYPES}
+    comparable: dict[SqlType, list[SqlType]] = {t: [] for t in TYPES}
+    for a in TYPES:
+        for b in TYPES:
+            r = _type_of(f"NULLIF({_operand(a)}, {_operand(b)})")
+            if r is not None:
+                nullif[r].append((a, b))
+            if all(_type_of(f"{_operand(a)} {op} {_operand(b)}") for op in _CMP):
+                comparable[a].append(b)
+    return _Signatures(binary, unary, casts, nullif, comparable)
+
+
+# ---- values and tables ---------------------------------------------------------------------
+_INT_BITS = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}
+
+
+def _special_ints(bits: int) -> list[int]:
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return [0, -1, 1, lo, hi, lo + 1, hi - 1, 2, -2, 7, 42, 100]
+
+
+_SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, math.nan, math.inf, -math.inf, 1.5, 2.5, -2.5]
+_SPECIAL_FLOAT8 = [1.7976931348623157e308, -1.7976931348623157e308, 5e-324, 2.2250738585072014e-308,
+                   1e300, 1e-300, 2147483647.5, 9.2233720368547758e18, 32767.5, -32768.5]
+_SPECIAL_FLOAT4 = [3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45,
+                   1.1754943508222875e-38, 1e30, 1e-30, 2147483648.0, 32767.5, -32768.5]
+
+
+def values_of(t: SqlType) -> st.SearchStrategy[Any]:
+    """Non-NULL values of type t, biased to the edges: extremes, zero, -1, NaN, infinities, -0."""
+    if t is SqlType.BOOL:
+        return st.booleans()
+    if t in _INT_BITS:
+        bits = _INT_BITS[t]
+        return st.one_of(
+            st.sampled_from(_special_ints(bits)),
+            st.integers(-100, 100),
+            st.integers(-(1 << (bits - 1)), (1 << (bits - 1)) - 1),
+        )
+    specials = _SPECIAL_FLOATS + (_SPECIAL_FLOAT4 if t is SqlType.FLOAT4 else _SPECIAL_FLOAT8)
+    width: Literal[32, 64] = 32 if t is SqlType.FLOAT4 else 64
+    return st.one_of(
+        st.sampled_from(specials),
+        st.integers(-100, 100).map(float),
+        st.floats(width=width),
+    )
+
+
+@st.composite
+def schemas(draw: st.DrawFn, min_columns: int = 1, max_columns: int = 6) -> Schema:
+    """Columns c0, c1, ... of the supported types, each nullable or NOT NULL."""
+    n = draw(st.integers(min_columns, max_columns))
+    return Schema(
+        [Column(f"c{i}", draw(st.sampled_from(TYPES)), draw(st.booleans())) for i in range(n)]
+    )
+
+
+@st.composite
+def tables(draw: st.DrawFn, schema: Schema, min_rows: int = 0, max_rows: int = 20) -> dict[str, Any]:
+    """A table for schema: plain arrays for NOT NULL columns, masked arrays for nullable ones."""
+    n = draw(st.integers(min_rows, max_rows))
+    out: dict[str, Any] = {}
+    for c in schema.columns:
+        data = np.array(draw(st.lists(values_of(c.type), min_size=n, max_size=n)), dtype=c.type.dtype)
+        if c.nullable:
+            mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=np.bool_)
+            out[c.name] = np.ma.masked_array(data, mask=mask)
+        else:
+            out[c.name] = data
+    return out
+
+
+# ---- expressions ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Expression:
+    """A generated expression: SQL text and the type copypatch (and PostgreSQL) give it."""
+
+    sql: str
+    type: SqlType
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+def _int_literal(v: int) -> str:
+    return f"({v})" if v < 0 else str(v)
+
+
+def _float_text(t: SqlType, v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0 and math.copysign(1.0, v) < 0:
+        return "-0"
+    return repr(float(np.float32(v))) if t is SqlType.FLOAT4 else repr(float(v))
+
+
+@st.composite
+def literals(draw: st.DrawFn, t: SqlType) -> str:
+    """A constant of type t, in one of the spellings PostgreSQL reads as that type."""
+    if t is SqlType.BOOL:
+        v = draw(st.booleans())
+        return draw(st.sampled_from(["TRUE" if v else "FALSE", f"'{'t' if v else 'f'}'::bool"]))
+    v = draw(values_of(t))
+    if t is SqlType.INT4:
+        return draw(st.sampled_from([_int_literal(v), f"'{v}'::int4", f"CAST({_int_literal(v)} AS int4)"]))
+    if t is SqlType.INT2:
+        return draw(st.sampled_from([f"{_int_literal(v)}::int2", f"'{v}'::smallint"]))
+    if t is SqlType.INT8:
+        if -(2**31) <= v < 2**31:
+            return draw(st.sampled_from([f"{_int_literal(v)}::int8", f"'{v}'::bigint"]))
+        return _int_literal(v)  # PostgreSQL types a literal beyond int4 as int8
+    name = t.value
+    text = _float_text(t, v)
+    if math.isfinite(v) and text != "-0" and draw(st.booleans()):
+        # a numeric literal cast to the float type: numeric_float4/8 of its text
+        return f"{text if v >= 0 else f'({text})'}::{name}"
+    return f"'{text}'::{name}"
+
+
+def _numeric_literal(v: float) -> str:
+    text = repr(float(v))
+    if "e" not in text and "." not in text:
+        text += ".0"
+    return text if v >= 0 else f"({text})"
+
+
+@dataclass
+class _Gen:
+    """The recursive generator: draws an expression of a given type within a depth budget."""
+
+    draw: st.DrawFn
+    schema: Schema
+    sig: _Signatures = field(default_factory=signatures)
+
+    def columns(self, t: SqlType) -> list[str]:
+        return [c.name for c in self.schema.columns if c.type is t]
+
+    def leaf(self, t: SqlType) -> str:
+        cols = self.columns(t)
+        kinds = (["column"] if cols else []) + ["literal", "null"]
+        kind = self.draw(st.sampled_from(kinds))
+        if kind == "column":
+            return self.draw(st.sampled_from(cols))
+        if kind == "literal":
+            return self.draw(literals(t))
+        return self.draw(st.sampled_from([f"NULL::{t.value}", f"CAST(NULL AS {t.value})"]))
+
+    def expr(self, t: SqlType, depth: int) -> str:
+        if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
+            return self.leaf(t)
+        kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast"]
+        if t is SqlType.BOOL:
+            kinds += ["andor", "not", "nulltest", "booltest", "between", "in", "compare", "compare"]
+        elif self.sig.unary[t]:
+            kinds.append("unary")
+        kind = self.draw(st.sampled_from(kinds))
+        d = depth - 1
+        if kind == "leaf":
+            return self.leaf(t)
+        if kind in ("binary", "compare"):
+            choices = self.sig.binary[t]
+            if kind == "compare":
+                choices = [c for c in choices if c[0] in _CMP]
+            op, lt, rt = self.draw(st.sampled_from(choices))
+            return f"{self.operand(lt, d)} {op} {self.operand(rt, d)}"
+        if kind == "unary":
+            op, at = self.draw(st.sampled_from(self.sig.unary[t]))
+            return f"{op} ({self.expr(at, d)})"
+        if kind == "cast":
+            if not self.sig.casts[t]:
+                return self.leaf(t)
+            s = self.draw(st.sampled_from(self.sig.casts[t]))
+            name = self.draw(st.sampled_from(_SPELLINGS[t]))
+            inner = self.expr(s, d)
+            if " " in name or self.draw(st.booleans()):
+                return f"CAST({inner} AS {name})"
+            return f"({inner})::{name}"
+        if kind == "case":
+            return self.case(t, d)
+        if kind == "coalesce":
+            n = self.draw(st.integers(1, 3))
+            args = [self.expr(t, d) for _ in range(n)]
+            if self.draw(st.booleans()):
+                args.insert(self.draw(st.integers(0, n)), "NULL")
+            return f"COALESCE({', '.join(args)})"
+        if kind == "nullif":
+            a, b = self.draw(st.sampled_from(self.sig.nullif[t]))
+            return f"NULLIF({self.expr(a, d)}, {self.expr(b, d)})"
+        if kind == "andor":
+            op = self.draw(st.sampled_from(["AND", "OR"]))
+            n = self.draw(st.integers(2, 4))
+            return f" {op} ".join(f"({self.expr(SqlType.BOOL, d)})" for _ in range(n))
+        if kind == "not":
+            return f"NOT ({self.expr(SqlType.BOOL, d)})"
+        if kind == "nulltest":
+            at = self.draw(st.sampled_from(TYPES))
+            test = self.draw(st.sampled_from(["IS NULL", "IS NOT NULL"]))
+            return f"({self.expr(at, d)}) {test}"
+        if kind == "booltest":
+            test = self.draw(st.sampled_from(
+                ["IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "IS UNKNOWN", "IS NOT UNKNOWN"]
+            ))
+            return f"({self.expr(SqlType.BOOL, d)}) {test}"
+        if kind == "between":
+            xt = self.draw(st.sampled_from(TYPES))
+            lo_t = self.draw(st.sampled_from(self.sig.comparable[xt]))
+            hi_t = self.draw(st.sampled_from(self.sig.comparable[xt]))
+            neg = self.draw(st.sampled_from(["", "NOT "]))
+            sym = self.draw(st.sampled_from(["", "SYMMETRIC "]))
+            return (f"({self.expr(xt, d)}) {neg}BETWEEN {sym}({self.expr(lo_t, d)}) "
+                    f"AND ({self.expr(hi_t, d)})")
+        if kind == "in":
+            return self.in_list(d)
+        raise AssertionError(kind)
+
+    def operand(self, t: SqlType | str, depth: int) -> str:
+        if t == "numeric":
+            return _numeric_literal(self.draw(st.sampled_from(
+                [1.5, 0.1, -2.5, 1e-300, 3.5e38, 1e308, 0.0, 2147483647.5, 1e-50])))
+        assert isinstance(t, SqlType)
+        return f"({self.expr(t, depth)})"
+
+    def case(self, t: SqlType, d: int) -> str:
+        n = self.draw(st.integers(1, 3))
+        simple = self.draw(st.booleans())
+        parts = ["CASE"]
+        if simple:
+            xt = self.draw(st.sampled_from(TYPES))
+            parts.append(f"({self.expr(xt, d)})")
+        for _ in range(n):
+            if simple:
+                wt = self.draw(st.sampled_from(self.sig.comparable[xt]))
+                cond = self.expr(wt, d)
+            else:
+                cond = self.expr(SqlType.BOOL, d)
+            parts.append(f"WHEN ({cond}) THEN ({self.expr(t, d)})")
+        default = self.draw(st.sampled_from(["none", "null", "expr", "expr"]))
+        if default == "null":
+            parts.append("ELSE NULL")
+        elif default == "expr":
+            parts.append(f"ELSE ({self.expr(t, d)})")
+        parts.append("END")
+        return " ".join(parts)
+
+    def in_list(self, d: int) -> str:
+        xt = self.draw(st.sampled_from(TYPES))
+        family = [u for u in self.sig.comparable[xt]]
+        n = self.draw(st.integers(0, 6))
+        items = []
+        for _ in range(n):
+            kind = self.draw(st.sampled_from(["literal", "literal", "null", "expr"]))
+            it = self.draw(st.sampled_from(family))
+            if kind == "literal":
+                items.append(self.draw(literals(it)))
+            elif kind == "null":
+                items.append("NULL")
+            else:
+                items.append(self.expr(it, d))
+        if not items or all(i == "NULL" for i in items):
+            items.append(self.draw(literals(xt)))  # PostgreSQL's grammar needs one; NULLs alone are text
+        neg = self.draw(st.sampled_from(["", "NOT "]))
+        return f"({self.expr(xt, d)}) {neg}IN ({', '.join(items)})"
+
+
+@st.composite
+def expressions(
+    draw: st.DrawFn, schema: Schema, type: SqlType | None = None, max_depth: int = 4
+) -> Expression:
+    """A well-typed expression over schema's columns, of the given type (or any), as SQL."""
+    t = type if type is not None else draw(st.sampled_from([SqlType.BOOL, SqlType.BOOL, *TYPES]))
+    sql = _Gen(draw, schema).expr(t, draw(st.integers(0, max_depth)))
+    return Expression(sql, t)
+
+
+@dataclass
+class Case:
+    """A table and expressions over it: one table load serves every expression."""
+
+    schema: Schema
+    table: dict[str, Any]
+    expressions: list[Expression]
+
+    def __repr__(self) -> str:
+        exprs = "\n".join(f"    {e.sql!r},  # {e.type.value}" for e in self.expressions)
+        return f"Case(\n  table={table_source(self.table)},\n  expressions=[\n{exprs}\n  ])"
+
+
+def make_case(table: Mapping[str, Any], *sql: str) -> Case:
+    """A Case from a table and SQL texts (e.g. a reproduction pasted from a Mismatch)."""
+    from .compiler import make_schema
+    from .sql import parse
+
+    schema = make_schema(table)
+    exprs = []
+    for text in sql:
+        node = analyze(parse(text), schema)
+        exprs.append(Expression(text, node.type))
+    return Case(schema, dict(table), exprs)
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn,
+    max_depth: int = 4,
+    max_rows: int = 20,
+    max_expressions: int = 1,
+) -> Case:
+    """A schema, a table of it, and 1..max_expressions expressions over it."""
+    schema = draw(schemas())
+    table = draw(tables(schema, max_rows=max_rows))
+    exprs = draw(st.lists(expressions(schema, max_depth=max_depth), min_size=1,
+                          max_size=max_expressions))
+    return Case(schema, table, exprs)
+
+
+# ---- outcomes and properties ---------------------------------------------------------------
+def _plain(res: np.ndarray, mask: np.ndarray | None) -> list[Any]:
+    out: list[Any] = []
+    data = res.tolist()
+    nulls = [False] * len(data) if mask is None else mask.tolist()
+    for v, m in zip(data, nulls):
+        if m:
+            out.append(None)
+        elif isinstance(v, float) and v != v:
+            out.append("NaN")
+        elif isinstance(v, float) and v == 0 and math.copysign(1.0, v) < 0:
+            out.append("-0")
+        else:
+            out.append(v)
+    return out
+
+
+def _result(fn: Callable[[], Any], mode: str) -> tuple[Any, ...]:
+    try:
+        r = fn()
+    except EvalError as e:
+        return ("error", e.sqlstate, e.message, e.row)
+    if mode == "filter":
+        return ("ok", _plain(np.asarray(r), None))
+    return ("ok", _plain(np.ma.getdata(r), np.ma.getmaskarray(r)))
+
+
+def optimization_settings() -> list[tuple[str, dict[str, Any]]]:
+    """(label, compile() keyword arguments) for every optimisation setting worth checking:
+    none, each pass alone, and the default (all), when copypatch has optimisation passes."""
+    passes = getattr(copypatch, "OPTIMIZATIONS", None)
+    if not passes:
+        return [("default", {})]
+    out: list[tuple[str, dict[str, Any]]] = [("default", {}), ("none", {"optimize": ()})]
+    out += [(p, {"optimize": (p,)}) for p in passes]
+    return out
+
+
+def outcome(
+    sql: Any, table: Mapping[str, Any], mode: str, engine: str, **compile_kwargs: Any
+) -> tuple[Any, ...]:
+    """copypatch's answer: ("ok", values) or ("error", sqlstate, message, row); row is None for an
+    error raised by compile() (folding constants, as PostgreSQL's planner does)."""
+    return outcomes(sql, table, (mode,), engine, **compile_kwargs)[mode]
+
+
+def outcomes(
+    sql: Any, table: Mapping[str, Any], modes: Sequence[str], engine: str, **compile_kwargs: Any
+) -> dict[str, tuple[Any, ...]]:
+    """outcome() for several modes, compiling once. sql: text or an already parsed expression."""
+    try:
+        prog = copypatch.compile(sql, table, engine=engine, **compile_kwargs)
+    except EvalError as e:
+        return {m: ("error", e.sqlstate, e.message, None) for m in modes}
+    try:
+        return {
+            m: _result(lambda: prog.filter(table) if m == "filter" else prog.evaluate(table), m)
+            for m in modes
+        }
+    finally:
+        prog.close()
+
+
+def postgres_outcome(pg: Any, sql: str, mode: str, name: str = "t") -> tuple[Any, ...]:
+    """PostgreSQL's answer on its loaded table `name`: ("ok", values) or ("error", sqlstate)."""
+    r = _result(lambda: pg.filter(sql, name) if mode == "filter" else pg.evaluate(sql, name), mode)
+    return r[:2]
+
+
+def _modes(e: Expression) -> tuple[str, ...]:
+    return ("filter", "evaluate") if e.type is SqlType.BOOL else ("evaluate",)
+
+
+def _strategy_check(sql: str, table: Mapping[str, Any]) -> None:
+    try:
+        copypatch.compile(sql, table)
+    except CompileError as e:
+        raise StrategyBug(f"generated input copypatch does not support: {sql!r}: {e}") from None
+    except EvalError:
+        pass
+
+
+def check_engines(case: Case, *, counter: Callable[[], None] | None = None) -> None:
+    """Every engine, under every optimisation setting, gives the same outcome for every
+    expression of the case, in both modes that apply; raises Mismatch if not."""
+    from .sql import parse
+
+    settings = optimization_settings()
+    for e in case.expressions:
+        _strategy_check(e.sql, case.table)
+        tree = parse(e.sql)  # once: the engines and settings differ after parsing
+        modes = _modes(e)
+        answers: dict[str, dict[str, tuple[Any, ...]]] = {}
+        for engine in copypatch.ENGINES:
+            for label, kw in settings:
+                answers[f"{engine}/{label}"] = outcomes(tree, case.table, modes, engine, **kw)
+        for mode in modes:
+            by_mode = {k: v[mode] for k, v in answers.items()}
+            ref = next(iter(by_mode.values()))
+            if any(a != ref for a in by_mode.values()):
+                raise Mismatch(_report("engines disagree", e.sql, mode, case.table, by_mode))
+        if counter is not None:
+            counter()
+
+
+def check_postgres(pg: Any, case: Case, *, name: str = "t", loaded: bool = False,
+                   counter: Callable[[], None] | None = None) -> None:
+    """copypatch (on the last engine, the JIT when built, all optimisations on) gives PostgreSQL's outcome for every expression: values
+    and NULLs, or the first error's SQLSTATE; raises Mismatch if not. Loads the table unless
+    `loaded`."""
+    # psycopg prepares a query run five times; the table is re-created with other column types
+    # under the same name, and a prepared plan would then fail ("cached plan must not change
+    # result type"). The fuzzer's queries are all different anyway.
+    pg.conn.prepare_threshold = None
+    if not loaded:
+        pg.load(case.table, name)
+    for e in case.expressions:
+        _strategy_check(e.sql, case.table)
+        for mode in _modes(e):
+            ours = outcome(e.sql, case.table, mode, copypatch.ENGINES[-1])
+            theirs = postgres_outcome(pg, e.sql, mode, name)
+            if ours[:2] != theirs:
+                answers = {copypatch.ENGINES[-1]: ours, "postgresql": theirs}
+                raise Mismatch(_report("copypatch differs from PostgreSQL", e.sql, mode,
+                                       case.table, answers))
+        if counter is not None:
+            counter()
+
+
+# ---- reports -------------------------------------------------------------------------------
+def _py(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "math.nan"
+        if math.isinf(v):
+            return "math.inf" if v > 0 else "-math.inf"
+    return repr(v)
+
+
+def table_source(table: Mapping[str, Any]) -> str:
+    """Python source that rebuilds table (needs `import math, numpy as np`)."""
+    parts = []
+    for name, arr in table.items():
+        data = "[" + ", ".join(_py(v) for v in np.ma.getdata(arr).tolist()) + "]"
+        dt = f"np.{np.dtype(arr.dtype).name}"
+        if isinstance(arr, np.ma.MaskedArray):
+            mask = "[" + ", ".join(str(int(m)) for m in np.ma.getmaskarray(arr).tolist()) + "]"
+            parts.append(f"{name!r}: np.ma.masked_array(np.array({data}, dtype={dt}), mask={mask})")
+        else:
+            parts.append(f"{name!r}: np.array({data}, dtype={dt})")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _report(what: str, sql: str, mode: str, table: Mapping[str, Any],
+            answers: Mapping[str, tuple[Any, ...]]) -> str:
+    lines = [f"{what} on {mode}({sql!r})"]
+    width = max(len(k) for k in answers)
+    for k, v in answers.items():
+        lines.append(f"  {k:<{width}}  {v!r}")
+    lines += [
+        "regression test:",
+        f"    TABLE = {table_source(table)}",
+        f"    SQL = {sql!r}",
+        f"    MODE = {mode!r}",
+    ]
+    return "\n".join(lines)
+
+
