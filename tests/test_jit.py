@@ -313,3 +313,21 @@ def test_fork_child_does_not_share_code_pages() -> None:
 def test_unavailable_engine_is_not_silent() -> None:
     with pytest.raises(ValueError, match="unknown engine"):
         copypatch.compile("a = 42", TABLE, engine="llvm")
+
+
+def test_benchmark_functions_run() -> None:
+    """The benchmark scripts' timed functions, tiny, so that they cannot rot."""
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        import bench_compile
+        import bench_rows
+    finally:
+        sys.path.remove(bench)
+    assert bench_compile.bench_jit_compile(3, "a = 42") > 0
+    for engine in copypatch.ENGINES:
+        assert bench_rows.bench_engine(1, "a = 42 AND b > 10", engine, 100) > 0
+    assert bench_rows.bench_c_loop(2, 100, False) > 0

@@ -1,0 +1,62 @@
+"""Per-row cost of a filter scan, for every engine and the hand-written C loop (a = 42).
+
+    python benchmarks/bench_rows.py -o rows.json [--rows 1000000] [--fast]
+    python -m pyperf compare_to rows.json other.json
+
+Values are per row (pyperf's inner_loops = rows), so the unit reads as ns/row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyperf
+from _common import ROW_EXPRESSIONS, load_c_reference, table
+
+import copypatch
+
+
+def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
+    t = table(nrows)
+    prog = copypatch.compile(sql, t, engine=engine)
+    prog.filter(t)  # warm
+    t0 = pyperf.perf_counter()
+    for _ in range(loops):
+        prog.filter(t)
+    return pyperf.perf_counter() - t0
+
+
+def bench_c_loop(loops: int, nrows: int, vectorize: bool) -> float:
+    fn = load_c_reference(vectorize)
+    a = table(nrows)["a"]
+    mask = np.zeros(nrows, dtype=np.bool_)
+    args: tuple[Any, ...] = (a.ctypes.data, nrows, mask.ctypes.data)
+    fn(*args)
+    t0 = pyperf.perf_counter()
+    for _ in range(loops):
+        fn(*args)
+    return pyperf.perf_counter() - t0
+
+
+def main() -> None:
+    runner = pyperf.Runner()
+    runner.argparser.add_argument("--rows", type=int, default=1_000_000)
+    runner.argparser.add_argument("--engine", action="append", help="repeatable; default: all")
+    args = runner.parse_args()
+    runner.metadata["description"] = __doc__.splitlines()[0]
+    runner.metadata["rows"] = args.rows
+    nrows = args.rows
+    for name, sql in ROW_EXPRESSIONS.items():
+        for engine in args.engine or copypatch.ENGINES:
+            runner.bench_time_func(
+                f"rows[{name}, {engine}]", bench_engine, sql, engine, nrows, inner_loops=nrows
+            )
+    runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, False, inner_loops=nrows)
+    runner.bench_time_func(
+        "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, True, inner_loops=nrows
+    )
+
+
+if __name__ == "__main__":
+    main()
