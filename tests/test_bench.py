@@ -1,0 +1,94 @@
+"""The main job and every benchmark script: they run, and the engines give PostgreSQL's rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import as_list
+
+import copypatch
+from copypatch.bench import LEVELS, STANDARD_QUERIES, level_passes, make_table
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPERF_QUICK = ["-p", "1", "-n", "1", "-w", "0", "-l", "1"]  # one process, one value, no warm-up
+
+
+@pytest.fixture(scope="module")
+def loaded(pg: Any) -> tuple[Any, dict[str, np.ndarray]]:
+    table = make_table(3000, seed=7)
+    pg.load(table, "bench_t")
+    return pg, table
+
+
+@pytest.mark.parametrize("query", STANDARD_QUERIES)
+def test_standard_queries_match_postgres_row_for_row(loaded: Any, query: str) -> None:
+    pg, table = loaded
+    want_rows = pg.filter(query, "bench_t")
+    want_values = as_list(pg.evaluate(query, "bench_t"))
+    if query == "a = 42 AND b > 10":
+        assert None in want_values  # NULLs really are compared
+    for engine in copypatch.ENGINES:
+        for level in LEVELS:
+            prog = copypatch.compile(query, table, engine=engine, optimize=level_passes(level))
+            assert np.array_equal(prog.filter(table), want_rows), (engine, level)
+            assert as_list(prog.evaluate(table)) == want_values, (engine, level)
+
+
+def run(args: list[str], timeout: float = 300) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks")}
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_main_job_runs_end_to_end_with_postgres(pg: Any, tmp_path: Path) -> None:
+    del pg  # the fixture proves server binaries exist (or fails in CI); bench starts its own
+    out = run(["-m", "copypatch", "bench", "--rows", "2000", "--query", "a = 42",
+               "--json", str(tmp_path / "b.json"), "--plot", str(tmp_path / "b.png"),
+               "-o", str(tmp_path / "pyperf.json"), *PYPERF_QUICK])
+    assert "pg ns/row" in out and "a = 42" in out
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert {r["engine"] for r in doc["engines"]} == set(copypatch.ENGINES)
+    assert {r["jit"] for r in doc["postgres"]} == {"off", "on"}
+    assert (tmp_path / "b.png").stat().st_size > 1000
+    # pyperf's own JSON, for python -m pyperf compare_to
+    run(["-m", "pyperf", "compare_to", str(tmp_path / "pyperf.json"), str(tmp_path / "pyperf.json")])
+
+
+def test_experiment_runs(tmp_path: Path) -> None:
+    out = run(["-m", "copypatch", "experiment", "--rows", "2000", "--no-count",
+               "--plot", str(tmp_path / "e.png"), "--json", str(tmp_path / "e.json"), *PYPERF_QUICK])
+    assert "null-elision" in out
+    doc = json.loads((tmp_path / "e.json").read_text())
+    assert len(doc["results"]) == len(copypatch.ENGINES) * 5
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("benchmarks/bench_rows.py", ["--rows", "2000"]),
+        ("benchmarks/bench_compile.py", []),
+    ],
+)
+def test_benchmark_scripts_run(script: str, args: list[str], tmp_path: Path) -> None:
+    run([script, *args, "-o", str(tmp_path / "out.json"), *PYPERF_QUICK])
+    assert json.loads((tmp_path / "out.json").read_text())["benchmarks"]
+
+
+def test_instruction_counter_runs() -> None:
+    from copypatch.instructions import valgrind_available
+
+    if not valgrind_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("valgrind is required in CI")
+        pytest.skip("valgrind not installed")
+    out = run(["benchmarks/instructions.py", "--rows", "2000", "--engine", "goto", "a = 42"])
+    assert "instructions/row" in out
