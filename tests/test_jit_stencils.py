@@ -108,3 +108,20 @@ def test_stale_inputs_regenerate(clang: str, tmp_path: Path) -> None:
     template.write_text(template.read_text() + "\n/* changed */\n")
     assert build.current_digest(header) != build.digest(root, "x86_64")
     assert build.ensure(root, "x86_64") is True
+
+
+def test_stale_header_without_clang_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stale header is never used: with no clang to regenerate it, the build fails."""
+    import shutil
+
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "csrc", root / "csrc")
+    shutil.copytree(
+        Path(build.__file__).parent,
+        root / "src" / "copypatch" / "_stencils",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "csrc" / "cases.h").write_text((root / "csrc" / "cases.h").read_text() + "\n")
+    monkeypatch.setenv("COPYPATCH_CLANG", str(tmp_path / "no-such-clang"))
+    with pytest.raises(_elf.StencilBuildError, match="no clang >= 19"):
+        build.ensure(root, "x86_64")
