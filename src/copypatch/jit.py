@@ -53,7 +53,8 @@ class JitCode:
     def close(self) -> None:
         """Free the code now; the program must not run afterwards."""
         if self._code is not None:
-            self.state.evalfunc = ffi.NULL
+            # a scan after close() must not jump into freed code: it gets an interpreter
+            self.state.evalfunc = lib.cp_engine_switch()
             ffi.release(self._code)  # runs cp_jit_free now, not at garbage collection
             self._code = None
 
