@@ -34,3 +34,42 @@ def test_nullif_with_a_null_constant_argument_is_its_first_argument(pgdb: Any) -
     check(pgdb, "NULLIF(NULL::int2, (c2) + (c2))", table, {"evaluate": ("ok", [None, None])})
     check(pgdb, "NULLIF((c2) + (c2), NULL::int2)", table,
           {"evaluate": ("error", "22003")})
+
+
+def test_a_deep_operator_chain_is_a_compile_error_not_a_segfault() -> None:
+    # pglast builds its tree by C recursion: `a + a + ... + a` with 50,000 terms overflowed the C
+    # stack inside pglast.parse_sql and killed the process. The front end now bounds the
+    # nesting from the tokens before building a tree. Run in a child so a regression fails
+    # this test instead of killing pytest.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, copypatch\n"
+        "t = {'a': np.arange(3, dtype=np.int32)}\n"
+        "for sql in (' + '.join(['a'] * 50000) + ' > 0', 'a' + '::int8' * 40000 + ' = 1',\n"
+        "            '- ' * 60000 + 'a = 1'):\n"
+        "    try:\n"
+        "        copypatch.compile(sql, t)\n"
+        "    except copypatch.CompileError as e:\n"
+        "        assert 'nested' in str(e) or 'syntax' in str(e), e\n"
+        "    else:\n"
+        "        raise AssertionError('compiled')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_many_distinct_equalities_plan_in_linear_time() -> None:
+    # the equivalence-class deduplication (list_union) scanned a list per qual: 4,000
+    # `a + i = a` quals took 15 s; a set makes it linear
+    import time
+
+    import copypatch
+
+    table = {"a": np.arange(3, dtype=np.int32)}
+    sql = " AND ".join(f"a + {i} = a" for i in range(4000))
+    t0 = time.perf_counter()
+    for engine in copypatch.ENGINES:
+        assert copypatch.compile(sql, table, engine=engine).filter(table).tolist() == [False] * 3
+    assert time.perf_counter() - t0 < 30

@@ -7,6 +7,7 @@ from .expr import case, coalesce, col, lit, nullif
 from .passes import OPTIMIZATIONS
 from .program import ENGINES
 from .sqltypes import SqlType
+from .verify import SLOT, StepsProgram, from_steps
 
 __all__ = [
     "ENGINES",
@@ -16,12 +17,15 @@ __all__ = [
     "CopypatchError",
     "EvalError",
     "Program",
+    "SLOT",
     "Schema",
     "SqlType",
+    "StepsProgram",
     "case",
     "coalesce",
     "col",
     "compile",
+    "from_steps",
     "lit",
     "nullif",
 ]

@@ -108,8 +108,8 @@ class Program:
         return self._expr
 
     def _build(self, sp: StepProgram) -> Executable:
-        # verified: a lowering or optimisation bug must never reach an engine
-        return Executable(verify(run_passes(sp, self.optimize), self.schema), self.engine)
+        # verified before and after the passes: a lowering or optimisation bug never reaches an engine
+        return Executable(verify(run_passes(verify(sp, self.schema), self.optimize), self.schema), self.engine)
 
     @property
     def _main(self) -> Executable | None:
@@ -153,6 +153,20 @@ class Program:
         exe = self._main
         return 0 if exe is None else exe.compile_ns
 
+    @property
+    def code_size(self) -> int:
+        """Bytes of machine code of the main program (0 for the interpreters)."""
+        exe = self._main
+        return 0 if exe is None else exe.code_size
+
+    def disassemble(self) -> str:
+        """The JIT's machine code for the main program, disassembled with capstone and annotated
+        with the step each range came from and each patched hole (engine="jit" only)."""
+        exe = self._main
+        if exe is None:
+            raise ValueError("this program has no steps (its WHERE clause is constant)")
+        return exe.disassemble()
+
     def explain(self, mode: str | None = None) -> str:
         """The steps, one per line: index, opcode, operands, result target.
 
@@ -179,6 +193,9 @@ class Program:
     def close(self) -> None:
         """Release the program's memory now rather than when it is garbage-collected."""
         self.closed = True
+        for exe in (self._qual[1] if self._qual else None, self._expr):
+            if exe is not None:
+                exe.close()  # the JIT's code goes back to its arena now
         self._qual = None
         self._expr = None
 

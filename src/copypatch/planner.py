@@ -291,9 +291,12 @@ def find_duplicate_ors(qual: Node) -> Node:
 
 
 def _union(items: list[Node]) -> list[Node]:
+    """list_union: items without repeats, in order (a set, not a list scan: inputs can be huge)."""
     out: list[Node] = []
+    seen: set[Node] = set()
     for i in items:
-        if i not in out:
+        if i not in seen:
+            seen.add(i)
             out.append(i)
     return out
 

@@ -12,6 +12,9 @@ from . import expr as raw
 from ._errors import CompileError
 
 MAX_SQL_LENGTH = 1_000_000
+#: pglast builds its tree by C recursion, which overflows the C stack (a segfault, not an
+#: exception) somewhere past 20,000 levels; analysis stops at 1,000 anyway (analyze.MAX_DEPTH)
+MAX_PARSE_NESTING = 5_000
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 
@@ -23,6 +26,8 @@ def parse(text: str) -> raw.Expr:
         raise CompileError(f"expression text longer than {MAX_SQL_LENGTH} characters")
     if "\x00" in text:
         raise CompileError("expression text contains a NUL character")
+    if len(text) > MAX_PARSE_NESTING and nesting_bound(text) > MAX_PARSE_NESTING:
+        raise CompileError(f"expression nested deeper than {MAX_PARSE_NESTING} levels")
     prefix = "SELECT 1 WHERE "
     try:
         stmts = pglast.parse_sql(prefix + text)
@@ -51,6 +56,43 @@ def parse(text: str) -> raw.Expr:
         return Converter(len(prefix)).convert(stmt.whereClause)
     except RecursionError:
         raise CompileError("expression nested too deeply") from None
+
+
+# tokens that open and close a nesting level, and those that separate siblings at one level
+# (the grammar flattens AND and OR chains: `a AND b AND c` is one node)
+_OPEN = frozenset({"ASCII_40", "ASCII_91", "CASE"})
+_CLOSE = frozenset({"ASCII_41", "ASCII_93", "END_P"})
+_SIBLINGS = frozenset({"AND", "OR", "ASCII_44", "WHEN", "THEN", "ELSE"})
+_LEAVES = frozenset({"IDENT", "ICONST", "FCONST", "SCONST", "BCONST", "XCONST", "NULL_P",
+                     "TRUE_P", "FALSE_P", "UIDENT", "USCONST"})
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound of the depth of text's parse tree, from its tokens alone (no tree built):
+    every operator or keyword between two siblings may nest one level deeper (a + b + c is
+    ((a + b) + c)), plus one per open parenthesis or CASE."""
+    try:
+        tokens = pglast.parser.scan(text)
+    except pglast.parser.ParseError as e:
+        raise CompileError(f"syntax error: {e.args[0] if e.args else e}") from None
+    levels = [0]
+    total = best = 0
+    for tok in tokens:
+        name = tok.name
+        if name in _OPEN:
+            levels.append(1)
+            total += 1
+        elif name in _CLOSE:
+            if len(levels) > 1:
+                total -= levels.pop()
+        elif name in _SIBLINGS:
+            total -= levels[-1]
+            levels[-1] = 0
+        elif name not in _LEAVES:
+            levels[-1] += 1
+            total += 1
+        best = max(best, total + len(levels))
+    return best
 
 
 class Converter:

@@ -25,10 +25,11 @@ to paste.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -52,6 +53,7 @@ __all__ = [
     "make_case",
     "optimization_settings",
     "outcome",
+    "quals",
     "postgres_outcome",
     "schemas",
     "table_source",
@@ -225,6 +227,9 @@ class Expression:
         return self.sql
 
 
+_BARE_NUMBER = re.compile(r"\(?-?[0-9]+\)?")
+
+
 def _int_literal(v: int) -> str:
     return f"({v})" if v < 0 else str(v)
 
@@ -310,7 +315,12 @@ class _Gen:
             return f"{self.operand(lt, d)} {op} {self.operand(rt, d)}"
         if kind == "unary":
             op, at = self.draw(st.sampled_from(self.sig.unary[t]))
-            return f"{op} ({self.expr(at, d)})"
+            inner = self.expr(at, d)
+            if _BARE_NUMBER.fullmatch(inner):
+                # the grammar negates a literal in place (doNegate), parentheses or not, and
+                # -(-2147483648) is the int8 2147483648: keep the operand an int4/int8 value
+                inner = f"CAST({inner} AS {at.value})"
+            return f"{op} ({inner})"
         if kind == "cast":
             if not self.sig.casts[t]:
                 return self.leaf(t)
@@ -417,6 +427,40 @@ def expressions(
     return Expression(sql, t)
 
 
+@st.composite
+def quals(draw: st.DrawFn, schema: Schema, max_conjuncts: int = 5) -> Expression:
+    """A WHERE clause shaped like real ones, to exercise qual processing: ANDs (and ORs of ANDs)
+    of short comparisons, `col = const` and `col = col` equalities (equivalence classes), and
+    arithmetic that can fail (so that the order PostgreSQL evaluates quals in shows)."""
+    gen = _Gen(draw, schema)
+
+    def simple() -> str:
+        t = draw(st.sampled_from(TYPES))
+        kind = draw(st.sampled_from(["eq_const", "eq_col", "cmp", "risky", "any"]))
+        if kind == "any":
+            return gen.expr(SqlType.BOOL, 2)
+        if t is SqlType.BOOL or kind == "cmp":
+            return gen.expr(SqlType.BOOL, 1)
+        left = gen.leaf(t)
+        if kind == "eq_const":
+            return f"{left} = {draw(literals(draw(st.sampled_from(gen.sig.comparable[t]))))}"
+        if kind == "eq_col":
+            return f"{left} = {gen.leaf(draw(st.sampled_from(gen.sig.comparable[t])))}"
+        ops = [b for b in gen.sig.binary[t] if b[0] in ("/", "%", "*", "+")]
+        op, lt, rt = draw(st.sampled_from(ops))
+        return f"{gen.operand(lt, 0)} {op} {gen.operand(rt, 0)} {draw(st.sampled_from(_CMP))} {gen.leaf(t)}"
+
+    n = draw(st.integers(1, max_conjuncts))
+    parts = []
+    for _ in range(n):
+        if draw(st.integers(0, 4)) == 0:
+            parts.append("(" + " OR ".join(f"({simple()} AND {simple()})"
+                                            for _ in range(draw(st.integers(2, 3)))) + ")")
+        else:
+            parts.append(f"({simple()})")
+    return Expression(" AND ".join(parts), SqlType.BOOL)
+
+
 @dataclass
 class Case:
     """A table and expressions over it: one table load serves every expression."""
@@ -453,8 +497,8 @@ def cases(
     """A schema, a table of it, and 1..max_expressions expressions over it."""
     schema = draw(schemas())
     table = draw(tables(schema, max_rows=max_rows))
-    exprs = draw(st.lists(expressions(schema, max_depth=max_depth), min_size=1,
-                          max_size=max_expressions))
+    exprs = draw(st.lists(st.one_of(expressions(schema, max_depth=max_depth), quals(schema)),
+                          min_size=1, max_size=max_expressions))
     return Case(schema, table, exprs)
 
 

@@ -15,7 +15,8 @@ ExecInitExpr emits them, so every program terminates and one pass in step order 
   ntmp, arrays that exist, constants of their declared type;
 - SCAN_FETCHSOME covers at most the schema's columns, and every SCAN_VAR comes after (on every
   path) a FETCHSOME covering its column;
-- the type of what each slot holds: every read sees a written slot of the type the opcode needs
+- the type of what each slot holds: every read sees a written slot (a call consumes its
+  argument slots: they are written again before another call of the same call info) of the type the opcode needs
   (bool for BOOL_*/QUAL/JUMP_IF_NOT_TRUE/BOOLTEST, the function's argument types for calls, an
   IN-list array for SCALARARRAYOP), and no step overwrites a call's constant argument;
 - the last reachable step cannot fall off the end, and DONE finds the program's result type.
@@ -166,6 +167,13 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
         if s.opcode not in _fmgr.OPCODES:
             raise _fail(i, None, f"unknown opcode {s.opcode!r}")
         op = s.opcode
+        # exactly the operands the opcode uses: program.Layout picks which union member to fill
+        # by the operands present, so a stray one would make it fill the wrong one
+        used = _used_operands(op)
+        for name, default in _OPERAND_DEFAULTS.items():
+            if name not in used and getattr(s, name) != default:
+                raise _fail(i, s, f"operand {name}={getattr(s, name)!r} means nothing to this "
+                                  "opcode")
         # operands, whether or not the step is reachable: the C layout reads them all
         d: tuple[Any, ...] | None = None
         if op in _NO_DEST:
@@ -252,6 +260,9 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                 if a in c.consts or a in skip:
                     continue
                 read(("arg", f, a), t, f"argument {a} of {c.funcname}")
+                # consumed: a call's arguments are written anew before each call, as lowering
+                # does; forgetting them keeps the state as small as the expression is deep
+                del st.slots[("arg", f, a)]
 
         if op == "EEOP_DONE":
             falls_through = False
@@ -325,6 +336,30 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                 raise _fail(i, s, "the program runs off its end (the last step must be DONE)")
             flow(i + 1, st)
     return sp
+
+
+_OPERAND_DEFAULTS: dict[str, Any] = {"last_var": 0, "attnum": -1, "const": None, "fcinfo": -1,
+                                     "use_or": False, "jumpdone": -1, "tmp": -1, "array": -1}
+
+
+def _used_operands(op: str) -> tuple[str, ...]:
+    if op == "EEOP_SCAN_FETCHSOME":
+        return ("last_var",)
+    if op == "EEOP_SCAN_VAR" or op.startswith(_SCAN_COLUMN):
+        return ("attnum",)
+    if op in _CONSTS:
+        return ("const", "array")
+    if op == "EEOP_SCALARARRAYOP":
+        return ("fcinfo", "use_or")
+    if _calls(op):
+        return ("fcinfo",)
+    if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP":
+        return ("jumpdone", "tmp")
+    if op in _JUMPING:
+        return ("jumpdone",)
+    if op == "EEOP_CASE_TESTVAL":
+        return ("tmp",)
+    return ()
 
 
 def _is_int(v: Any) -> bool:
@@ -453,7 +488,7 @@ def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool")
             consts: dict[int, Const] = {}
             args = d.get("args", {})
             if isinstance(args, Sequence) and not isinstance(args, (str, bytes)):
-                args = {a: v for a, v in enumerate(args) if v is not _SLOT}
+                args = {a: v for a, v in enumerate(args) if not isinstance(v, _Slot)}
             if not isinstance(args, Mapping):
                 raise CompileError(f"invalid program: step {i}: args must be a dict or list")
             for a, v in args.items():
@@ -492,7 +527,7 @@ def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool")
                 raise CompileError(f"invalid program: step {i}: array must be a list")
             arrays.append((t, tuple(Const(t, v) for v in items)))
             step.array = len(arrays) - 1
-        elif op == "EEOP_CONST":
+        elif op in _CONSTS:
             step.const = Const(_type(i, d.get("type")), d.get("const"))
         if step.tmp >= 0:
             ntmp = max(ntmp, step.tmp + 1)
