@@ -436,3 +436,18 @@ def test_no_leak() -> None:
     work(1500)
     grown = rss_kb() - before
     assert grown < 20_000, f"grew {grown} kB over 1500 x {len(copypatch.ENGINES)} programs"
+
+
+def test_docs_examples_run() -> None:
+    """The Python examples of docs/fuzzing.md run as written."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "fuzzing.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/fuzzing.md", "exec"), namespace)  # noqa: S102
+        if "test_my_engine_agrees" in namespace:
+            namespace["test_my_engine_agrees"]()
