@@ -273,6 +273,7 @@ def test_mutated_programs_work_or_raise(m: Any) -> None:
         return
     sp, schema, table, _ = m
     from copypatch._core import lib
+
     from copypatch.program import Executable
 
     try:
@@ -444,7 +445,7 @@ def test_docs_examples_run() -> None:
     import re
 
     text = (pathlib.Path(__file__).parent.parent / "docs" / "fuzzing.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     assert len(blocks) >= 2
     for block in blocks:
         namespace: dict[str, Any] = {}

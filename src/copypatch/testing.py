@@ -53,8 +53,8 @@ __all__ = [
     "make_case",
     "optimization_settings",
     "outcome",
-    "quals",
     "postgres_outcome",
+    "quals",
     "schemas",
     "table_source",
     "tables",
@@ -510,7 +510,7 @@ def _plain(res: np.ndarray, mask: np.ndarray | None) -> list[Any]:
     for v, m in zip(data, nulls):
         if m:
             out.append(None)
-        elif isinstance(v, float) and v != v:
+        elif isinstance(v, float) and math.isnan(v):
             out.append("NaN")
         elif isinstance(v, float) and v == 0 and math.copysign(1.0, v) < 0:
             out.append("-0")
@@ -519,9 +519,9 @@ def _plain(res: np.ndarray, mask: np.ndarray | None) -> list[Any]:
     return out
 
 
-def _result(fn: Callable[[], Any], mode: str) -> tuple[Any, ...]:
+def _result(fn: Callable[..., Any], arg: Any, mode: str) -> tuple[Any, ...]:
     try:
-        r = fn()
+        r = fn(arg)
     except EvalError as e:
         return ("error", e.sqlstate, e.message, e.row)
     if mode == "filter":
@@ -557,17 +557,14 @@ def outcomes(
     except EvalError as e:
         return {m: ("error", e.sqlstate, e.message, None) for m in modes}
     try:
-        return {
-            m: _result(lambda: prog.filter(table) if m == "filter" else prog.evaluate(table), m)
-            for m in modes
-        }
+        return {m: _result(prog.filter if m == "filter" else prog.evaluate, table, m) for m in modes}
     finally:
         prog.close()
 
 
 def postgres_outcome(pg: Any, sql: str, mode: str, name: str = "t") -> tuple[Any, ...]:
     """PostgreSQL's answer on its loaded table `name`: ("ok", values) or ("error", sqlstate)."""
-    r = _result(lambda: pg.filter(sql, name) if mode == "filter" else pg.evaluate(sql, name), mode)
+    r = _result(lambda n: pg.filter(sql, n) if mode == "filter" else pg.evaluate(sql, n), name, mode)
     return r[:2]
 
 
