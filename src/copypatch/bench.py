@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"[{i}/{len(configs)}] {e}/{lv}: {q}", file=sys.stderr, flush=True)
             prog = copypatch.compile(q, table, engine=e, optimize=level_passes(lv))
             compile_ns[(q, e, lv)] = prog.compile_ns
-            results[(q, e, lv)] = runner.bench_time_func(f"{e}/{lv}: {q}", scan_timer(prog, table))
+            # with one level the name leaves it out, so that runs at two levels are comparable
+            # with python -m pyperf compare_to
+            name = f"{e}: {q}" if len(levels) == 1 else f"{e}/{lv}: {q}"
+            results[(q, e, lv)] = runner.bench_time_func(name, scan_timer(prog, table))
         if is_worker:
             return
         ns = {k: b.median() * 1e9 / args.rows for k, b in results.items()}
