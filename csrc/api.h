@@ -235,6 +235,8 @@ typedef struct CpJitArenaStats
 	int64_t		mapped_bytes;
 	int64_t		used_bytes;		/* in live programs, rounded to the allocation granule */
 	int64_t		programs;		/* live programs */
+	int64_t		icache_flushes;	/* instruction-cache flushes after writing code, ever */
+	int64_t		icache_flushed_bytes;
 } CpJitArenaStats;
 
 /* The architecture the stencils were built for, or NULL if this build has none. */

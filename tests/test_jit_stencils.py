@@ -46,20 +46,23 @@ def read(clang: str, source: Path, target: object = TARGET) -> object:
     return _elf.read_stencils(obj, target, "clang")  # type: ignore[arg-type]
 
 
-def test_handwritten_golden(clang: str) -> None:
-    group = read(clang, GOLDEN / "handwritten.c")
-    check_golden("handwritten_x86_64.txt", _writer.dump(group))  # type: ignore[arg-type]
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_handwritten_golden(clang: str, target: str) -> None:
+    group = read(clang, GOLDEN / "handwritten.c", TARGETS[target])
+    check_golden(f"handwritten_{target}.txt", _writer.dump(group))  # type: ignore[arg-type]
 
 
-def test_template_golden(clang: str) -> None:
-    group = read(clang, ROOT / "csrc" / "jit" / "template.c")
-    check_golden("template_x86_64.txt", _writer.dump(group, TEMPLATE_STENCILS))  # type: ignore[arg-type]
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_template_golden(clang: str, target: str) -> None:
+    group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
+    check_golden(f"template_{target}.txt", _writer.dump(group, TEMPLATE_STENCILS))  # type: ignore[arg-type]
 
 
-def test_every_opcode_has_a_stencil(clang: str) -> None:
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
-    group = read(clang, ROOT / "csrc" / "jit" / "template.c")
+    group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
     assert sorted(group.stencils) == sorted(_fmgr.OPCODE_NAMES)  # type: ignore[attr-defined]
 
 
@@ -74,19 +77,44 @@ def test_unknown_relocation_fails_loudly(clang: str) -> None:
         read(clang, GOLDEN / "handwritten.c", pic)
 
 
+def test_unknown_aarch64_relocation_fails_loudly(clang: str) -> None:
+    # AArch64 PIC reaches helpers through the GOT (ADR_GOT_PAGE/LD64_GOT_LO12_NC): no patcher
+    t = TARGETS["aarch64"]
+    flags = tuple(f for f in t.flags if f not in ("-fno-pic", "-mcmodel=large")) + ("-fpic",)
+    pic = dataclasses.replace(t, flags=flags)
+    with pytest.raises(_elf.StencilBuildError, match="unknown relocation R_AARCH64_.*GOT"):
+        read(clang, GOLDEN / "handwritten.c", pic)
+
+
+def test_aarch64_trailing_jump_is_trimmed(clang: str) -> None:
+    """On AArch64 a stencil ending in `b _JIT_CONTINUE` drops those 4 bytes to fall through."""
+    group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS["aarch64"])
+    qual = group.stencils["EEOP_CONST"]  # type: ignore[attr-defined]
+    assert qual.trim == 4 and qual.body[-4:] == b"\x00\x00\x00\x14"
+    assert qual.holes[-1].value == "CONTINUE" and qual.holes[-1].kind == "R_AARCH64_JUMP26"
+
+
 def test_unknown_section_fails_loudly(clang: str) -> None:
     with pytest.raises(_elf.StencilBuildError, match=r"refers to section \.l?bss"):
         read(clang, GOLDEN / "bad_data.c")
 
 
-def test_committed_header_is_fresh() -> None:
-    """The digest in the committed header matches its inputs (no clang needed to know)."""
-    path = build.header_path(ROOT, "x86_64")
-    assert build.current_digest(path) == build.digest(ROOT, "x86_64")
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_committed_header_is_fresh(target: str) -> None:
+    """The digest in every committed header matches its inputs (no clang needed to know):
+    `python -m copypatch._stencils` regenerates all of them after a change to cases.h."""
+    path = build.header_path(ROOT, target)
+    assert build.current_digest(path) == build.digest(ROOT, target)
 
 
-def test_generation_is_deterministic(clang: str) -> None:
-    assert build.generate(ROOT, "x86_64", clang) == build.generate(ROOT, "x86_64", clang)
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_generation_is_deterministic(clang: str, target: str) -> None:
+    assert build.generate(ROOT, target, clang) == build.generate(ROOT, target, clang)
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_committed_header_equals_fresh_build(clang: str, target: str) -> None:
+    assert build.check(ROOT, target), f"stencils_{target}.h differs from a fresh build"
 
 
 def test_stale_inputs_regenerate(clang: str, tmp_path: Path) -> None:

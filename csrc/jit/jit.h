@@ -12,13 +12,36 @@
 
 #include "copypatch.h"
 
-/* Relocation kinds, by their ELF names: every kind some patcher in runtime.c handles. */
+/*
+ * Relocation kinds, by their ELF names: every kind some patcher in runtime.c handles. The list
+ * is shared by all architectures (a kind's number is only meaningful with its own patcher);
+ * src/copypatch/_stencils/_targets.py lists the same names per target.
+ */
 #define CP_JIT_RELOCS(X) \
 	X(R_X86_64_64) \
 	X(R_X86_64_PC32) \
 	X(R_X86_64_PLT32) \
 	X(R_X86_64_32) \
-	X(R_X86_64_32S)
+	X(R_X86_64_32S) \
+	X(R_AARCH64_ABS64)				/* 64-bit absolute (data) */ \
+	X(R_AARCH64_MOVW_UABS_G0)		/* movz/movk imm16 of bits 0..15, 16..31, 32..47, 48..63 */ \
+	X(R_AARCH64_MOVW_UABS_G0_NC) \
+	X(R_AARCH64_MOVW_UABS_G1) \
+	X(R_AARCH64_MOVW_UABS_G1_NC) \
+	X(R_AARCH64_MOVW_UABS_G2) \
+	X(R_AARCH64_MOVW_UABS_G2_NC) \
+	X(R_AARCH64_MOVW_UABS_G3) \
+	X(R_AARCH64_CALL26)				/* bl, b: +-128 MiB (else a veneer) */ \
+	X(R_AARCH64_JUMP26) \
+	X(R_AARCH64_CONDBR19)			/* b.cond, cbz, cbnz: +-1 MiB */ \
+	X(R_AARCH64_TSTBR14)			/* tbz, tbnz: +-32 KiB */ \
+	X(R_AARCH64_ADR_PREL_PG_HI21)	/* adrp: +-4 GiB, by 4 KiB page */ \
+	X(R_AARCH64_ADD_ABS_LO12_NC)	/* add: the low 12 bits */ \
+	X(R_AARCH64_LDST8_ABS_LO12_NC)	/* ldr/str: the low 12 bits, scaled by the access size */ \
+	X(R_AARCH64_LDST16_ABS_LO12_NC) \
+	X(R_AARCH64_LDST32_ABS_LO12_NC) \
+	X(R_AARCH64_LDST64_ABS_LO12_NC) \
+	X(R_AARCH64_LDST128_ABS_LO12_NC)
 
 typedef enum CpRelocKind
 {

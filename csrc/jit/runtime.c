@@ -13,11 +13,13 @@
  * stop sharing pages they would otherwise both write.
  *
  * Compiler. Layout first: each step's stencil in order, its trailing jump dropped when the
- * jump's target is the next step (fall through). Then a 2-byte trap (where the last step would
+ * jump's target is the next step (fall through). Then a trap (where the last step would
  * continue) and room for trampolines. Holes are then patched with the step's operands, the
- * addresses of other steps' code, and helpers' addresses; a call whose target is out of rel32
- * range goes through a trampoline at the end of the program. Everything per architecture is in
- * the patcher section below.
+ * addresses of other steps' code, and helpers' addresses; a call whose target is out of
+ * direct-branch range (x86-64 rel32, AArch64 bl/b +-128 MiB) goes through a trampoline at the
+ * end of the program. The code is written through the read-write view; before it runs, the
+ * instruction cache is flushed for what was written (code_written). Everything per
+ * architecture is in the patcher section below.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,13 +34,19 @@
 #include "copypatch.h"
 #include "jit.h"
 
+/* The stencil set of the machine this file is compiled for (cross-compiling picks the target's). */
 #if defined(__x86_64__) && defined(__linux__)
 #include "stencils_x86_64.h"
 #define CP_JIT_HAVE_STENCILS 1
-_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == EEOP_LAST,
-			   "a stencil is missing for some opcode: the stencil header is stale");
+#elif defined(__aarch64__) && defined(__linux__)
+#include "stencils_aarch64.h"
+#define CP_JIT_HAVE_STENCILS 1
 #else
 #define CP_JIT_HAVE_STENCILS 0
+#endif
+#if CP_JIT_HAVE_STENCILS
+_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == EEOP_LAST,
+			   "a stencil is missing for some opcode: the stencil header is stale");
 #endif
 
 enum
@@ -128,6 +136,279 @@ cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Patchers: everything that depends on the architecture's instruction encoding
+ *
+ * Per architecture: CP_TRAP_SIZE and emit_trap() (what runs if the last step would continue),
+ * CP_TRAMPOLINE_SIZE/_ALIGN and emit_trampoline() (a far jump to a helper out of direct-branch
+ * range), CP_FREED_FILL (what freed code is overwritten with: a trapping instruction),
+ * reloc_is_branch() (which holes may go through a trampoline) and patch() (one relocation).
+ * ------------------------------------------------------------------------------------------- */
+#if defined(__x86_64__)
+
+#define CP_TRAP_SIZE 2
+#define CP_TRAMPOLINE_SIZE 14
+#define CP_TRAMPOLINE_ALIGN 1
+#define CP_FREED_FILL 0xcc		/* int3 */
+
+#if CP_JIT_HAVE_STENCILS
+
+static void
+emit_trap(uint8_t *rw)
+{
+	rw[0] = 0x0f;				/* ud2 */
+	rw[1] = 0x0b;
+}
+
+/* jmp *0(%rip); .quad target */
+static void
+emit_trampoline(uint8_t *rw, uintptr_t target)
+{
+	static const uint8_t jmp[6] = {0xff, 0x25, 0, 0, 0, 0};
+
+	memcpy(rw, jmp, sizeof(jmp));
+	memcpy(rw + 6, &target, sizeof(target));
+}
+
+/* Is this a call or jump whose target may be moved into a trampoline? */
+static inline bool
+reloc_is_branch(int kind)
+{
+	return kind == CP_RELOC_R_X86_64_PLT32;
+}
+
+/* Write value + addend at rw (which runs at rx); false if it does not fit. */
+static inline bool
+patch(int kind, uint8_t *rw, uintptr_t rx, uintptr_t value, int64_t addend)
+{
+	uint64_t	v = (uint64_t) value + (uint64_t) addend;
+
+	switch ((CpRelocKind) kind)
+	{
+		case CP_RELOC_R_X86_64_64:
+			memcpy(rw, &v, 8);
+			return true;
+		case CP_RELOC_R_X86_64_PC32:
+		case CP_RELOC_R_X86_64_PLT32:
+			{
+				int64_t		rel = (int64_t) (v - (uint64_t) rx);
+				int32_t		r32 = (int32_t) rel;
+
+				if (rel != r32)
+					return false;
+				memcpy(rw, &r32, 4);
+				return true;
+			}
+		case CP_RELOC_R_X86_64_32:
+			{
+				uint32_t	u32 = (uint32_t) v;
+
+				if (v != u32)
+					return false;
+				memcpy(rw, &u32, 4);
+				return true;
+			}
+		case CP_RELOC_R_X86_64_32S:
+			{
+				int32_t		s32 = (int32_t) v;
+
+				if ((int64_t) v != s32)
+					return false;
+				memcpy(rw, &s32, 4);
+				return true;
+			}
+		default:
+			break;				/* another architecture's kind: never in this stencil set */
+	}
+	return false;
+}
+
+#endif							/* CP_JIT_HAVE_STENCILS */
+
+#elif defined(__aarch64__)
+
+/*
+ * AArch64. The stencils are built with -mcmodel=large: every data hole is a movz/movk sequence
+ * (MOVW_UABS_G0_NC..G3, any 64-bit value fits), calls and jumps are bl/b (CALL26/JUMP26,
+ * +-128 MiB). A helper further away is reached through a veneer that clobbers only x16, which
+ * the procedure call standard reserves for exactly this (IP0). Instructions are 4 bytes, little
+ * endian; a hole's bits are merged into the instruction the stencil already has.
+ */
+#define CP_TRAP_SIZE 4
+#define CP_TRAMPOLINE_SIZE 16
+#define CP_TRAMPOLINE_ALIGN 8	/* the veneer's literal is 8-aligned */
+#define CP_FREED_FILL 0x00		/* 0x00000000 is udf #0 */
+
+#if CP_JIT_HAVE_STENCILS
+
+static inline uint32_t
+insn_read(const uint8_t *rw)
+{
+	uint32_t	insn;
+
+	memcpy(&insn, rw, 4);
+	return insn;
+}
+
+static inline void
+insn_write(uint8_t *rw, uint32_t insn)
+{
+	memcpy(rw, &insn, 4);
+}
+
+/* Replace the `width` bits of the instruction at bit `shift` by `field`. */
+static inline void
+insn_set(uint8_t *rw, int shift, int width, uint64_t field)
+{
+	uint32_t	mask = (uint32_t) (((uint64_t) 1 << width) - 1) << shift;
+
+	insn_write(rw, (insn_read(rw) & ~mask) | (((uint32_t) field << shift) & mask));
+}
+
+static void
+emit_trap(uint8_t *rw)
+{
+	insn_write(rw, 0xd4207d00);	/* brk #0x3e8, as __builtin_trap() */
+}
+
+/* ldr x16, 8; br x16; .quad target */
+static void
+emit_trampoline(uint8_t *rw, uintptr_t target)
+{
+	insn_write(rw, 0x58000050);
+	insn_write(rw + 4, 0xd61f0200);
+	memcpy(rw + 8, &target, sizeof(target));
+}
+
+static inline bool
+reloc_is_branch(int kind)
+{
+	return kind == CP_RELOC_R_AARCH64_CALL26 || kind == CP_RELOC_R_AARCH64_JUMP26 ||
+		kind == CP_RELOC_R_AARCH64_CONDBR19 || kind == CP_RELOC_R_AARCH64_TSTBR14;
+}
+
+/* A pc-relative branch of `bits` signed instruction-count bits at bit `shift`. */
+static inline bool
+patch_branch(uint8_t *rw, uintptr_t rx, uint64_t v, int shift, int bits)
+{
+	int64_t		rel = (int64_t) (v - (uint64_t) rx);
+	int64_t		limit = (int64_t) 1 << (bits + 1);	/* bytes: 4 * 2^(bits - 1) */
+
+	if ((rel & 3) != 0 || rel < -limit || rel >= limit)
+		return false;
+	insn_set(rw, shift, bits, (uint64_t) (rel >> 2));
+	return true;
+}
+
+/* The low 12 bits of an address as the scaled immediate of a load or store of 2^scale bytes. */
+static inline bool
+patch_lo12(uint8_t *rw, uint64_t v, int scale)
+{
+	uint64_t	lo = v & 0xfff;
+
+	if ((lo & (((uint64_t) 1 << scale) - 1)) != 0)
+		return false;
+	insn_set(rw, 10, 12, lo >> scale);
+	return true;
+}
+
+/* Merge value + addend into the instruction at rw (which runs at rx); false if it does not fit. */
+static inline bool
+patch(int kind, uint8_t *rw, uintptr_t rx, uintptr_t value, int64_t addend)
+{
+	uint64_t	v = (uint64_t) value + (uint64_t) addend;
+
+	switch ((CpRelocKind) kind)
+	{
+		case CP_RELOC_R_AARCH64_ABS64:
+			memcpy(rw, &v, 8);
+			return true;
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G0:
+			if (v >> 16)
+				return false;
+			/* fall through */
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC:
+			insn_set(rw, 5, 16, v & 0xffff);
+			return true;
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G1:
+			if (v >> 32)
+				return false;
+			/* fall through */
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC:
+			insn_set(rw, 5, 16, (v >> 16) & 0xffff);
+			return true;
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G2:
+			if (v >> 48)
+				return false;
+			/* fall through */
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC:
+			insn_set(rw, 5, 16, (v >> 32) & 0xffff);
+			return true;
+		case CP_RELOC_R_AARCH64_MOVW_UABS_G3:
+			insn_set(rw, 5, 16, (v >> 48) & 0xffff);
+			return true;
+		case CP_RELOC_R_AARCH64_CALL26:
+		case CP_RELOC_R_AARCH64_JUMP26:
+			return patch_branch(rw, rx, v, 0, 26);
+		case CP_RELOC_R_AARCH64_CONDBR19:
+			return patch_branch(rw, rx, v, 5, 19);
+		case CP_RELOC_R_AARCH64_TSTBR14:
+			return patch_branch(rw, rx, v, 5, 14);
+		case CP_RELOC_R_AARCH64_ADR_PREL_PG_HI21:
+			{
+				int64_t		pages = (int64_t) ((v & ~(uint64_t) 0xfff) - (rx & ~(uint64_t) 0xfff)) >> 12;
+
+				if (pages < -((int64_t) 1 << 20) || pages >= ((int64_t) 1 << 20))
+					return false;
+				insn_set(rw, 29, 2, (uint64_t) pages & 3);	/* immlo */
+				insn_set(rw, 5, 19, ((uint64_t) pages >> 2) & 0x7ffff);	/* immhi */
+				return true;
+			}
+		case CP_RELOC_R_AARCH64_ADD_ABS_LO12_NC:
+		case CP_RELOC_R_AARCH64_LDST8_ABS_LO12_NC:
+			return patch_lo12(rw, v, 0);
+		case CP_RELOC_R_AARCH64_LDST16_ABS_LO12_NC:
+			return patch_lo12(rw, v, 1);
+		case CP_RELOC_R_AARCH64_LDST32_ABS_LO12_NC:
+			return patch_lo12(rw, v, 2);
+		case CP_RELOC_R_AARCH64_LDST64_ABS_LO12_NC:
+			return patch_lo12(rw, v, 3);
+		case CP_RELOC_R_AARCH64_LDST128_ABS_LO12_NC:
+			return patch_lo12(rw, v, 4);
+		default:
+			break;				/* another architecture's kind: never in this stencil set */
+	}
+	return false;
+}
+
+#endif							/* CP_JIT_HAVE_STENCILS */
+
+#else							/* no JIT on this architecture */
+
+#define CP_FREED_FILL 0x00
+
+#endif
+
+/*
+ * Instruction-cache maintenance. Code is written through the read-write view and run from the
+ * read-execute view: on AArch64 the data cache must be cleaned and the instruction cache
+ * invalidated for the executable range before that code runs (on x86-64 the builtin is a no-op).
+ * Every function that writes into a chunk ends by calling this on what it wrote: cp_jit_compile
+ * (the program, its trap and trampolines), arena_release (the trap fill of freed code) and
+ * arena_child_fork (every chunk, copied into fresh pages). tests/test_arm64.py checks both the
+ * counters and, in the source, that every writer calls it.
+ */
+static int64_t cp_jit_flushes;
+static int64_t cp_jit_flushed_bytes;
+
+static void
+code_written(const uint8_t *rx, size_t len)
+{
+	__builtin___clear_cache((char *) rx, (char *) rx + len);
+	__atomic_add_fetch(&cp_jit_flushes, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cp_jit_flushed_bytes, (int64_t) len, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The arena
  * ------------------------------------------------------------------------------------------- */
 
@@ -206,6 +487,7 @@ arena_child_fork(void)
 			mmap(c->rx, c->size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
 			goto fail;
 		close(fd);
+		code_written(c->rx, c->size);	/* same bytes, but new pages behind the same addresses */
 		continue;
 fail:
 		if (fd >= 0)
@@ -374,7 +656,8 @@ arena_release(CpJitChunk *c, uint32_t first, uint32_t n)
 {
 	if (n == 0)
 		return;
-	memset(c->rw + (size_t) first * CP_JIT_GRANULE, 0xcc, (size_t) n * CP_JIT_GRANULE);	/* int3 */
+	memset(c->rw + (size_t) first * CP_JIT_GRANULE, CP_FREED_FILL, (size_t) n * CP_JIT_GRANULE);
+	code_written(c->rx + (size_t) first * CP_JIT_GRANULE, (size_t) n * CP_JIT_GRANULE);
 	granules_set(c, first, n, false);
 	if (first < c->hint)
 		c->hint = first;
@@ -401,88 +684,10 @@ cp_jit_arena_stats(CpJitArenaStats *stats)
 	stats->mapped_bytes = arena.mapped;
 	stats->used_bytes = arena.used;
 	stats->programs = arena.programs;
+	stats->icache_flushes = __atomic_load_n(&cp_jit_flushes, __ATOMIC_RELAXED);
+	stats->icache_flushed_bytes = __atomic_load_n(&cp_jit_flushed_bytes, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&arena.lock);
 }
-
-/* ---------------------------------------------------------------------------------------------
- * Patchers: everything that depends on the architecture's instruction encoding
- * ------------------------------------------------------------------------------------------- */
-#if CP_JIT_HAVE_STENCILS && defined(__x86_64__)
-
-#define CP_TRAP_SIZE 2
-#define CP_TRAMPOLINE_SIZE 14
-
-static void
-emit_trap(uint8_t *rw)
-{
-	rw[0] = 0x0f;				/* ud2 */
-	rw[1] = 0x0b;
-}
-
-/* jmp *0(%rip); .quad target */
-static void
-emit_trampoline(uint8_t *rw, uintptr_t target)
-{
-	static const uint8_t jmp[6] = {0xff, 0x25, 0, 0, 0, 0};
-
-	memcpy(rw, jmp, sizeof(jmp));
-	memcpy(rw + 6, &target, sizeof(target));
-}
-
-/* Is this a call or jump whose target may be moved into a trampoline? */
-static inline bool
-reloc_is_branch(int kind)
-{
-	return kind == CP_RELOC_R_X86_64_PLT32;
-}
-
-/* Write value + addend at rw (which runs at rx); false if it does not fit. */
-static inline bool
-patch(int kind, uint8_t *rw, uintptr_t rx, uintptr_t value, int64_t addend)
-{
-	uint64_t	v = (uint64_t) value + (uint64_t) addend;
-
-	switch ((CpRelocKind) kind)
-	{
-		case CP_RELOC_R_X86_64_64:
-			memcpy(rw, &v, 8);
-			return true;
-		case CP_RELOC_R_X86_64_PC32:
-		case CP_RELOC_R_X86_64_PLT32:
-			{
-				int64_t		rel = (int64_t) (v - (uint64_t) rx);
-				int32_t		r32 = (int32_t) rel;
-
-				if (rel != r32)
-					return false;
-				memcpy(rw, &r32, 4);
-				return true;
-			}
-		case CP_RELOC_R_X86_64_32:
-			{
-				uint32_t	u32 = (uint32_t) v;
-
-				if (v != u32)
-					return false;
-				memcpy(rw, &u32, 4);
-				return true;
-			}
-		case CP_RELOC_R_X86_64_32S:
-			{
-				int32_t		s32 = (int32_t) v;
-
-				if ((int64_t) v != s32)
-					return false;
-				memcpy(rw, &s32, 4);
-				return true;
-			}
-		case CP_RELOC_LAST:
-			break;
-	}
-	return false;
-}
-
-#endif							/* __x86_64__ */
 
 /* ---------------------------------------------------------------------------------------------
  * The compiler
@@ -541,6 +746,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	int32_t		off = 0,
 				nexternal = 0,
 				ntramp = 0,
+				tramp_base,
 				used;
 	uint32_t	ngranules,
 				first;
@@ -589,7 +795,8 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 		}
 	}
 	code->offsets[n] = off;
-	used = off + CP_TRAP_SIZE;
+	tramp_base = (off + CP_TRAP_SIZE + CP_TRAMPOLINE_ALIGN - 1) / CP_TRAMPOLINE_ALIGN * CP_TRAMPOLINE_ALIGN;
+	used = tramp_base;
 	if (nexternal > 64)
 		nexternal = 64;			/* the trampoline table's size; more cannot be out of range here */
 	ngranules = (uint32_t) ((used + nexternal * CP_TRAMPOLINE_SIZE + CP_JIT_GRANULE - 1) / CP_JIT_GRANULE);
@@ -694,7 +901,8 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 			}
 		}
 	}
-	emit_trap(rw + off);
+	for (int32_t t = off; t < tramp_base; t += CP_TRAP_SIZE)
+		emit_trap(rw + t);		/* up to the trampolines, which start aligned */
 
 	pthread_mutex_lock(&arena.lock);
 	if (err != CP_JIT_OK)
@@ -716,7 +924,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	code->size = used;
 
 	/* publish: the code was written through the other view of the same pages */
-	__builtin___clear_cache((char *) rx, (char *) rx + used);
+	code_written(rx, (size_t) used);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	state->evalfunc = (ExprStateEvalFunc) (void *) rx;
 	code->compile_ns = now_ns() - t0;

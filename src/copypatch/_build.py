@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 from pathlib import Path
 
@@ -13,12 +13,14 @@ CSRC = ROOT / "csrc"
 
 # The JIT's stencils (csrc/jit/stencils_<arch>.h) are regenerated when their inputs changed;
 # _stencils is imported on its own because the copypatch package needs the extension built here.
-if platform.machine() in ("x86_64", "AMD64") and sys.platform.startswith("linux"):
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _stencils import build as _stencil_build
+# runtime.c includes the header of the architecture it is compiled for; the one that must be
+# fresh is this machine's, or $COPYPATCH_JIT_TARGET's when cross-compiling (tools/test-arm64.sh).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stencils import build as _stencil_build
+from _stencils._targets import host_target
 
-    _stencil_build.ensure(ROOT, "x86_64")
-    del sys.path[0]
+_stencil_build.ensure_for_build(ROOT, os.environ.get("COPYPATCH_JIT_TARGET") or host_target())
+del sys.path[0]
 
 ffibuilder = FFI()
 ffibuilder.cdef((CSRC / "api.h").read_text())

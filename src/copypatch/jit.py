@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from . import _fmgr
@@ -28,7 +29,71 @@ def arena_stats() -> dict[str, int]:
         "mapped_bytes": s.mapped_bytes,
         "used_bytes": s.used_bytes,
         "programs": s.programs,
+        "icache_flushes": s.icache_flushes,
+        "icache_flushed_bytes": s.icache_flushed_bytes,
     }
+
+
+def _sext(v: int, bits: int) -> int:
+    return v - (1 << bits) if v & (1 << (bits - 1)) else v
+
+
+@dataclass(frozen=True)
+class _Arch:
+    """What the disassembler needs to know of one stencil set's machine (runtime.c's patcher
+    section has the same constants): capstone's mode, the trap and trampoline layout, and how
+    to read back a patched hole."""
+
+    name: str
+    trap_size: int
+    trampoline_size: int
+    trampoline_align: int
+
+    def capstone(self) -> Any:
+        import capstone
+
+        if self.name == "x86_64":
+            return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        arm64 = getattr(capstone, "CS_ARCH_ARM64", None) or capstone.CS_ARCH_AARCH64
+        return capstone.Cs(arm64, capstone.CS_MODE_ARM)
+
+    def trampolines_at(self, end_of_steps: int) -> int:
+        a = self.trampoline_align
+        return (end_of_steps + self.trap_size + a - 1) // a * a
+
+    def trampoline_text(self, code: bytes, pos: int) -> str:
+        target = int.from_bytes(
+            code[pos + self.trampoline_size - 8 : pos + self.trampoline_size], "little"
+        )
+        if self.name == "x86_64":
+            return f"jmp qword ptr [rip]; .quad {target:#x}"
+        return f"ldr x16, #8; br x16; .quad {target:#x}"
+
+    def describe(self, kind: str, code: bytes, base: int, at: int, hole: Any) -> str:
+        """The value a hole was patched with: `= value`, or `-> target` for a branch."""
+        if self.name == "x86_64":
+            if kind.endswith("_64"):
+                return f"= {int.from_bytes(code[at : at + 8], 'little'):#x}"
+            patched = int.from_bytes(code[at : at + 4], "little", signed=True)
+            return f"-> {base + at + patched - hole.addend:#x}"  # rel32: loc + rel - addend
+        if kind == "R_AARCH64_ABS64":
+            return f"= {int.from_bytes(code[at : at + 8], 'little'):#x}"
+        insn = int.from_bytes(code[at : at + 4], "little")
+        if "MOVW_UABS_G" in kind:
+            group = int(kind[len("R_AARCH64_MOVW_UABS_G")])
+            return f"= {(insn >> 5) & 0xFFFF:#x} << {16 * group}"
+        branch = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
+        short = kind[len("R_AARCH64_") :]
+        if short in branch:
+            shift, bits = branch[short]
+            return f"-> {base + at + 4 * _sext((insn >> shift) & ((1 << bits) - 1), bits):#x}"
+        return f"= insn {insn:#010x}"
+
+
+_ARCHES = {
+    "x86_64": _Arch("x86_64", trap_size=2, trampoline_size=14, trampoline_align=1),
+    "aarch64": _Arch("aarch64", trap_size=4, trampoline_size=16, trampoline_align=8),
+}
 
 
 class JitCode:
@@ -73,16 +138,15 @@ class JitCode:
         return [lib.cp_jit_step_offset(self._code, i) for i in range(self.nsteps + 1)]
 
     def disassemble(self) -> str:
-        """The code disassembled with capstone, with the step each range comes from and the
-        value patched into each hole."""
-        import capstone
-
+        """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
+        step each range comes from and the value patched into each hole."""
         self._check()
+        arch = _ARCHES[target() or ""]
         code = self.code()
         base = lib.cp_jit_code_address(self._code)
         offsets = self.step_offsets()
-        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-        lines = [f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps"]
+        md = arch.capstone()
+        lines = [f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})"]
         for i in range(self.nsteps):
             opcode = self.state.steps[i].opcode
             start, end = offsets[i], offsets[i + 1]
@@ -92,21 +156,21 @@ class JitCode:
             holes = [pholes[0][h] for h in range(nholes[0])]
             note = " (falls through)" if end - start < size else ""
             lines.append(f"; step {i}: {_fmgr.OPCODE_NAMES[opcode]}, {end - start} bytes{note}")
-            lines += self._listing(md, code, base, start, end, holes)
+            lines += self._listing(arch, md, code, base, start, end, holes)
+        tramp = arch.trampolines_at(offsets[-1])
         lines.append("; end of steps: trap")
-        lines += self._listing(md, code, base, offsets[-1], offsets[-1] + 2, [])
-        if self.code_size > offsets[-1] + 2:
-            lines.append("; trampolines (calls out of rel32 range)")
-            pos = offsets[-1] + 2
-            while pos + 14 <= self.code_size:
-                target = int.from_bytes(code[pos + 6 : pos + 14], "little")
-                lines.append(f"  {base + pos:#x}: jmp qword ptr [rip]; .quad {target:#x}")
-                pos += 14
+        lines += self._listing(arch, md, code, base, offsets[-1], tramp, [])
+        if self.code_size > tramp:
+            lines.append("; trampolines (calls out of direct-branch range)")
+            for pos in range(
+                tramp, self.code_size - arch.trampoline_size + 1, arch.trampoline_size
+            ):
+                lines.append(f"  {base + pos:#x}: {arch.trampoline_text(code, pos)}")
         return "\n".join(lines)
 
     @staticmethod
     def _listing(
-        md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
+        arch: _Arch, md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
     ) -> list[str]:
         out = []
         for ins in md.disasm(code[start:end], base + start):
@@ -115,24 +179,10 @@ class JitCode:
             notes = []
             for h in holes:
                 if rel <= h.offset < rel + ins.size:
-                    width = (
-                        8
-                        if ffi.string(lib.cp_jit_reloc_name(h.kind)).decode().endswith("_64")
-                        else 4
-                    )
-                    at = start + h.offset
-                    patched = int.from_bytes(code[at : at + width], "little", signed=width == 4)
                     name = ffi.string(lib.cp_jit_hole_name(h.value)).decode()
                     kind = ffi.string(lib.cp_jit_reloc_name(h.kind)).decode()
-                    # a rel32 hole shows where it leads: loc + rel - addend
-                    shown = (
-                        f"{patched:#x}" if width == 8 else f"-> {base + at + patched - h.addend:#x}"
-                    )
-                    notes.append(
-                        f"hole {name} ({kind}) {shown}"
-                        if width == 4
-                        else f"hole {name} ({kind}) = {shown}"
-                    )
+                    at = start + h.offset
+                    notes.append(f"hole {name} ({kind}) {arch.describe(kind, code, base, at, h)}")
             if notes:
                 text = f"{text:<70} ; {'; '.join(notes)}"
             out.append(text)

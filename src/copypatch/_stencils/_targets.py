@@ -71,4 +71,69 @@ X86_64_LINUX = X86_64(
     ),
 )
 
-TARGETS = {"x86_64": X86_64_LINUX}
+
+class AArch64(Target):
+    def trailing_jump(self, stencil: Stencil) -> int:
+        """`b` (0x14000000 before patching) to the continuation or the jump target as the last
+        instruction: 4 bytes the runtime drops when that jump's target is laid out right after."""
+        size = len(stencil.body)
+        for h in stencil.holes:
+            if (
+                h.offset == size - 4
+                and h.value in ("CONTINUE", "JUMP_TARGET")
+                and h.kind == "R_AARCH64_JUMP26"
+                and h.addend == 0
+                and stencil.body[size - 4 :] == b"\x00\x00\x00\x14"
+            ):
+                return 4
+        return 0
+
+
+# -mcmodel=large: every data hole is a movz/movk sequence (MOVW_UABS_G0_NC..G3), so any 64-bit
+# operand fits with no literal pool and no GOT; calls and jumps stay bl/b (CALL26/JUMP26,
+# +-128 MiB, veneers beyond). No outline atomics (calls into libgcc), no BTI/PAC landing pads.
+# The ADRP/LO12 and short-branch kinds are not emitted by this model, but the patcher handles
+# them, so a compiler that starts emitting them is still correct (and shows in the golden tests).
+AARCH64_LINUX = AArch64(
+    name="aarch64",
+    triple="aarch64-unknown-linux-gnu",
+    flags=COMMON_FLAGS + ("-mcmodel=large", "-mno-outline-atomics", "-mbranch-protection=none"),
+    relocations=frozenset(
+        {
+            "R_AARCH64_ABS64",
+            "R_AARCH64_MOVW_UABS_G0",
+            "R_AARCH64_MOVW_UABS_G0_NC",
+            "R_AARCH64_MOVW_UABS_G1",
+            "R_AARCH64_MOVW_UABS_G1_NC",
+            "R_AARCH64_MOVW_UABS_G2",
+            "R_AARCH64_MOVW_UABS_G2_NC",
+            "R_AARCH64_MOVW_UABS_G3",
+            "R_AARCH64_CALL26",
+            "R_AARCH64_JUMP26",
+            "R_AARCH64_CONDBR19",
+            "R_AARCH64_TSTBR14",
+            "R_AARCH64_ADR_PREL_PG_HI21",
+            "R_AARCH64_ADD_ABS_LO12_NC",
+            "R_AARCH64_LDST8_ABS_LO12_NC",
+            "R_AARCH64_LDST16_ABS_LO12_NC",
+            "R_AARCH64_LDST32_ABS_LO12_NC",
+            "R_AARCH64_LDST64_ABS_LO12_NC",
+            "R_AARCH64_LDST128_ABS_LO12_NC",
+        }
+    ),
+)
+
+TARGETS = {"x86_64": X86_64_LINUX, "aarch64": AARCH64_LINUX}
+
+# platform.machine() -> target name
+MACHINES = {"x86_64": "x86_64", "AMD64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+def host_target() -> str | None:
+    """The target of the machine this Python runs on, or None if the JIT has none for it."""
+    import platform
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    return MACHINES.get(platform.machine())

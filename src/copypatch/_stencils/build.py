@@ -75,6 +75,21 @@ def ensure(root: Path | None = None, target: str = "x86_64", force: bool = False
     return True
 
 
+def ensure_for_build(root: Path | None = None, target: str | None = None) -> None:
+    """What the extension's build does: the header of the machine being built for must be fresh
+    (regenerated, or the build fails); the other targets' headers are regenerated too when a
+    clang is at hand, so that a change to cases.h updates every committed header at once."""
+    root = root or repo_root()
+    if target is not None:
+        ensure(root, target)
+    for other in sorted(TARGETS):
+        if other != target:
+            try:
+                ensure(root, other)
+            except _elf.StencilBuildError:
+                pass  # not used by this build; tests/test_jit_stencils.py reports it stale
+
+
 def check(root: Path | None = None, target: str = "x86_64") -> bool:
     """Whether the committed header is up to date and identical to a fresh generation."""
     root = root or repo_root()
