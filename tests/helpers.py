@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 import copypatch
 from copypatch import EvalError
-
 
 #: every optimisation setting the tests compare: none (PostgreSQL's program), each pass alone, all
 SETTINGS: list[tuple[str, ...]] = [
@@ -37,7 +38,7 @@ def as_list(res: np.ma.MaskedArray) -> list[Any]:
     for v, m in zip(res.data.tolist(), np.ma.getmaskarray(res).tolist()):
         if m:
             out.append(None)
-        elif isinstance(v, float) and v != v:
+        elif isinstance(v, float) and math.isnan(v):
             out.append("NaN")
         elif isinstance(v, float) and v == 0 and np.signbit(v):
             out.append("-0")

@@ -318,11 +318,12 @@ def test_every_opcode_is_exercised() -> None:
 @pytest.mark.parametrize("engine", copypatch.ENGINES)
 def test_raw_steps(engine: str) -> None:
     """EEOP_FUNCEXPR (non-strict call) and EEOP_JUMP_IF_NULL, from hand-written steps."""
+    from copypatch._core import lib
+
     from copypatch.analyze import Column, Schema
     from copypatch.lower import FuncCall, Step, StepProgram
     from copypatch.nodes import Const
     from copypatch.program import Executable
-    from copypatch._core import lib
     from copypatch.sqltypes import SqlType
 
     schema = Schema([Column("a", SqlType.INT4, True)])

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from helpers import as_list, run_all
 
-import copypatch
 from copypatch import EvalError
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)

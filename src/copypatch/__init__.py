@@ -12,12 +12,12 @@ from .verify import SLOT, StepsProgram, from_steps
 __all__ = [
     "ENGINES",
     "OPTIMIZATIONS",
+    "SLOT",
     "Column",
     "CompileError",
     "CopypatchError",
     "EvalError",
     "Program",
-    "SLOT",
     "Schema",
     "SqlType",
     "StepsProgram",

@@ -9,8 +9,8 @@ follow transformAExprIn, transformAExprBetween and transformCaseExpr (parser/par
 from __future__ import annotations
 
 import decimal
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from . import _pgcatalog as catalog
 from . import expr as raw

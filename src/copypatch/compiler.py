@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,8 @@ from ._errors import CompileError
 from .analyze import Column, Schema, analyze
 from .lower import StepProgram, lower_expr, lower_qual
 from .nodes import Node
-from .passes import OPTIMIZATIONS, check_optimize, optimize as run_passes
+from .passes import OPTIMIZATIONS, check_optimize
+from .passes import optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
 from .program import ENGINES, Executable, explain_steps
 from .sqltypes import SqlType

@@ -14,8 +14,8 @@ overloaded); ``==`` and ``!=`` build comparisons, so expressions are not hashabl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Union
 
 
 class Expr:
@@ -259,7 +259,7 @@ def lit(value: object) -> Expr:
     if isinstance(value, int):
         return Literal("int", value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             # PostgreSQL has no such literal; 'NaN'::float8 is the SQL spelling
             return Cast(Literal("string", repr(value)), "float8")
         return Literal("numeric", repr(value))
@@ -287,9 +287,26 @@ def as_expr(value: object) -> Expr:
     return value if isinstance(value, Expr) else lit(value)
 
 
-ExprLike = Union[Expr, str]
+ExprLike = Expr | str
 
 __all__ = [
-    "Expr", "ColumnRef", "Literal", "Op", "BoolOp", "NullTest", "BoolTest", "Case", "Coalesce",
-    "NullIf", "In", "Between", "Cast", "col", "lit", "case", "coalesce", "nullif", "as_expr",
+    "Between",
+    "BoolOp",
+    "BoolTest",
+    "Case",
+    "Cast",
+    "Coalesce",
+    "ColumnRef",
+    "Expr",
+    "In",
+    "Literal",
+    "NullIf",
+    "NullTest",
+    "Op",
+    "as_expr",
+    "case",
+    "coalesce",
+    "col",
+    "lit",
+    "nullif",
 ]

@@ -46,7 +46,7 @@ def count(sql: str, engine: str, rows: int, mode: str = "filter",
         )
         with open(out) as f:
             text = f.read()
-    m = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
+    m = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
     if m is None:
         raise RuntimeError("no totals in callgrind output")
     return int(m.group(1)) / rows

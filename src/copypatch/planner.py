@@ -370,7 +370,7 @@ _MERGEJOINABLE = {
 def _hashable(funcname: str) -> bool:
     """Whether PostgreSQL can hash the operator: same-type equality (or its negator)."""
     info = catalog.FUNCTIONS[funcname]
-    return len(set(info["args"])) == 1 and (funcname.endswith("eq") or funcname.endswith("ne"))
+    return len(set(info["args"])) == 1 and funcname.endswith(("eq", "ne"))
 
 
 def qual_cost(node: Node) -> float:
@@ -422,7 +422,10 @@ def plan_qual(node: Node) -> QualPlan:
     plain = [q for q in quals if not _is_equivalence(q)]
     ec = [q for q in quals if _is_equivalence(q)]
     # `x = x` is turned into `x IS NOT NULL` by process_equivalence
-    ec = [NullTest(q.args[0], False) if q.args[0] == q.args[1] else q for q in ec]  # type: ignore[attr-defined]
+    ec = [
+        NullTest(q.args[0], False) if isinstance(q, FuncExpr) and q.args[0] == q.args[1] else q
+        for q in ec
+    ]
     if _contradictory_constants(ec):
         return QualPlan([], constant_false=True)
     ordered = plain + _dedupe(ec)

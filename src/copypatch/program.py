@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,10 +61,10 @@ class Layout:
                 if s.array >= 0:
                     st.d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
                 else:
-                    c = s.const
-                    assert c is not None
-                    st.d.constval.isnull = c.isnull
-                    st.d.constval.value = 0 if c.isnull else to_datum(c.type, c.value)
+                    k = s.const
+                    assert k is not None
+                    st.d.constval.isnull = k.isnull
+                    st.d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
             elif s.fcinfo >= 0:
                 call = sp.calls[s.fcinfo]
                 st.d.func.fcinfo = self.fcinfos + s.fcinfo
@@ -205,7 +206,7 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
         cols[i].stride = data.strides[0] if len(data) else 0
         cols[i].type = t.cp_type
         keep.append(data)
-        mask = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
+        mask: Any = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
         if mask is not np.ma.nomask and mask.any():
             if not c.nullable:
                 raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')
