@@ -399,13 +399,26 @@ patch(int kind, uint8_t *rw, uintptr_t rx, uintptr_t value, int64_t addend)
  */
 static int64_t cp_jit_flushes;
 static int64_t cp_jit_flushed_bytes;
+static int	cp_jit_skip_flush;		/* for a test only: see cp_jit_set_skip_icache_flush */
 
 static void
 code_written(const uint8_t *rx, size_t len)
 {
+	if (__atomic_load_n(&cp_jit_skip_flush, __ATOMIC_RELAXED))
+		return;
 	__builtin___clear_cache((char *) rx, (char *) rx + len);
 	__atomic_add_fetch(&cp_jit_flushes, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&cp_jit_flushed_bytes, (int64_t) len, __ATOMIC_RELAXED);
+}
+
+/*
+ * For one test (tests/test_arm64.py): leave the instruction cache alone, to show that the qemu
+ * run would catch a missing flush (qemu >= 8.1 keeps stale translations until `ic ivau`).
+ */
+void
+cp_jit_set_skip_icache_flush(int on)
+{
+	__atomic_store_n(&cp_jit_skip_flush, on, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -650,14 +663,21 @@ arena_alloc(uint32_t n, CpJitChunk **chunk, uint32_t *first)
 	return true;
 }
 
-/* Free granules [first, first + n) of c (arena lock held); unmap c if it is an extra empty one. */
+/*
+ * Free granules [first, first + n) of c (arena lock held); unmap c if it is an extra empty one.
+ * Freed code is overwritten with traps, unless `written` is false: room the caller reserved but
+ * never wrote into (it still holds what it held before, traps or fresh zero pages).
+ */
 static void
-arena_release(CpJitChunk *c, uint32_t first, uint32_t n)
+arena_release(CpJitChunk *c, uint32_t first, uint32_t n, bool written)
 {
 	if (n == 0)
 		return;
-	memset(c->rw + (size_t) first * CP_JIT_GRANULE, CP_FREED_FILL, (size_t) n * CP_JIT_GRANULE);
-	code_written(c->rx + (size_t) first * CP_JIT_GRANULE, (size_t) n * CP_JIT_GRANULE);
+	if (written)
+	{
+		memset(c->rw + (size_t) first * CP_JIT_GRANULE, CP_FREED_FILL, (size_t) n * CP_JIT_GRANULE);
+		code_written(c->rx + (size_t) first * CP_JIT_GRANULE, (size_t) n * CP_JIT_GRANULE);
+	}
 	granules_set(c, first, n, false);
 	if (first < c->hint)
 		c->hint = first;
@@ -907,7 +927,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	pthread_mutex_lock(&arena.lock);
 	if (err != CP_JIT_OK)
 	{
-		arena_release(chunk, first, ngranules);
+		arena_release(chunk, first, ngranules, true);
 		arena.programs--;
 		pthread_mutex_unlock(&arena.lock);
 		free(code);
@@ -917,7 +937,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	{
 		uint32_t	need = (uint32_t) ((used + CP_JIT_GRANULE - 1) / CP_JIT_GRANULE);
 
-		arena_release(chunk, first + need, ngranules - need);
+		arena_release(chunk, first + need, ngranules - need, false);
 		code->ngranules = need;
 	}
 	pthread_mutex_unlock(&arena.lock);
@@ -956,7 +976,7 @@ cp_jit_free(CpJitCode *code)
 	if (code == NULL)
 		return;
 	pthread_mutex_lock(&arena.lock);
-	arena_release(code->chunk, code->first, code->ngranules);
+	arena_release(code->chunk, code->first, code->ngranules, true);
 	arena.programs--;
 	pthread_mutex_unlock(&arena.lock);
 	free(code);

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "77c1329265dbe9dab5ec921475f5ae4c5be429a6b44b8c458b86950c2197dafd"
+#define CP_JIT_STENCILS_DIGEST "70a888e2ed756573ee5c53a55aacdb23995c70d2d48bea7c384d37afd88fef8a"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

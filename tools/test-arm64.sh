@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Build copypatch for aarch64 and run the test suite as aarch64 under qemu-user (docs/arm64.md).
+#
+#   tools/test-arm64.sh [pytest args...]      # default: the whole suite, minus what is listed below
+#
+# Needs a Debian 12 x86-64 host, root for apt, and only Debian's mirrors and PyPI. Idempotent:
+# the arm64 sysroot (Debian's python3.11:arm64 and its libraries), the aarch64 wheels and qemu
+# are cached in $COPYPATCH_ARM64_CACHE (default ~/.cache/copypatch-arm64); the extension is
+# cross-built on every run (seconds) into src/copypatch/_core.cpython-311-aarch64-linux-gnu.so,
+# a name only an aarch64 Python looks for (gitignored; intermediate files in build/arm64).
+#
+# What runs: every test file, under an aarch64 Python 3.11, with the extension cross-compiled
+# by aarch64-linux-gnu-gcc and the JIT's aarch64 stencils (csrc/jit/stencils_aarch64.h); all
+# three engines. tests/test_arm64.py proves the architecture (platform.machine(), the stencil
+# set, capstone's ARM64 decoding of the JIT's code). Host binaries the tests start (clang-19,
+# PostgreSQL's initdb/postgres) are x86-64 programs run natively; they talk to the emulated
+# Python through files and sockets only.
+#
+# What does not run, and why (nothing else is deselected):
+#   - tests/test_instructions.py and tests/test_bench.py::test_instruction_counter_runs:
+#     instruction counts come from valgrind, an x86-64 host tool that cannot run aarch64 code.
+#
+# qemu: Debian 12's qemu-user (7.2) ignores `ic ivau`, so it keeps running stale translations of
+# code written through the JIT's second (read-write) mapping. qemu >= 8.1 invalidates its
+# translations on `ic ivau`, like a real core's instruction cache: with it a missing
+# __builtin___clear_cache shows up as wrong results (tests/test_arm64.py checks that it does).
+# So the script uses qemu 10 from bookworm-backports, unpacked into the cache (a static binary;
+# nothing is installed and no apt source is added to the system).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CACHE=${COPYPATCH_ARM64_CACHE:-$HOME/.cache/copypatch-arm64}
+BUILD=$ROOT/build/arm64
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+PYTHON=${PYTHON:-python3}
+export DEBIAN_FRONTEND=noninteractive
+t0=$(date +%s)
+log() { printf '[test-arm64 %4ss] %s\n' "$(($(date +%s) - t0))" "$*" >&2; }
+
+# -- host tools: the cross compiler (clang-19 regenerates stale stencils; .ci/run installs it) --
+need=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v clang-19 >/dev/null || need+=(clang-19)
+if [ ${#need[@]} -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# -- a private apt state (not the system's): arm64 packages of bookworm, qemu from backports --
+APT_DIR=$CACHE/apt
+mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/archives/partial" "$CACHE/debs"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+cat >"$APT_DIR/sources.list" <<EOF
+deb [arch=arm64 signed-by=$KEYRING] $MIRROR bookworm main
+deb [arch=arm64 signed-by=$KEYRING] $MIRROR bookworm-updates main
+deb [arch=arm64 signed-by=$KEYRING] $SECURITY bookworm-security main
+deb [arch=amd64 signed-by=$KEYRING] $MIRROR bookworm-backports main
+EOF
+APT_OPTS=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR" -o "Dir::Cache::archives=$APT_DIR/archives"
+  -o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Architectures::=arm64
+  -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+apt_updated=0
+apt_download() {  # into $CACHE/debs
+  if [ $apt_updated = 0 ]; then
+    log "apt-get update (private lists in $APT_DIR)"
+    apt-get "${APT_OPTS[@]}" update -qq
+    apt_updated=1
+  fi
+  (cd "$CACHE/debs" && apt-get "${APT_OPTS[@]}" download "$@" >/dev/null)
+}
+
+# Debian's arm64 Python 3.11 with the libraries it and the aarch64 wheels load, and its headers.
+SYSROOT_PKGS=(python3.11-minimal libpython3.11-minimal libpython3.11-stdlib python3.11 libpython3.11
+  libpython3.11-dev libc6 libc6-dev libexpat1 zlib1g libffi8 libssl3 libbz2-1.0 liblzma5
+  libsqlite3-0 libncursesw6 libtinfo6 libreadline8 libuuid1 libcrypt1 libgcc-s1 libstdc++6
+  libnsl2 libtirpc3 libdb5.3 libgdbm6 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0
+  libcom-err2 libkeyutils1)
+SYSROOT=$CACHE/sysroot
+stamp="${SYSROOT_PKGS[*]}"
+if [ "$(cat "$SYSROOT/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  log "arm64 sysroot: downloading ${#SYSROOT_PKGS[@]} Debian packages"
+  rm -rf "$SYSROOT" "$CACHE"/debs/*_arm64.deb
+  apt_download "${SYSROOT_PKGS[@]/%/:arm64}"
+  mkdir -p "$SYSROOT"
+  for deb in "$CACHE"/debs/*_arm64.deb; do dpkg-deb -x "$deb" "$SYSROOT"; done
+  echo "$stamp" >"$SYSROOT/.stamp"
+fi
+
+QEMU_DIR=$CACHE/qemu
+QEMU=$QEMU_DIR/usr/bin/qemu-aarch64
+if ! "$QEMU" --version 2>/dev/null | grep -qE 'version ([89]|[1-9][0-9])\.'; then
+  log "qemu-user (>= 8.1, static) from bookworm-backports"
+  rm -rf "$QEMU_DIR" "$CACHE"/debs/qemu-user_*.deb
+  apt_download qemu-user/bookworm-backports
+  mkdir -p "$QEMU_DIR"
+  dpkg-deb -x "$CACHE"/debs/qemu-user_*.deb "$QEMU_DIR"
+fi
+"$QEMU" --version | head -1 >&2
+
+# -- aarch64 wheels from PyPI, the host's versions (so both architectures test the same thing) --
+SITE=$CACHE/site
+reqs=$("$PYTHON" - <<'EOF'
+from importlib.metadata import PackageNotFoundError, version
+wanted = ["numpy", "pglast", "cffi", "pytest", "hypothesis", "pyperf", "psycopg", "psycopg-binary",
+          "capstone", "pyelftools"]
+out = []
+for name in wanted:
+    try:
+        out.append(f"{name}=={version(name)}")
+    except PackageNotFoundError:
+        out.append(name)
+print(" ".join(out))
+EOF
+)
+if [ "$(cat "$SITE/.stamp" 2>/dev/null)" != "$reqs" ]; then
+  log "aarch64 wheels: $reqs"
+  rm -rf "$SITE"
+  # shellcheck disable=SC2086
+  "$PYTHON" -m pip install -q --disable-pip-version-check --target "$SITE" --only-binary=:all: \
+    --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
+    --platform manylinux_2_28_aarch64 --python-version 3.11 --implementation cp $reqs
+  echo "$reqs" >"$SITE/.stamp"
+fi
+
+# -- cross-build the extension (cffi's C source + aarch64-linux-gnu-gcc) next to the x86 one --
+log "cross-building the extension for aarch64"
+"$PYTHON" tools/cross_build_arm64.py "$SYSROOT" "$BUILD" 2>&1 | grep -v '^aarch64-linux-gnu-gcc' >&2 || true
+[ -f src/copypatch/_core.cpython-311-aarch64-linux-gnu.so ] || { echo "cross build failed" >&2; exit 1; }
+
+# The interpreter: a script that runs the arm64 python under qemu. It is also sys.executable
+# (qemu -0 sets argv[0]), so tests that start `sys.executable` get an aarch64 Python too.
+mkdir -p "$BUILD/bin"
+cat >"$BUILD/bin/python" <<EOF
+#!/bin/sh
+exec "$QEMU" -L "$SYSROOT" -0 "\$0" "$SYSROOT/usr/bin/python3.11" "\$@"
+EOF
+chmod +x "$BUILD/bin/python"
+export PYTHONPATH=$ROOT/src:$SITE
+export COPYPATCH_ARM64_QEMU=1 # tests/test_arm64.py: this run must really be aarch64
+
+"$BUILD/bin/python" -c 'import platform, copypatch.jit as j; print("running as", platform.machine(), "- JIT stencils:", j.target())' >&2
+
+log "pytest under qemu-aarch64"
+args=("$@")
+if [ ${#args[@]} -eq 0 ]; then
+  args=(-q -p no:cacheprovider tests
+    --ignore=tests/test_instructions.py
+    --deselect=tests/test_bench.py::test_instruction_counter_runs)
+fi
+status=0
+"$BUILD/bin/python" -m pytest "${args[@]}" || status=$?
+log "aarch64 run finished (exit $status)"
+exit $status
