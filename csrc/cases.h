@@ -297,35 +297,23 @@ CASE(EEOP_SCALARARRAYOP)
 
 /* ---- optimised variants (src/copypatch/passes.py) ---- */
 
-CASE(EEOP_FUNCEXPR_STRICT_ARG0)
-{
-	FunctionCallInfo fcinfo = op->d.func.fcinfo;
-
-	if (fcinfo->args[0].isnull)
-	{
-		*op->resnull = true;
-		NEXT();
-	}
-	fcinfo->isnull = false;
-	*op->resvalue = CALL_FN(op, fcinfo);
-	*op->resnull = fcinfo->isnull;
-	NEXT();
+/* one body for the strict calls where only argument `argno` can be NULL */
+#define CP_FUNCEXPR_STRICT_ONE(argno) \
+{ \
+	FunctionCallInfo fcinfo = op->d.func.fcinfo; \
+	\
+	if (fcinfo->args[argno].isnull) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	fcinfo->isnull = false; \
+	*op->resvalue = CALL_FN(op, fcinfo); \
+	*op->resnull = fcinfo->isnull; \
+	NEXT(); \
 }
-
-CASE(EEOP_FUNCEXPR_STRICT_ARG1)
-{
-	FunctionCallInfo fcinfo = op->d.func.fcinfo;
-
-	if (fcinfo->args[1].isnull)
-	{
-		*op->resnull = true;
-		NEXT();
-	}
-	fcinfo->isnull = false;
-	*op->resvalue = CALL_FN(op, fcinfo);
-	*op->resnull = fcinfo->isnull;
-	NEXT();
-}
+CASE(EEOP_FUNCEXPR_STRICT_ARG0) CP_FUNCEXPR_STRICT_ONE(0)
+CASE(EEOP_FUNCEXPR_STRICT_ARG1) CP_FUNCEXPR_STRICT_ONE(1)
 
 CASE(EEOP_CONST_NOTNULL)
 {

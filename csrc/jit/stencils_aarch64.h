@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "70a888e2ed756573ee5c53a55aacdb23995c70d2d48bea7c384d37afd88fef8a"
+#define CP_JIT_STENCILS_DIGEST "7f1dbf314923ca7c4776125c76d863a8a60ef0681fa4c6784cf82187784126a5"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "5109500d16dad7db9b7be5a1ca2786aaba1a4031693638b568c8d22be5659967"
+#define CP_JIT_STENCILS_DIGEST "ed2ce1695f830fe4c61da7975c048e1d87c767c4e5c11ad51142119728d51f31"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
