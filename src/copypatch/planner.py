@@ -71,6 +71,10 @@ def _ece(node: Node, case_val: Const | None) -> Node:
             return Const(node.rettype, None)
         if all(isinstance(a, Const) for a in args):
             return _call(node.funcname, args, node.rettype)  # type: ignore[arg-type]
+        if node.op in ("=", "<>") and node.funcname in ("booleq", "boolne"):
+            simple = simplify_boolean_equality(node.funcname == "booleq", args)
+            if simple is not None:
+                return simple
         return replace(node, args=args)
     if isinstance(node, BoolExpr):
         if node.boolop == "NOT":
@@ -121,6 +125,17 @@ def _ece(node: Node, case_val: Const | None) -> Node:
             return eval_scalar_array_op(node)
         return node
     raise TypeError(f"eval_const_expressions: unexpected {type(node).__name__}")
+
+
+def simplify_boolean_equality(is_eq: bool, args: tuple[Node, ...]) -> Node | None:
+    """`x = true` is x, `x = false` is NOT x (and <> the other way round), as PostgreSQL's
+    simplify_boolean_equality; this changes a qual's cost, and so the order quals run in."""
+    left, right = args
+    for const, other in ((left, right), (right, left)):
+        if isinstance(const, Const):
+            assert not const.isnull  # a NULL argument was folded away before
+            return other if bool(const.value) == is_eq else negate_clause(other)
+    return None
 
 
 def boolean_test(test: str, v: bool | None) -> bool:
