@@ -19,6 +19,10 @@
 # What does not run, and why (nothing else is deselected):
 #   - tests/test_instructions.py and tests/test_bench.py::test_instruction_counter_runs:
 #     instruction counts come from valgrind, an x86-64 host tool that cannot run aarch64 code.
+#   - tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time: a wall-clock
+#     bound (30 s) for planning, which emulation (~10-30x slower) is not held to.
+#   - tests/test_verify.py::test_no_leak: bounds the process's RSS growth, which under qemu
+#     includes qemu's own translation cache.
 #
 # qemu: Debian 12's qemu-user (7.2) ignores `ic ivau`, so it keeps running stale translations of
 # code written through the JIT's second (read-write) mapping. qemu >= 8.1 invalidates its
@@ -131,14 +135,19 @@ log "cross-building the extension for aarch64"
 [ -f src/copypatch/_core.cpython-311-aarch64-linux-gnu.so ] || { echo "cross build failed" >&2; exit 1; }
 
 # The interpreter: a script that runs the arm64 python under qemu. It is also sys.executable
-# (qemu -0 sets argv[0]), so tests that start `sys.executable` get an aarch64 Python too.
+# (qemu -0 sets argv[0]), so tests that start `sys.executable` get an aarch64 Python too, with
+# the source tree and the wheels appended to whatever PYTHONPATH they set. `gcc` and `cc` in
+# the same directory are the cross compiler: what a test compiles and loads (the benchmarks'
+# C reference loop) must be aarch64 code, as it would be on an aarch64 machine.
 mkdir -p "$BUILD/bin"
 cat >"$BUILD/bin/python" <<EOF
 #!/bin/sh
-exec "$QEMU" -L "$SYSROOT" -0 "\$0" "$SYSROOT/usr/bin/python3.11" "\$@"
+PYTHONPATH="\${PYTHONPATH:+\$PYTHONPATH:}$ROOT/src:$SITE" exec "$QEMU" -L "$SYSROOT" -0 "\$0" "$SYSROOT/usr/bin/python3.11" "\$@"
 EOF
 chmod +x "$BUILD/bin/python"
-export PYTHONPATH=$ROOT/src:$SITE
+ln -sf "$(command -v aarch64-linux-gnu-gcc)" "$BUILD/bin/gcc"
+ln -sf "$(command -v aarch64-linux-gnu-gcc)" "$BUILD/bin/cc"
+export PATH=$BUILD/bin:$PATH
 export COPYPATCH_ARM64_QEMU=1 # tests/test_arm64.py: this run must really be aarch64
 
 "$BUILD/bin/python" -c 'import platform, copypatch.jit as j; print("running as", platform.machine(), "- JIT stencils:", j.target())' >&2
@@ -148,7 +157,9 @@ args=("$@")
 if [ ${#args[@]} -eq 0 ]; then
   args=(-q -p no:cacheprovider tests
     --ignore=tests/test_instructions.py
-    --deselect=tests/test_bench.py::test_instruction_counter_runs)
+    --deselect=tests/test_bench.py::test_instruction_counter_runs
+    --deselect=tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time
+    --deselect=tests/test_verify.py::test_no_leak)
 fi
 status=0
 "$BUILD/bin/python" -m pytest "${args[@]}" || status=$?
