@@ -109,7 +109,7 @@ SITE=$CACHE/site
 reqs=$("$PYTHON" - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
 wanted = ["numpy", "pglast", "cffi", "pytest", "hypothesis", "pyperf", "psycopg", "psycopg-binary",
-          "capstone", "pyelftools"]
+          "capstone", "pyelftools", "matplotlib"]
 out = []
 for name in wanted:
     try:
