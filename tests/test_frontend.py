@@ -123,6 +123,8 @@ def test_bad_compile_arguments() -> None:
         copypatch.compile("a = 1", "a int")  # type: ignore[arg-type]
     with pytest.raises(CompileError, match="NUL"):
         copypatch.compile("a = 1\x00", T)
+    with pytest.raises(CompileError, match="not valid Unicode"):
+        copypatch.compile("\ud800c0 = 1", T)  # a lone surrogate: pglast cannot encode it
 
 
 def test_columns_are_not_copied_and_strides_work() -> None:

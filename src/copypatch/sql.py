@@ -26,6 +26,10 @@ def parse(text: str) -> raw.Expr:
         raise CompileError(f"expression text longer than {MAX_SQL_LENGTH} characters")
     if "\x00" in text:
         raise CompileError("expression text contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # e.g. a lone surrogate: PostgreSQL's text is valid UTF-8
+        raise CompileError(f"expression text is not valid Unicode: {e.reason}", e.start) from None
     if len(text) > MAX_PARSE_NESTING and nesting_bound(text) > MAX_PARSE_NESTING:
         raise CompileError(f"expression nested deeper than {MAX_PARSE_NESTING} levels")
     prefix = "SELECT 1 WHERE "
