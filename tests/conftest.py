@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -45,3 +46,24 @@ def pg_bindir() -> Path:
         return find_bindir()
     except PostgresUnavailable as e:
         pg_unavailable(f"no PostgreSQL binaries for the tests: {e}")
+
+
+# -- tests for another architecture's run -----------------------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the aarch64 run are deselected elsewhere, not skipped: CI allows no skips, and
+    these are not missing a tool, they belong to the other run (tools/test-arm64.sh)."""
+    arm64_run = os.environ.get("COPYPATCH_ARM64_QEMU") == "1"
+    aarch64 = platform.machine() == "aarch64"
+    keep, drop = [], []
+    for item in items:
+        if (item.get_closest_marker("arm64_run") and not arm64_run) or (
+            item.get_closest_marker("aarch64_only") and not aarch64
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

