@@ -68,3 +68,19 @@ def error(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> tuple[s
     r = run_all(sql, table, mode)
     assert r[0] == "error", f"{sql!r} did not fail: {r}"
     return r[1], r[2], r[3]
+
+
+#: the JIT tests' table and expressions (tests/test_jit.py, tests/test_arm64.py)
+JIT_TABLE = {
+    "a": np.arange(-50, 150, dtype=np.int32),
+    "b": np.arange(200, dtype=np.int64) % 17,
+    "c": np.ma.masked_array(np.arange(200, dtype=np.int32) % 9, mask=np.arange(200) % 5 == 0),
+}
+JIT_EXPRESSIONS = [
+    "a = 42",
+    "a = 42 AND b > 10",
+    "a + b > 1000 OR c < 5",
+    "CASE WHEN a > 3 THEN b ELSE coalesce(c, 1) END > 2",
+    "a IN (1, 2, 42, 99) AND NOT (c IS NULL)",
+    "nullif(a, 3) IS NULL OR (b = 4) IS NOT TRUE",
+]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from copypatch._core import lib
+from helpers import JIT_EXPRESSIONS, JIT_TABLE
 
 import copypatch
 from copypatch import jit
@@ -23,21 +24,8 @@ needs_jit = pytest.mark.skipif(not jit.available(), reason="no JIT stencils for 
 # deselected (not skipped) elsewhere by conftest.py: CI allows no skips
 aarch64_only = pytest.mark.aarch64_only
 
-TABLE = {
-    "a": np.arange(-50, 150, dtype=np.int32),
-    "b": np.arange(200, dtype=np.int64) % 17,
-    "c": np.ma.masked_array(np.arange(200, dtype=np.int32) % 9, mask=np.arange(200) % 5 == 0),
-    "x": np.linspace(-3.0, 3.0, 200),
-}
-EXPRESSIONS = [
-    "a = 42",
-    "a = 42 AND b > 10",
-    "a + b > 1000 OR c < 5",
-    "CASE WHEN a > 3 THEN b ELSE coalesce(c, 1) END > 2",
-    "a IN (1, 2, 42, 99) AND NOT (c IS NULL)",
-    "nullif(a, 3) IS NULL OR (b = 4) IS NOT TRUE",
-    "x * 2.5 > a::float8 / 40 OR x IS NULL",
-]
+TABLE = {**JIT_TABLE, "x": np.linspace(-3.0, 3.0, 200)}
+EXPRESSIONS = [*JIT_EXPRESSIONS, "x * 2.5 > a::float8 / 40 OR x IS NULL"]
 
 
 def capstone_arm64() -> Any:

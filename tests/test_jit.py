@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from copypatch._core import lib
+from helpers import JIT_EXPRESSIONS, JIT_TABLE
 
 import copypatch
 from copypatch import jit
@@ -17,19 +18,8 @@ from copypatch.program import Executable, Layout
 
 pytestmark = pytest.mark.skipif(not jit.available(), reason="no JIT stencils for this machine")
 
-TABLE = {
-    "a": np.arange(-50, 150, dtype=np.int32),
-    "b": np.arange(200, dtype=np.int64) % 17,
-    "c": np.ma.masked_array(np.arange(200, dtype=np.int32) % 9, mask=np.arange(200) % 5 == 0),
-}
-EXPRESSIONS = [
-    "a = 42",
-    "a = 42 AND b > 10",
-    "a + b > 1000 OR c < 5",
-    "CASE WHEN a > 3 THEN b ELSE coalesce(c, 1) END > 2",
-    "a IN (1, 2, 42, 99) AND NOT (c IS NULL)",
-    "nullif(a, 3) IS NULL OR (b = 4) IS NOT TRUE",
-]
+TABLE = JIT_TABLE
+EXPRESSIONS = JIT_EXPRESSIONS
 
 
 def executable(sql: str, table: Any = TABLE) -> Executable:
