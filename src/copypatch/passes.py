@@ -18,6 +18,7 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from .lower import Step, StepProgram
@@ -35,54 +36,62 @@ _CALL_OPS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0
              "EEOP_FUNCEXPR_STRICT_ARG1")
 
 
-def null_check_elision(sp: StepProgram) -> StepProgram:
-    steps = []
+def _recode(sp: StepProgram, opcode_for: Callable[[Step], str | None]) -> list[Step]:
+    """Every step, with the opcode opcode_for gives it (None: unchanged). Every pass is one."""
+    out = []
     for s in sp.steps:
-        if s.opcode == "EEOP_FUNCEXPR_STRICT":
-            nulls = sp.calls[s.fcinfo].maybe_null
-            if not any(nulls):
-                s = replace(s, opcode="EEOP_FUNCEXPR")  # strictness can never trigger
-            elif len(nulls) == 2 and nulls == (True, False):
-                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG0")
-            elif len(nulls) == 2 and nulls == (False, True):
-                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG1")
-            elif len(nulls) == 1:
-                s = replace(s, opcode="EEOP_FUNCEXPR_STRICT_ARG0")
-        steps.append(s)
-    return replace(sp, steps=steps)
+        new = opcode_for(s)
+        out.append(s if new is None else replace(s, opcode=new))
+    return out
+
+
+def null_check_elision(sp: StepProgram) -> StepProgram:
+    def opcode_for(s: Step) -> str | None:
+        if s.opcode != "EEOP_FUNCEXPR_STRICT":
+            return None
+        nulls = sp.calls[s.fcinfo].maybe_null
+        if not any(nulls):
+            return "EEOP_FUNCEXPR"  # strictness can never trigger
+        if nulls in ((True,), (True, False)):
+            return "EEOP_FUNCEXPR_STRICT_ARG0"
+        if nulls == (False, True):
+            return "EEOP_FUNCEXPR_STRICT_ARG1"
+        return None
+
+    return replace(sp, steps=_recode(sp, opcode_for))
 
 
 def inline_builtins(sp: StepProgram) -> StepProgram:
-    steps = []
-    for s in sp.steps:
-        if s.opcode in _CALL_OPS:
-            name = sp.calls[s.fcinfo].funcname
-            if name in _INLINED:
-                # only a plain FUNCEXPR (no argument can be NULL) drops the null check
-                suffix = "_NONULL" if s.opcode == "EEOP_FUNCEXPR" else ""
-                s = replace(s, opcode=f"EEOP_INLINE_{name}{suffix}")
-        steps.append(s)
-    return replace(sp, steps=steps)
+    def opcode_for(s: Step) -> str | None:
+        if s.opcode not in _CALL_OPS or sp.calls[s.fcinfo].funcname not in _INLINED:
+            return None
+        # only a plain FUNCEXPR (no argument can be NULL) drops the null check
+        suffix = "_NONULL" if s.opcode == "EEOP_FUNCEXPR" else ""
+        return f"EEOP_INLINE_{sp.calls[s.fcinfo].funcname}{suffix}"
+
+    return replace(sp, steps=_recode(sp, opcode_for))
 
 
 def const_specialization(sp: StepProgram) -> StepProgram:
-    steps = []
-    for s in sp.steps:
-        if s.opcode == "EEOP_CONST" and s.array < 0 and s.const is not None:
-            s = replace(s, opcode="EEOP_CONST_NULL" if s.const.isnull else "EEOP_CONST_NOTNULL")
-        elif s.opcode == "EEOP_CONST" and s.array >= 0:
-            s = replace(s, opcode="EEOP_CONST_NOTNULL")
-        steps.append(s)
-    return replace(sp, steps=steps)
+    def opcode_for(s: Step) -> str | None:
+        if s.opcode != "EEOP_CONST":
+            return None
+        if s.array >= 0:
+            return "EEOP_CONST_NOTNULL"  # an IN list's array
+        if s.const is None:
+            return None
+        return "EEOP_CONST_NULL" if s.const.isnull else "EEOP_CONST_NOTNULL"
+
+    return replace(sp, steps=_recode(sp, opcode_for))
 
 
 def direct_column_reads(sp: StepProgram) -> StepProgram:
-    steps = []
-    for s in sp.steps:
-        if s.opcode == "EEOP_SCAN_VAR" and s.var_type is not None:
-            suffix = "" if s.var_nullable else "_NOTNULL"
-            s = replace(s, opcode=f"EEOP_SCAN_COLUMN_{s.var_type.name}{suffix}")
-        steps.append(s)
+    def opcode_for(s: Step) -> str | None:
+        if s.opcode != "EEOP_SCAN_VAR" or s.var_type is None:
+            return None
+        return f"EEOP_SCAN_COLUMN_{s.var_type.name}{'' if s.var_nullable else '_NOTNULL'}"
+
+    steps = _recode(sp, opcode_for)
     if not any(s.opcode == "EEOP_SCAN_VAR" for s in steps):
         fetch = [i for i, s in enumerate(steps) if s.opcode == "EEOP_SCAN_FETCHSOME"]
         steps = remove_steps(steps, fetch)
