@@ -93,7 +93,7 @@ typedef struct ExprEvalStep
 			bool		isnull;
 		}			constval;
 
-		/* for EEOP_FUNCEXPR, EEOP_FUNCEXPR_STRICT, EEOP_NULLIF, EEOP_SCALARARRAYOP */
+		/* for EEOP_FUNCEXPR, EEOP_FUNCEXPR_STRICT, EEOP_DISTINCT, EEOP_NULLIF, EEOP_SCALARARRAYOP */
 		struct
 		{
 			FunctionCallInfo fcinfo;

@@ -263,6 +263,29 @@ CASE(EEOP_CASE_TESTVAL)
 	NEXT();
 }
 
+CASE(EEOP_DISTINCT)
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo;
+
+	/* NULL is not distinct from NULL, and distinct from any value */
+	if (fcinfo->args[0].isnull || fcinfo->args[1].isnull)
+	{
+		*op->resvalue = BoolGetDatum(fcinfo->args[0].isnull != fcinfo->args[1].isnull);
+		*op->resnull = false;
+	}
+	else
+	{
+		Datum		eq;
+
+		fcinfo->isnull = false;
+		eq = CALL_FN(op, fcinfo);
+		/* the negation of "=" */
+		*op->resvalue = BoolGetDatum(!DatumGetBool(eq));
+		*op->resnull = fcinfo->isnull;
+	}
+	NEXT();
+}
+
 CASE(EEOP_NULLIF)
 {
 	FunctionCallInfo fcinfo = op->d.func.fcinfo;

@@ -19,6 +19,12 @@
 #define FUNARY(name, ...) FMGR_WRAPPER(name)
 #define BCMP(name, ...) FMGR_WRAPPER(name)
 #define CAST(name, ...) FMGR_WRAPPER(name)
+#define IABS(name, ...) FMGR_WRAPPER(name)
+#define IBIT(name, ...) FMGR_WRAPPER(name)
+#define IBITNOT(name, ...) FMGR_WRAPPER(name)
+#define ISHL(name, ...) FMGR_WRAPPER(name)
+#define ISHR(name, ...) FMGR_WRAPPER(name)
+#define FMATH(name, ...) FMGR_WRAPPER(name)
 #include "functions.def"
 #undef ICMP
 #undef IARITH
@@ -30,6 +36,12 @@
 #undef FUNARY
 #undef BCMP
 #undef CAST
+#undef IABS
+#undef IBIT
+#undef IBITNOT
+#undef ISHL
+#undef ISHR
+#undef FMATH
 
 #define FN_ENTRY(name, nargs) {#name, name, nargs},
 #define ICMP(name, ...) FN_ENTRY(name, 2)
@@ -42,6 +54,12 @@
 #define FUNARY(name, ...) FN_ENTRY(name, 1)
 #define BCMP(name, ...) FN_ENTRY(name, 2)
 #define CAST(name, ...) FN_ENTRY(name, 1)
+#define IABS(name, ...) FN_ENTRY(name, 1)
+#define IBIT(name, ...) FN_ENTRY(name, 2)
+#define IBITNOT(name, ...) FN_ENTRY(name, 1)
+#define ISHL(name, ...) FN_ENTRY(name, 2)
+#define ISHR(name, ...) FN_ENTRY(name, 2)
+#define FMATH(name, T, nargs) FN_ENTRY(name, nargs)
 const CpFunction cp_functions[] = {
 #include "functions.def"
 };

@@ -9,7 +9,9 @@
 #ifndef COPYPATCH_FUNCTIONS_H
 #define COPYPATCH_FUNCTIONS_H
 
+#include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 
 #include "copypatch.h"
 
@@ -168,6 +170,194 @@
 	static inline Datum name##_impl(Datum a, Datum b) \
 	{ (void) b; return BOOLGetDatum(DatumGetINT4(a) != 0); }
 
+/* integer abs (@): the most negative value has no absolute value */
+#define IABS(name, T) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ \
+		cp_##T x = DatumGet##T(a); \
+		(void) b; \
+		if (unlikely(x == CP_MIN_##T)) cp_error(CP_RANGE_ERR_##T); \
+		return T##GetDatum((cp_##T) (x < 0 ? -x : x)); \
+	}
+
+/* & | # (xor): no errors */
+#define IBIT(name, T, op) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ return T##GetDatum((cp_##T) (DatumGet##T(a) op DatumGet##T(b))); }
+
+#define IBITNOT(name, T) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ (void) b; return T##GetDatum((cp_##T) ~DatumGet##T(a)); }
+
+/*
+ * << and >> by an int4 count. PostgreSQL shifts with C's operators, whose result C leaves
+ * undefined for counts out of range; the machine (x86-64 and AArch64 alike) takes the count
+ * modulo the operand width: 32 bits for int2 and int4 (int2 is promoted), 64 for int8. Done
+ * explicitly here, in unsigned arithmetic for <<, so that the answer is PostgreSQL's on both.
+ */
+#define CP_SHIFT_MASK_INT2 31
+#define CP_SHIFT_MASK_INT4 31
+#define CP_SHIFT_MASK_INT8 63
+#define CP_SHIFT_WIDE_INT2 int32_t
+#define CP_SHIFT_WIDE_INT4 int32_t
+#define CP_SHIFT_WIDE_INT8 int64_t
+#define ISHL(name, T) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ \
+		CP_SHIFT_WIDE_##T x = DatumGet##T(a); \
+		int			n = DatumGetINT4(b) & CP_SHIFT_MASK_##T; \
+		return T##GetDatum((cp_##T) (CP_SHIFT_WIDE_##T) ((uint64_t) x << n)); \
+	}
+#define ISHR(name, T) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ \
+		CP_SHIFT_WIDE_##T x = DatumGet##T(a); \
+		int			n = DatumGetINT4(b) & CP_SHIFT_MASK_##T; \
+		return T##GetDatum((cp_##T) (x >> n)); \
+	}
+
+/* float functions of one or two float8 arguments (and float4abs): cp_<name> below */
+#define FMATH(name, T, nargs) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ \
+		(void) b; \
+		return T##GetDatum(cp_##name(DatumGet##T(a) CP_FMATH_ARG##nargs)); \
+	}
+#define CP_FMATH_ARG1
+#define CP_FMATH_ARG2 , DatumGetFLOAT8(b)
+
+/* PostgreSQL's float.c, function by function: the same checks in the same order */
+static inline float cp_float4abs(float x) { return fabsf(x); }
+static inline double cp_float8abs(double x) { return fabs(x); }
+static inline double cp_dround(double x) { return rint(x); }
+static inline double cp_dceil(double x) { return ceil(x); }
+static inline double cp_dfloor(double x) { return floor(x); }
+static inline double cp_dsign(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
+static inline double cp_dtrunc(double x) { return x >= 0 ? floor(x) : -floor(-x); }
+
+static inline double
+cp_dsqrt(double x)
+{
+	double		r;
+
+	if (x < 0)
+		cp_error(CP_ERR_SQRT_NEGATIVE);
+	r = sqrt(x);
+	if (unlikely(isinf(r)) && !isinf(x)) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0) && x != 0.0) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
+static inline double
+cp_dcbrt(double x)
+{
+	double		r = cbrt(x);
+
+	if (unlikely(isinf(r)) && !isinf(x)) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0) && x != 0.0) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
+static inline double
+cp_dexp(double x)
+{
+	double		r;
+
+	if (isnan(x))
+		return x;
+	if (isinf(x))
+		return x > 0 ? x : 0.0;
+	errno = 0;
+	r = exp(x);
+	if (unlikely(errno == ERANGE))
+		cp_error(r != 0.0 ? CP_ERR_FLOAT_OVERFLOW : CP_ERR_FLOAT_UNDERFLOW);
+	if (unlikely(isinf(r))) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0)) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
+static inline double
+cp_log_checked(double x, double r)
+{
+	if (unlikely(isinf(r)) && !isinf(x)) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0) && x != 1.0) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
+static inline double
+cp_dlog1(double x)
+{
+	if (x == 0.0) cp_error(CP_ERR_LOG_ZERO);
+	if (x < 0) cp_error(CP_ERR_LOG_NEGATIVE);
+	return cp_log_checked(x, log(x));
+}
+
+static inline double
+cp_dlog10(double x)
+{
+	if (x == 0.0) cp_error(CP_ERR_LOG_ZERO);
+	if (x < 0) cp_error(CP_ERR_LOG_NEGATIVE);
+	return cp_log_checked(x, log10(x));
+}
+
+static inline double
+cp_dpow(double x, double y)
+{
+	double		r;
+
+	/* POSIX: NaN ^ 0 = 1 and 1 ^ NaN = 1; any other NaN input gives NaN */
+	if (isnan(x))
+		return (isnan(y) || y != 0.0) ? x : 1.0;
+	if (isnan(y))
+		return x != 1.0 ? y : 1.0;
+	if (x == 0 && y < 0)
+		cp_error(CP_ERR_POW_ZERO_NEGATIVE);
+	if (x < 0 && floor(y) != y)
+		cp_error(CP_ERR_POW_COMPLEX);
+	if (isinf(y))
+	{
+		double		absx = fabs(x);
+
+		if (absx == 1.0)
+			return 1.0;
+		if (y > 0.0)
+			return absx > 1.0 ? y : 0.0;
+		return absx > 1.0 ? 0.0 : -y;
+	}
+	if (isinf(x))
+	{
+		double		halfy = y / 2;
+		bool		odd = floor(halfy) != halfy;
+
+		if (y == 0.0)
+			return 1.0;
+		if (x > 0.0)
+			return y > 0.0 ? x : 0.0;
+		if (y > 0.0)
+			return odd ? x : -x;
+		return odd ? -0.0 : 0.0;
+	}
+	errno = 0;
+	r = pow(x, y);
+	if (errno == EDOM || isnan(r))
+	{
+		/* old glibc on x86 fails like this for |y| > 2^63 (a huge, certainly even y) */
+		double		absx = fabs(x);
+
+		if (x == 0.0)
+			return 0.0;
+		if (absx == 1.0)
+			return 1.0;
+		cp_error((y >= 0.0 ? absx > 1.0 : absx < 1.0) ? CP_ERR_FLOAT_OVERFLOW
+				 : CP_ERR_FLOAT_UNDERFLOW);
+	}
+	if (errno == ERANGE)
+		cp_error(r != 0.0 ? CP_ERR_FLOAT_OVERFLOW : CP_ERR_FLOAT_UNDERFLOW);
+	if (unlikely(isinf(r))) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0) && x != 0.0) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
 #include "functions.def"
 
 #undef ICMP
@@ -180,5 +370,11 @@
 #undef FUNARY
 #undef BCMP
 #undef CAST
+#undef IABS
+#undef IBIT
+#undef IBITNOT
+#undef ISHL
+#undef ISHR
+#undef FMATH
 
 #endif							/* COPYPATCH_FUNCTIONS_H */

@@ -237,6 +237,15 @@ SMALL = {
         ("a NOT BETWEEN 0 AND 42", [F, F, None, T, F]),
         ("a BETWEEN SYMMETRIC 42 AND 0", [T, T, None, F, T]),
         ("a BETWEEN 42 AND 0", [F, F, None, F, F]),
+        ("a IS DISTINCT FROM b", [T, T, T, T, F]),
+        ("a IS NOT DISTINCT FROM b", [F, F, F, F, T]),
+        ("a IS NOT DISTINCT FROM NULL", [F, F, T, F, F]),
+        ("a = ANY (ARRAY[1, NULL])", [T, None, None, None, None]),
+        ("a <> ALL (ARRAY[]::int4[])", [T, T, T, T, T]),
+        ("abs(a - 1)", [0, 41, None, 6, 1]),
+        ("a & 3", [1, 2, None, 3, 0]),
+        ("a << 31", [-2147483648, 0, None, -2147483648, 0]),
+        ("a << 33", [2, 84, None, -10, 0]),  # the count is taken modulo 32, as PostgreSQL on x86-64 and ARM64
         ("a + b", [11, None, None, 35, 0]),
         ("a + NULL", [None] * 5),
         ("-a", [-1, -42, None, 5, 0]),
@@ -295,6 +304,7 @@ def test_every_opcode_is_exercised() -> None:
         "a = 1", "a = 1 AND b", "a = 1 AND b AND a = 3", "a = 1 OR b OR a = 3", "NOT b", "b IS TRUE", "b IS NOT TRUE",
         "b IS FALSE", "b IS NOT FALSE", "a IS NULL", "a IS NOT NULL", "COALESCE(a, 2)",
         "CASE a WHEN 1 THEN 10 ELSE 20 END", "NULLIF(a, 1)", "a IN (1, 2)", "1", "a + 1",
+        "a IS DISTINCT FROM 1",
     ]
     seen = set()
     for sql in exprs:

@@ -7,7 +7,7 @@ import pytest
 from helpers import values
 
 import copypatch
-from copypatch import CompileError, case, coalesce, col, lit, nullif
+from copypatch import CompileError, case, coalesce, col, func, lit, nullif
 
 T = {
     "a": np.array([1, 42, 7], dtype=np.int32),
@@ -33,6 +33,12 @@ T = {
         (col("f") > 1.0, "f > 1.0"),
         (col("flag").is_not_false(), "flag IS NOT FALSE"),
         (lit(3) - col("a") >= 0, "3 - a >= 0"),
+        (col("a").is_distinct_from(col("b")), "a IS DISTINCT FROM b"),
+        (col("a").is_not_distinct_from(None), "a IS NOT DISTINCT FROM NULL"),
+        (col("a").any("=", 1, 42), "a = ANY (ARRAY[1, 42])"),
+        (col("b").all("<", 7, None), "b < ALL (ARRAY[7, NULL])"),
+        (func("abs", col("a") - 42) > func("sqrt", col("f")), "abs(a - 42) > sqrt(f)"),
+        (func("mod", col("a"), 5) == 2, "mod(a, 5) = 2"),
     ],
 )
 def test_builder_matches_sql(built: copypatch.expr.Expr, sql: str) -> None:  # type: ignore[name-defined]
@@ -58,8 +64,19 @@ def test_builder_expression_has_no_truth_value() -> None:
         ("a = 1.5", "numeric", 2),
         ("f + 1.5 * a > 1", "numeric", None),
         ("a LIKE 'x'", "unsupported syntax: AEXPR_LIKE", 2),
-        ("lower(a) = 1", "FuncCall", 0),
-        ("a = ANY(ARRAY[1])", "unsupported syntax", None),
+        ("lower(a) = 1", "function lower\\(integer\\) does not exist or is not supported", 0),
+        ("abs(flag) = 1", "function abs\\(boolean\\) does not exist", 0),
+        ("sqrt(2.0) > f", "numeric", 0),
+        ("count(*) > 1", "aggregate or window", 0),
+        ("sum(a) OVER () > 1", "aggregate or window", 0),
+        ("abs(x => a) > 1", "named function argument", None),
+        ("a = ANY(b_array)", "ANY/ALL over anything but ARRAY", None),
+        ("a = ANY(ARRAY[b])", "over column values is not supported", None),
+        ("a = ANY(ARRAY[])", "syntax error|empty array", None),
+        ("a = ANY(ARRAY[[1]])", "multidimensional", None),
+        ("a + ANY(ARRAY[1])", "requires operator to yield boolean", None),
+        ("a IS DISTINCT FROM flag", "operator does not exist: integer = boolean", None),
+        ("a !~ 'x'", "operator !~ is not supported", None),
         ("(SELECT 1) = a", "unsupported syntax", None),
         ("a::text = 'x'", 'type "text" is not supported', None),
         ("CASE WHEN a > 1 THEN flag ELSE a END", "CASE types boolean and integer cannot be matched", None),

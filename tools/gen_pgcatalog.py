@@ -25,8 +25,15 @@ import psycopg
 TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "numeric", "unknown")
 COLUMN = {"bool": "b", "int2": "i2", "int4": "i4", "int8": "i8", "float4": "f4", "float8": "f8",
           "numeric": "n", "unknown": "NULL"}
-BINARY_OPS = ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%")
-UNARY_OPS = ("-", "+")
+BINARY_OPS = ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "&", "|", "#", "<<", ">>",
+              "^")
+UNARY_OPS = ("-", "+", "~", "@", "|/", "||/")
+# Functions callable by name: these, and every function an operator or cast above resolves to
+# (int4eq(a, b), float8(a), ...), over every combination of copypatch's types and unknown
+# (numeric only arrives as literals, and no function of numeric is supported).
+CALLABLE = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "ceiling",
+            "floor", "round", "trunc", "sign", "power", "pow")
+CALL_TYPES = tuple(t for t in TYPES if t != "numeric")
 OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
 
 
@@ -149,6 +156,25 @@ class Catalog:
             "rettype": self.typename(expr["opresulttype"]),
         }
 
+    def resolve_call(self, name: str, argtypes: tuple[str, ...]) -> dict[str, Any] | None:
+        """How PostgreSQL resolves name(args of argtypes): the function (None when the call is
+        a cast to the argument's own type) with the casts on each argument; None if it fails."""
+        cols = ", ".join(COLUMN[t] for t in argtypes)
+        try:
+            expr = self.view_expr(f"{name}({cols})")
+        except psycopg.Error:
+            return None
+        if expr["_type"] == "VAR":
+            return {"func": None, "args": [[]], "rettype": self.typename(expr["vartype"])}
+        if expr["_type"] != "FUNCEXPR":
+            return None
+        self.used_funcs.add(int(expr["funcid"]))
+        return {
+            "func": self.procs[int(expr["funcid"])][0],
+            "args": [self.describe_arg(a) for a in expr["args"]],
+            "rettype": self.typename(expr["funcresulttype"]),
+        }
+
     def common_type(self, t1: str, t2: str) -> dict[str, Any]:
         a, b = COLUMN[t1], COLUMN[t2]
         try:
@@ -188,6 +214,23 @@ def generate(conn: psycopg.Connection[Any]) -> str:
                 cat.used_funcs.add(int(func))
             casts[(names[src], names[dst])] = {"func": fname, "context": context}
 
+    names = set(CALLABLE)
+    for oid in list(cat.used_funcs):
+        (name,) = conn.execute("SELECT proname FROM pg_proc WHERE oid = %s", (oid,)).fetchone()  # type: ignore[misc]
+        names.add(name)
+    calls = {}
+    for name in sorted(names):
+        arities = sorted({int(n) for (n,) in conn.execute(
+            "SELECT pronargs FROM pg_proc WHERE proname = %s AND pronargs IN (1, 2)", (name,))})
+        for arity in arities:
+            combos: list[tuple[str, ...]] = [(t,) for t in CALL_TYPES]
+            if arity == 2:
+                combos = [(a, b) for a in CALL_TYPES for b in CALL_TYPES]
+            for argtypes in combos:
+                r = cat.resolve_call(name, argtypes)
+                if r is not None:
+                    calls[(name, *argtypes)] = r
+
     negators = {}
     for code, negcode in conn.execute(
         "SELECT o.oprcode::oid, n.oprcode::oid FROM pg_operator o"
@@ -207,6 +250,7 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         "BINARY_OPERATORS": binary,
         "UNARY_OPERATORS": unary,
         "COMMON_TYPES": common,
+        "FUNCTION_CALLS": calls,
         "CASTS": dict(sorted(casts.items())),
         "NEGATORS": dict(sorted(negators.items())),
         "FUNCTIONS": dict(sorted(functions.items())),

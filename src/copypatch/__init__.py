@@ -3,7 +3,7 @@
 from ._errors import CompileError, CopypatchError, EvalError
 from .analyze import Column, Schema
 from .compiler import Program, compile
-from .expr import case, coalesce, col, lit, nullif
+from .expr import case, coalesce, col, func, lit, nullif
 from .passes import OPTIMIZATIONS
 from .program import ENGINES
 from .sqltypes import SqlType
@@ -26,6 +26,7 @@ __all__ = [
     "col",
     "compile",
     "from_steps",
+    "func",
     "lit",
     "nullif",
 ]

@@ -22,6 +22,7 @@ from .nodes import (
     CaseTestExpr,
     CoalesceExpr,
     Const,
+    DistinctExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -314,6 +315,12 @@ class Analyzer:
             return self.between(e, d)
         if isinstance(e, raw.Cast):
             return self.cast(e, d)
+        if isinstance(e, raw.Distinct):
+            return self.distinct(e, d)
+        if isinstance(e, raw.ArrayOp):
+            return self.array_op(e, d)
+        if isinstance(e, raw.FuncCall):
+            return self.func_call(e, d)
         raise CompileError(f"unsupported expression {type(e).__name__}", _pos(e))
 
     def literal(self, e: raw.Literal) -> Node:
@@ -416,3 +423,68 @@ class Analyzer:
         if not e.symmetric:
             return rng(lo, hi)
         return BoolExpr("AND" if e.negated else "OR", (rng(lo, hi), rng(hi, lo)))
+
+    def distinct(self, e: raw.Distinct, d: int) -> Node:
+        """transformAExprDistinct: against a NULL literal it is a null test; otherwise the `=`
+        operator as a DistinctExpr, under NOT for IS NOT DISTINCT FROM."""
+        a, b = e.args
+        for lit, other in ((b, a), (a, b)):
+            if isinstance(lit, raw.Literal) and lit.kind == "null":
+                return NullTest(self.transform(other, d), isnull=e.negated)
+        op = self.make_op("=", [self.transform(a, d), self.transform(b, d)], e)
+        if op.type is not SqlType.BOOL:
+            raise CompileError("IS DISTINCT FROM requires = operator to yield boolean", _pos(e))
+        a0, a1 = op.args
+        node: Node = DistinctExpr(op.funcname, (a0, a1))
+        return BoolExpr("NOT", (node,)) if e.negated else node
+
+    def array_op(self, e: raw.ArrayOp, d: int) -> Node:
+        """make_scalar_array_op over ARRAY[...]: the elements take their common type (or the
+        cast's), the operator is resolved against it and the elements converted to its right
+        argument. Elements must fold to constants: PostgreSQL's per-row ArrayExpr is missing."""
+        lexpr = self.transform(e.arg, d)
+        items = [self.transform(i, d) for i in e.items]
+        if e.array_type is not None:
+            elem = TYPE_NAMES.get(" ".join(e.array_type.lower().split()))
+            if elem is None or elem in (SqlType.NUMERIC, SqlType.UNKNOWN):
+                raise CompileError(f'type "{e.array_type}[]" is not supported', _pos(e))
+        elif not items:
+            raise CompileError("cannot determine type of empty array", _pos(e))
+        else:
+            elem = self.common_type(items, "ARRAY", e)
+        elements = [self.coerce(i, elem, e) for i in items]
+        if any(isinstance(n, Var) for i in elements for n in walk(i)):
+            raise CompileError(
+                "ANY/ALL (ARRAY[...]) over column values is not supported: PostgreSQL builds "
+                "the array for each row; write an IN list or OR the comparisons", _pos(e))
+        probe = self.make_op(e.op, [lexpr, Const(elem, None)], e)
+        if probe.type is not SqlType.BOOL:
+            raise CompileError("op ANY/ALL (array) requires operator to yield boolean", _pos(e))
+        # the array is coerced to the operator's right argument type, element by element
+        key = (e.op, lexpr.type.value, elem.value)
+        conv = catalog.BINARY_OPERATORS[key]["args"][1]
+        right = SqlType(catalog.FUNCTIONS[probe.funcname]["args"][1])
+        converted = tuple(self.apply_conversions(x, conv, e) for x in elements)
+        return ScalarArrayOpExpr(probe.funcname, e.use_or, probe.args[0], right, converted, e.op)
+
+    def func_call(self, e: raw.FuncCall, d: int) -> Node:
+        """ParseFuncOrColumn for copypatch's built-ins: resolution as the server does it (read
+        off it into _pgcatalog.FUNCTION_CALLS), casts to a type's name included."""
+        args = [self.transform(a, d) for a in e.args]
+        if any(a.type is SqlType.NUMERIC for a in args):
+            raise CompileError(
+                "numeric values are not supported: PostgreSQL would compute this in numeric "
+                "(a literal like 1.5 is numeric); cast the literal to float8 or an integer type",
+                _pos(e),
+            )
+        entry = catalog.FUNCTION_CALLS.get((e.name, *(a.type.value for a in args)))
+        if entry is None:
+            types = ", ".join(a.type.sql_name for a in args)
+            raise CompileError(
+                f"function {e.name}({types}) does not exist or is not supported", _pos(e)
+            )
+        new_args = tuple(self.apply_conversions(a, conv, e) for a, conv in zip(args, entry["args"]))
+        if entry["func"] is None:  # a cast to the argument's own type
+            return new_args[0]
+        self.require_function(entry["func"], e)
+        return FuncExpr(entry["func"], new_args, SqlType(entry["rettype"]))

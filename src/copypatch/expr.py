@@ -143,6 +143,20 @@ class Expr:
     def cast(self, typename: str) -> Expr:
         return Cast(self, typename)
 
+    def is_distinct_from(self, other: object) -> Expr:
+        return Distinct((self, as_expr(other)), False)
+
+    def is_not_distinct_from(self, other: object) -> Expr:
+        return Distinct((self, as_expr(other)), True)
+
+    def any(self, op: str, *items: object) -> Expr:
+        """self op ANY (ARRAY[items])"""
+        return ArrayOp(op, self, tuple(as_expr(i) for i in items), True)
+
+    def all(self, op: str, *items: object) -> Expr:
+        """self op ALL (ARRAY[items])"""
+        return ArrayOp(op, self, tuple(as_expr(i) for i in items), False)
+
 
 # eq=False everywhere: __eq__ builds comparisons; structural equality is not needed on raw trees.
 @dataclass(eq=False)
@@ -233,6 +247,37 @@ class Between(Expr):
 
 
 @dataclass(eq=False)
+class Distinct(Expr):
+    """a IS DISTINCT FROM b, or IS NOT DISTINCT FROM when negated."""
+
+    args: tuple[Expr, Expr]
+    negated: bool
+    position: int | None = None
+
+
+@dataclass(eq=False)
+class ArrayOp(Expr):
+    """arg op ANY (ARRAY[items]) when use_or, else arg op ALL (ARRAY[items])."""
+
+    op: str
+    arg: Expr
+    items: tuple[Expr, ...]
+    use_or: bool
+    position: int | None = None
+    #: the element type of an empty ARRAY[]::type[]
+    array_type: str | None = None
+
+
+@dataclass(eq=False)
+class FuncCall(Expr):
+    """name(args): a built-in function called by name (abs, mod, sqrt, int4eq, float8, ...)."""
+
+    name: str
+    args: tuple[Expr, ...]
+    position: int | None = None
+
+
+@dataclass(eq=False)
 class Cast(Expr):
     arg: Expr
     typename: str
@@ -283,6 +328,11 @@ def nullif(a: object, b: object) -> Expr:
     return NullIf((as_expr(a), as_expr(b)))
 
 
+def func(name: str, *args: object) -> Expr:
+    """A built-in function called by name: ``func("abs", col("a"))`` is abs(a)."""
+    return FuncCall(name, tuple(as_expr(a) for a in args))
+
+
 def as_expr(value: object) -> Expr:
     return value if isinstance(value, Expr) else lit(value)
 
@@ -290,6 +340,7 @@ def as_expr(value: object) -> Expr:
 ExprLike = Expr | str
 
 __all__ = [
+    "ArrayOp",
     "Between",
     "BoolOp",
     "BoolTest",
@@ -297,7 +348,9 @@ __all__ = [
     "Cast",
     "Coalesce",
     "ColumnRef",
+    "Distinct",
     "Expr",
+    "FuncCall",
     "In",
     "Literal",
     "NullIf",
@@ -307,6 +360,7 @@ __all__ = [
     "case",
     "coalesce",
     "col",
+    "func",
     "lit",
     "nullif",
 ]

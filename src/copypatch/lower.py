@@ -18,6 +18,7 @@ from .nodes import (
     CaseTestExpr,
     CoalesceExpr,
     Const,
+    DistinctExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -55,7 +56,7 @@ class Step:
     last_var: int = 0  # SCAN_FETCHSOME
     attnum: int = -1  # SCAN_VAR
     const: Const | None = None  # CONST
-    fcinfo: int = -1  # FUNCEXPR*, NULLIF, SCALARARRAYOP: index into Program.calls
+    fcinfo: int = -1  # FUNCEXPR*, DISTINCT, NULLIF, SCALARARRAYOP: index into Program.calls
     use_or: bool = False  # SCALARARRAYOP
     jumpdone: int = -1  # BOOL_*, QUAL, JUMP*
     tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand)
@@ -136,6 +137,9 @@ class Lowerer:
         elif isinstance(node, NullIfExpr):
             f = self.call(node.funcname, node.args)
             self.push(Step("EEOP_NULLIF", dest, fcinfo=f))
+        elif isinstance(node, DistinctExpr):
+            f = self.call(node.funcname, node.args)
+            self.push(Step("EEOP_DISTINCT", dest, fcinfo=f))
         elif isinstance(node, ScalarArrayOpExpr):
             f = self.call(node.funcname, (node.scalar,), nconst=False)
             consts = tuple(e for e in node.elements if isinstance(e, Const))
@@ -212,7 +216,7 @@ def may_be_null(node: Node, caseval: Node | None = None) -> bool:
         return any(may_be_null(a, caseval) for a in node.args)
     if isinstance(node, BoolExpr):
         return any(may_be_null(a, caseval) for a in node.args)
-    if isinstance(node, (NullTest, BooleanTest)):
+    if isinstance(node, (NullTest, BooleanTest, DistinctExpr)):
         return False
     if isinstance(node, CaseExpr):
         inner = node.arg if node.arg is not None else caseval

@@ -144,6 +144,19 @@ class NullIfExpr(Node):
 
 
 @dataclass(frozen=True)
+class DistinctExpr(Node):
+    """a IS DISTINCT FROM b: funcname is the equality; NULL is not distinct from NULL, distinct
+    from any value, and the result is never NULL. IS NOT DISTINCT FROM is NOT over it."""
+
+    funcname: str
+    args: tuple[Node, Node]
+
+    @property
+    def type(self) -> SqlType:
+        return SqlType.BOOL
+
+
+@dataclass(frozen=True)
 class ScalarArrayOpExpr(Node):
     """scalar op ANY (array) when use_or, else scalar op ALL (array): IN and NOT IN lists."""
 
@@ -167,7 +180,7 @@ def walk(node: Node):  # type: ignore[no-untyped-def]
 
 
 def children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, (FuncExpr, BoolExpr, CoalesceExpr, NullIfExpr)):
+    if isinstance(node, (FuncExpr, BoolExpr, CoalesceExpr, NullIfExpr, DistinctExpr)):
         return tuple(node.args)
     if isinstance(node, (NullTest, BooleanTest)):
         return (node.arg,)

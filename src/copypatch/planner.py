@@ -26,6 +26,7 @@ from .nodes import (
     CaseTestExpr,
     CoalesceExpr,
     Const,
+    DistinctExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -116,6 +117,15 @@ def _ece(node: Node, case_val: Const | None) -> Node:
         if isinstance(a0, Const) and isinstance(a1, Const):
             eq = _call(node.funcname, (a0, a1), SqlType.BOOL)
             return Const(a0.type, None) if eq.value else a0
+        return replace(node, args=(a0, a1))
+    if isinstance(node, DistinctExpr):
+        a0, a1 = (_ece(a, case_val) for a in node.args)
+        # folded only when both inputs are constants (clauses.c, T_DistinctExpr)
+        if isinstance(a0, Const) and isinstance(a1, Const):
+            if a0.isnull or a1.isnull:
+                return Const(SqlType.BOOL, a0.isnull != a1.isnull)
+            eq = _call(node.funcname, (a0, a1), SqlType.BOOL)
+            return Const(SqlType.BOOL, not eq.value)
         return replace(node, args=(a0, a1))
     if isinstance(node, ScalarArrayOpExpr):
         scalar = _ece(node.scalar, case_val)
@@ -392,7 +402,7 @@ def qual_cost(node: Node) -> float:
     """cost_qual_eval's per-tuple cost, accumulated in the walker's order as PostgreSQL does."""
     total = 0.0
     for n in walk(node):
-        if isinstance(n, (FuncExpr, NullIfExpr)):
+        if isinstance(n, (FuncExpr, NullIfExpr, DistinctExpr)):
             total += catalog.FUNCTIONS[n.funcname]["cost"] * CPU_OPERATOR_COST
         elif isinstance(n, ScalarArrayOpExpr):
             op_cost = 0.0 + catalog.FUNCTIONS[n.funcname]["cost"] * CPU_OPERATOR_COST

@@ -16,6 +16,9 @@ MAX_SQL_LENGTH = 1_000_000
 #: exception) somewhere past 20,000 levels; analysis stops at 1,000 anyway (analyze.MAX_DEPTH)
 MAX_PARSE_NESTING = 5_000
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_BINARY_OPS = frozenset({"=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "&", "|", "#",
+                         "<<", ">>", "^"})
+_PREFIX_OPS = frozenset({"-", "+", "~", "@", "|/", "||/"})
 
 
 def parse(text: str) -> raw.Expr:
@@ -146,7 +149,55 @@ class Converter:
             return raw.Coalesce(tuple(self.convert(a) for a in node.args), p)
         if isinstance(node, ast.TypeCast):
             return self.cast(node)
+        if isinstance(node, ast.FuncCall):
+            return self.func_call(node)
         raise self.unsupported(node)
+
+    def check_operator_name(self, node: ast.A_Expr) -> None:
+        names = [n.sval for n in node.name]
+        if len(names) == 2 and names[0] == "pg_catalog":
+            return
+        if len(names) != 1:
+            raise CompileError("schema-qualified operators are not supported", self.pos(node))
+
+    def array(self, node: Any) -> tuple[tuple[raw.Expr, ...], str | None]:
+        """The elements of ARRAY[...] (or ARRAY[...]::type[]), and the cast's element type."""
+        elem_type = None
+        if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_ArrayExpr):
+            tn = node.typeName
+            names = [n.sval for n in tn.names]
+            if names and names[0] == "pg_catalog":
+                names = names[1:]
+            if len(names) != 1 or not tn.arrayBounds or len(tn.arrayBounds) != 1 or tn.typmods:
+                raise self.unsupported(node, "array cast")
+            elem_type = names[0]
+            node = node.arg
+        if not isinstance(node, ast.A_ArrayExpr):
+            raise self.unsupported(node, "ANY/ALL over anything but ARRAY[...]")
+        items = []
+        for e in node.elements or ():
+            if isinstance(e, ast.A_ArrayExpr):
+                raise self.unsupported(e, "multidimensional array")
+            items.append(self.convert(e))
+        if elem_type is not None:
+            items = [raw.Cast(i, elem_type, i.position) for i in items]
+        return tuple(items), elem_type
+
+    def func_call(self, node: ast.FuncCall) -> raw.Expr:
+        names = [n.sval for n in node.funcname]
+        if len(names) == 2 and names[0] == "pg_catalog":
+            names = names[1:]
+        if len(names) != 1:
+            raise self.unsupported(node, "schema-qualified function " + ".".join(names))
+        if (node.agg_star or node.agg_distinct or node.agg_order or node.agg_filter
+                or node.over or node.func_variadic or node.agg_within_group):
+            raise self.unsupported(node, f"{names[0]}(...) as an aggregate or window function")
+        args = []
+        for a in node.args or ():
+            if isinstance(a, ast.NamedArgExpr):
+                raise self.unsupported(a, "named function argument")
+            args.append(self.convert(a))
+        return raw.FuncCall(names[0], tuple(args), self.pos(node))
 
     def const(self, node: ast.A_Const) -> raw.Expr:
         p = self.pos(node)
@@ -184,15 +235,28 @@ class Converter:
         if kind == K.AEXPR_OP:
             if name == "!=":
                 name = "<>"
-            if name not in ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"):
+            if name not in _BINARY_OPS and name not in _PREFIX_OPS:
                 raise CompileError(f"operator {name} is not supported", p)
-            if len(node.name) != 1:
-                raise CompileError("schema-qualified operators are not supported", p)
+            self.check_operator_name(node)
             if node.lexpr is None:
-                if name not in ("-", "+"):
+                if name not in _PREFIX_OPS:
                     raise CompileError(f"prefix operator {name} is not supported", p)
                 return raw.Op(name, (self.convert(node.rexpr),), p)
+            if name not in _BINARY_OPS:
+                raise CompileError(f"operator {name} is not supported", p)
             return raw.Op(name, (self.convert(node.lexpr), self.convert(node.rexpr)), p)
+        if kind in (K.AEXPR_DISTINCT, K.AEXPR_NOT_DISTINCT):
+            return raw.Distinct((self.convert(node.lexpr), self.convert(node.rexpr)),
+                                kind == K.AEXPR_NOT_DISTINCT, p)
+        if kind in (K.AEXPR_OP_ANY, K.AEXPR_OP_ALL):
+            if name == "!=":
+                name = "<>"
+            self.check_operator_name(node)
+            if name not in _BINARY_OPS:
+                raise CompileError(f"operator {name} is not supported", p)
+            items, array_type = self.array(node.rexpr)
+            return raw.ArrayOp(name, self.convert(node.lexpr), items, kind == K.AEXPR_OP_ANY, p,
+                               array_type)
         if kind == K.AEXPR_IN:
             negated = name == "<>"
             items = tuple(self.convert(i) for i in node.rexpr)

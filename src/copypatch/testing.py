@@ -65,7 +65,14 @@ __all__ = [
 
 TYPES = (SqlType.BOOL, SqlType.INT2, SqlType.INT4, SqlType.INT8, SqlType.FLOAT4, SqlType.FLOAT8)
 _NUMERIC_TYPES = TYPES[1:]
-_ARITH = ("+", "-", "*", "/", "%")
+_ARITH = ("+", "-", "*", "/", "%", "&", "|", "#", "<<", ">>", "^")
+_PREFIX = ("-", "+", "~", "@", "|/", "||/")
+# functions called by name in generated expressions: the math functions, casts by type name, and
+# a few built-ins by their pg_proc names
+_CALLED = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "ceiling", "floor",
+           "round", "trunc", "sign", "power", "pow", "int2", "int4", "int8", "float4", "float8",
+           "bool", "int4eq", "int4pl", "int8mul", "float8div", "int24lt", "int4mod", "float48ge",
+           "int2abs", "int8shl")
 _CMP = ("=", "<>", "<", "<=", ">", ">=")
 # cast target spellings, all of which PostgreSQL's grammar accepts
 _SPELLINGS = {
@@ -118,6 +125,7 @@ class _Signatures:
     unary: dict[SqlType, list[tuple[str, SqlType]]]
     casts: dict[SqlType, list[SqlType]]  # target -> sources (explicit casts)
     nullif: dict[SqlType, list[tuple[SqlType, SqlType]]]  # result -> (a, b)
+    calls: dict[SqlType, list[tuple[str, tuple[SqlType, ...]]]]  # result -> (function, args)
     comparable: dict[SqlType, list[SqlType]]  # x -> types y with `x = y` (and every comparison)
 
 
@@ -135,7 +143,7 @@ def signatures() -> _Signatures:
                 if r is not None:
                     binary[r].append((op, lt, rt))
     unary: dict[SqlType, list[tuple[str, SqlType]]] = {t: [] for t in TYPES}
-    for op in ("-", "+"):
+    for op in _PREFIX:
         for t in TYPES:
             r = _type_of(f"{op} {_operand(t)}")
             if r is not None:
@@ -154,7 +162,17 @@ def signatures() -> _Signatures:
                 nullif[r].append((a, b))
             if all(_type_of(f"{_operand(a)} {op} {_operand(b)}") for op in _CMP):
                 comparable[a].append(b)
-    return _Signatures(binary, unary, casts, nullif, comparable)
+    calls: dict[SqlType, list[tuple[str, tuple[SqlType, ...]]]] = {t: [] for t in TYPES}
+    from . import _pgcatalog
+
+    for name, *argnames in sorted(_pgcatalog.FUNCTION_CALLS):
+        if name not in _CALLED or not set(argnames) <= {t.value for t in TYPES}:
+            continue
+        argtypes = tuple(SqlType(a) for a in argnames)
+        r = _type_of(f"{name}({', '.join(_operand(a) for a in argtypes)})")
+        if r is not None:
+            calls[r].append((name, argtypes))
+    return _Signatures(binary, unary, casts, nullif, calls, comparable)
 
 
 # ---- values and tables ---------------------------------------------------------------------
@@ -301,8 +319,11 @@ class _Gen:
         if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
             return self.leaf(t)
         kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast"]
+        if self.sig.calls[t]:
+            kinds.append("call")
         if t is SqlType.BOOL:
-            kinds += ["andor", "not", "nulltest", "booltest", "between", "in", "compare", "compare"]
+            kinds += ["andor", "not", "nulltest", "booltest", "between", "in", "compare", "compare",
+                      "distinct", "anyall"]
         elif self.sig.unary[t]:
             kinds.append("unary")
         kind = self.draw(st.sampled_from(kinds))
@@ -368,6 +389,19 @@ class _Gen:
                     f"AND ({self.expr(hi_t, d)})")
         if kind == "in":
             return self.in_list(d)
+        if kind == "call":
+            # a name first, then its signature: every function is drawn as often as any other
+            name = self.draw(st.sampled_from(sorted({n for n, _ in self.sig.calls[t]})))
+            argtypes = self.draw(st.sampled_from([a for n, a in self.sig.calls[t] if n == name]))
+            return f"{name}({', '.join(self.expr(a, d) for a in argtypes)})"
+        if kind == "distinct":
+            xt = self.draw(st.sampled_from(TYPES))
+            yt = self.draw(st.sampled_from(self.sig.comparable[xt]))
+            neg = self.draw(st.sampled_from(["", "NOT "]))
+            right = "NULL" if self.draw(st.integers(0, 5)) == 0 else f"({self.expr(yt, d)})"
+            return f"({self.expr(xt, d)}) IS {neg}DISTINCT FROM {right}"
+        if kind == "anyall":
+            return self.any_all(d)
         raise AssertionError(kind)
 
     def operand(self, t: SqlType | str, depth: int) -> str:
@@ -398,6 +432,18 @@ class _Gen:
             parts.append(f"ELSE ({self.expr(t, d)})")
         parts.append("END")
         return " ".join(parts)
+
+    def any_all(self, d: int) -> str:
+        """x op ANY|ALL (ARRAY[constants]), the array typed by its elements or a cast."""
+        xt = self.draw(st.sampled_from(TYPES))
+        et = self.draw(st.sampled_from(self.sig.comparable[xt]))
+        op = self.draw(st.sampled_from(_CMP))
+        n = self.draw(st.integers(0, 5))
+        items = [self.draw(st.one_of(literals(et), st.just("NULL"))) for _ in range(n)]
+        cast = self.draw(st.booleans()) or not items or all(i == "NULL" for i in items)
+        array = f"ARRAY[{', '.join(items)}]" + (f"::{et.value}[]" if cast else "")
+        quant = self.draw(st.sampled_from(["ANY", "ALL", "SOME"]))
+        return f"({self.expr(xt, d)}) {op} {quant} ({array})"
 
     def in_list(self, d: int) -> str:
         xt = self.draw(st.sampled_from(TYPES))

@@ -50,7 +50,7 @@ _INLINE = "EEOP_INLINE_"  # + function name [+ _NONULL]: a built-in with an opco
 
 
 def _calls(op: str) -> bool:
-    return op in _FUNCEXPRS or op in ("EEOP_NULLIF", "EEOP_SCALARARRAYOP") or op.startswith(_INLINE)
+    return op in _FUNCEXPRS or op in ("EEOP_DISTINCT", "EEOP_NULLIF", "EEOP_SCALARARRAYOP") or op.startswith(_INLINE)
 
 _JUMPING = (
     "EEOP_BOOL_AND_STEP_FIRST", "EEOP_BOOL_AND_STEP", "EEOP_BOOL_AND_STEP_LAST",
@@ -297,6 +297,11 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
             _need_bool_binary(i, s, call)
             read_args(call, s.fcinfo)
             write(call.argtypes[0])
+        elif op == "EEOP_DISTINCT":
+            assert call is not None
+            _need_bool_binary(i, s, call)
+            read_args(call, s.fcinfo)
+            write(SqlType.BOOL)
         elif op == "EEOP_SCALARARRAYOP":
             assert call is not None and d is not None
             _need_bool_binary(i, s, call)
