@@ -38,6 +38,12 @@ typedef struct FunctionCallInfoBaseData
 } FunctionCallInfoBaseData;
 
 typedef FunctionCallInfoBaseData *FunctionCallInfo;
+
+enum
+{
+	CP_MINMAX_GREATEST = 0,
+	CP_MINMAX_LEAST = 1
+};
 typedef Datum (*PGFunction) (FunctionCallInfo fcinfo);
 
 /* A constant array, the right-hand side of an IN list (PostgreSQL: an ArrayType datum). */
@@ -120,6 +126,20 @@ typedef struct ExprEvalStep
 		{
 			int32_t		jumpdone;
 		}			jump;
+
+		/*
+		 * for EEOP_MINMAX: GREATEST/LEAST of the nelems values the steps before it evaluated,
+		 * compared with the type's btree comparison function (fn_addr sits where d.func's does,
+		 * so the JIT calls it directly)
+		 */
+		struct
+		{
+			Datum	   *values;
+			PGFunction	fn_addr;
+			bool	   *nulls;
+			int32_t		nelems;
+			int32_t		op;			/* CP_MINMAX_GREATEST or CP_MINMAX_LEAST */
+		}			minmax;
 
 		/* for EEOP_CASE_TESTVAL: where the CASE operand was evaluated to */
 		struct

@@ -311,6 +311,43 @@ CASE(EEOP_NULLIF)
 	NEXT();
 }
 
+CASE(EEOP_MINMAX)
+{
+	/* PostgreSQL's ExecEvalMinMax: NULL inputs are ignored; all NULL gives NULL */
+	const Datum *values = op->d.minmax.values;
+	const bool *nulls = op->d.minmax.nulls;
+	FunctionCallInfoBaseData fcinfo_data;
+	FunctionCallInfo fcinfo = &fcinfo_data;
+
+	fcinfo->nargs = 2;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].isnull = false;
+	*op->resnull = true;
+	for (int32_t off = 0; off < op->d.minmax.nelems; off++)
+	{
+		int32_t		cmpresult;
+
+		if (nulls[off])
+			continue;
+		if (*op->resnull)
+		{
+			/* the first non-NULL input */
+			*op->resvalue = values[off];
+			*op->resnull = false;
+			continue;
+		}
+		fcinfo->args[0].value = *op->resvalue;
+		fcinfo->args[1].value = values[off];
+		fcinfo->isnull = false;
+		cmpresult = DatumGetINT4(CALL_FN(op, fcinfo));
+		if (fcinfo->isnull)
+			continue;
+		if (op->d.minmax.op == CP_MINMAX_LEAST ? cmpresult > 0 : cmpresult < 0)
+			*op->resvalue = values[off];
+	}
+	NEXT();
+}
+
 CASE(EEOP_SCALARARRAYOP)
 {
 	/* too large to inline */

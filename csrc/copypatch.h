@@ -35,6 +35,8 @@ typedef enum CpErrorCode
 
 /* PostgreSQL keeps ExprEvalStep at 64 bytes or less for cache efficiency; so do we. */
 _Static_assert(sizeof(ExprEvalStep) <= 64, "ExprEvalStep grew beyond 64 bytes");
+_Static_assert(offsetof(ExprEvalStep, d.minmax.fn_addr) == offsetof(ExprEvalStep, d.func.fn_addr),
+			   "CALL_FN finds EEOP_MINMAX's comparison function where it finds a call's");
 _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d.words),
 			   "an ExprEvalStep operand is not covered by d.words");
 

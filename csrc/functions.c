@@ -25,6 +25,7 @@
 #define ISHL(name, ...) FMGR_WRAPPER(name)
 #define ISHR(name, ...) FMGR_WRAPPER(name)
 #define FMATH(name, ...) FMGR_WRAPPER(name)
+#define BTCMP(name, ...) FMGR_WRAPPER(name)
 #include "functions.def"
 #undef ICMP
 #undef IARITH
@@ -42,6 +43,7 @@
 #undef ISHL
 #undef ISHR
 #undef FMATH
+#undef BTCMP
 
 #define FN_ENTRY(name, nargs) {#name, name, nargs},
 #define ICMP(name, ...) FN_ENTRY(name, 2)
@@ -60,6 +62,7 @@
 #define ISHL(name, ...) FN_ENTRY(name, 2)
 #define ISHR(name, ...) FN_ENTRY(name, 2)
 #define FMATH(name, T, nargs) FN_ENTRY(name, nargs)
+#define BTCMP(name, ...) FN_ENTRY(name, 2)
 const CpFunction cp_functions[] = {
 #include "functions.def"
 };

@@ -216,6 +216,21 @@
 		return T##GetDatum((cp_##T) (x >> n)); \
 	}
 
+/* btree comparison support (btint4cmp, ...): -1, 0 or 1; floats order NaN above everything */
+#define BTCMP(name, T) \
+	static inline Datum name##_impl(Datum a, Datum b) \
+	{ \
+		cp_##T x = DatumGet##T(a), y = DatumGet##T(b); \
+		return INT4GetDatum(CP_BTCMP_##T(x, y)); \
+	}
+#define CP_BTCMP_ORDER(x, y) ((x) > (y) ? 1 : (x) < (y) ? -1 : 0)
+#define CP_BTCMP_BOOL(x, y) CP_BTCMP_ORDER((int) (x), (int) (y))
+#define CP_BTCMP_INT2(x, y) CP_BTCMP_ORDER(x, y)
+#define CP_BTCMP_INT4(x, y) CP_BTCMP_ORDER(x, y)
+#define CP_BTCMP_INT8(x, y) CP_BTCMP_ORDER(x, y)
+#define CP_BTCMP_FLOAT4(x, y) (isnan(x) ? !isnan(y) : isnan(y) ? -1 : CP_BTCMP_ORDER(x, y))
+#define CP_BTCMP_FLOAT8(x, y) CP_BTCMP_FLOAT4(x, y)
+
 /* float functions of one or two float8 arguments (and float4abs): cp_<name> below */
 #define FMATH(name, T, nargs) \
 	static inline Datum name##_impl(Datum a, Datum b) \
@@ -376,5 +391,6 @@ cp_dpow(double x, double y)
 #undef ISHL
 #undef ISHR
 #undef FMATH
+#undef BTCMP
 
 #endif							/* COPYPATCH_FUNCTIONS_H */

@@ -244,6 +244,9 @@ SMALL = {
         ("a <> ALL (ARRAY[]::int4[])", [T, T, T, T, T]),
         ("abs(a - 1)", [0, 41, None, 6, 1]),
         ("a & 3", [1, 2, None, 3, 0]),
+        ("GREATEST(a, b)", [10, 42, 30, 40, 0]),
+        ("LEAST(a, b, NULL)", [1, 42, 30, -5, 0]),
+        ("LEAST(f, 1)", [0.5, 1.0, 1.0, 1.0, "-0"]),
         ("a << 31", [-2147483648, 0, None, -2147483648, 0]),
         ("a << 33", [2, 84, None, -10, 0]),  # the count is taken modulo 32, as PostgreSQL on x86-64 and ARM64
         ("a + b", [11, None, None, 35, 0]),
@@ -304,7 +307,7 @@ def test_every_opcode_is_exercised() -> None:
         "a = 1", "a = 1 AND b", "a = 1 AND b AND a = 3", "a = 1 OR b OR a = 3", "NOT b", "b IS TRUE", "b IS NOT TRUE",
         "b IS FALSE", "b IS NOT FALSE", "a IS NULL", "a IS NOT NULL", "COALESCE(a, 2)",
         "CASE a WHEN 1 THEN 10 ELSE 20 END", "NULLIF(a, 1)", "a IN (1, 2)", "1", "a + 1",
-        "a IS DISTINCT FROM 1",
+        "a IS DISTINCT FROM 1", "GREATEST(a, 2)",
     ]
     seen = set()
     for sql in exprs:

@@ -7,7 +7,7 @@ import pytest
 from helpers import values
 
 import copypatch
-from copypatch import CompileError, case, coalesce, col, func, lit, nullif
+from copypatch import CompileError, case, coalesce, col, func, greatest, least, lit, nullif
 
 T = {
     "a": np.array([1, 42, 7], dtype=np.int32),
@@ -39,6 +39,7 @@ T = {
         (col("b").all("<", 7, None), "b < ALL (ARRAY[7, NULL])"),
         (func("abs", col("a") - 42) > func("sqrt", col("f")), "abs(a - 42) > sqrt(f)"),
         (func("mod", col("a"), 5) == 2, "mod(a, 5) = 2"),
+        (greatest(col("a"), col("b"), 3) > least(col("f"), 1.0), "GREATEST(a, b, 3) > LEAST(f, 1.0)"),
     ],
 )
 def test_builder_matches_sql(built: copypatch.expr.Expr, sql: str) -> None:  # type: ignore[name-defined]
@@ -77,6 +78,7 @@ def test_builder_expression_has_no_truth_value() -> None:
         ("a + ANY(ARRAY[1])", "requires operator to yield boolean", None),
         ("a IS DISTINCT FROM flag", "operator does not exist: integer = boolean", None),
         ("a !~ 'x'", "operator !~ is not supported", None),
+        ("GREATEST(a, flag)", "GREATEST types integer and boolean cannot be matched", None),
         ("(SELECT 1) = a", "unsupported syntax", None),
         ("a::text = 'x'", 'type "text" is not supported', None),
         ("CASE WHEN a > 1 THEN flag ELSE a END", "CASE types boolean and integer cannot be matched", None),

@@ -205,6 +205,16 @@ CASES = [
     ('evaluate', 'i8 >> (n * 10)'),
     ('evaluate', 'n << -1'),
     ('filter', 'abs(i4) > 1 AND i4 & 1 = 0'),
+    # GREATEST / LEAST: EEOP_MINMAX with the btree comparison functions
+    ('evaluate', 'GREATEST(i2, i4, i8)'),
+    ('evaluate', 'LEAST(i2, i4, NULL)'),
+    ('evaluate', 'GREATEST(f8, f4, 0)'),
+    ('evaluate', 'LEAST(f8, f4)'),
+    ('evaluate', 'GREATEST(b, NULL)'),
+    ('evaluate', 'LEAST(NULL::int8, NULL)'),
+    ('evaluate', 'GREATEST(1, 2, 3)'),
+    ('evaluate', 'GREATEST(i4 / 0, 1)'),
+    ('filter', 'GREATEST(i4, n) > 5'),
 ]
 
 

@@ -231,6 +231,19 @@ def generate(conn: psycopg.Connection[Any]) -> str:
                 if r is not None:
                     calls[(name, *argtypes)] = r
 
+    # btree comparison support functions (GREATEST/LEAST compare with these)
+    cmp_functions = {}
+    for typname, proc in conn.execute(
+        "SELECT t.typname, ap.amproc::oid FROM pg_opclass oc"
+        " JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'"
+        " JOIN pg_type t ON t.oid = oc.opcintype"
+        " JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amproclefttype = oc.opcintype"
+        "  AND ap.amprocrighttype = oc.opcintype AND ap.amprocnum = 1"
+        " WHERE oc.opcdefault AND t.typname = ANY(%s)", (list(CALL_TYPES),)
+    ):
+        cat.used_funcs.add(int(proc))
+        cmp_functions[typname] = cat.procs[int(proc)][0]
+
     negators = {}
     for code, negcode in conn.execute(
         "SELECT o.oprcode::oid, n.oprcode::oid FROM pg_operator o"
@@ -251,6 +264,7 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         "UNARY_OPERATORS": unary,
         "COMMON_TYPES": common,
         "FUNCTION_CALLS": calls,
+        "CMP_FUNCTIONS": dict(sorted(cmp_functions.items())),
         "CASTS": dict(sorted(casts.items())),
         "NEGATORS": dict(sorted(negators.items())),
         "FUNCTIONS": dict(sorted(functions.items())),

@@ -3,7 +3,7 @@
 from ._errors import CompileError, CopypatchError, EvalError
 from .analyze import Column, Schema
 from .compiler import Program, compile
-from .expr import case, coalesce, col, func, lit, nullif
+from .expr import case, coalesce, col, func, greatest, least, lit, nullif
 from .passes import OPTIMIZATIONS
 from .program import ENGINES
 from .sqltypes import SqlType
@@ -27,6 +27,8 @@ __all__ = [
     "compile",
     "from_steps",
     "func",
+    "greatest",
+    "least",
     "lit",
     "nullif",
 ]

@@ -23,6 +23,7 @@ from .nodes import (
     CoalesceExpr,
     Const,
     DistinctExpr,
+    MinMaxExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -321,6 +322,13 @@ class Analyzer:
             return self.array_op(e, d)
         if isinstance(e, raw.FuncCall):
             return self.func_call(e, d)
+        if isinstance(e, raw.MinMax):
+            args = [self.transform(a, d) for a in e.args]
+            t = self.common_type(args, e.op, e)
+            if t.value not in catalog.CMP_FUNCTIONS:
+                raise CompileError(f"could not identify a comparison function for type {t.sql_name}",
+                                   _pos(e))
+            return MinMaxExpr(t, e.op, tuple(self.coerce(a, t, e) for a in args))
         raise CompileError(f"unsupported expression {type(e).__name__}", _pos(e))
 
     def literal(self, e: raw.Literal) -> Node:

@@ -278,6 +278,15 @@ class FuncCall(Expr):
 
 
 @dataclass(eq=False)
+class MinMax(Expr):
+    """GREATEST(args) or LEAST(args)."""
+
+    op: str  # "GREATEST" or "LEAST"
+    args: tuple[Expr, ...]
+    position: int | None = None
+
+
+@dataclass(eq=False)
 class Cast(Expr):
     arg: Expr
     typename: str
@@ -333,6 +342,14 @@ def func(name: str, *args: object) -> Expr:
     return FuncCall(name, tuple(as_expr(a) for a in args))
 
 
+def greatest(*args: object) -> Expr:
+    return MinMax("GREATEST", tuple(as_expr(a) for a in args))
+
+
+def least(*args: object) -> Expr:
+    return MinMax("LEAST", tuple(as_expr(a) for a in args))
+
+
 def as_expr(value: object) -> Expr:
     return value if isinstance(value, Expr) else lit(value)
 
@@ -353,6 +370,7 @@ __all__ = [
     "FuncCall",
     "In",
     "Literal",
+    "MinMax",
     "NullIf",
     "NullTest",
     "Op",
@@ -361,6 +379,8 @@ __all__ = [
     "coalesce",
     "col",
     "func",
+    "greatest",
+    "least",
     "lit",
     "nullif",
 ]

@@ -19,6 +19,7 @@ from .nodes import (
     CoalesceExpr,
     Const,
     DistinctExpr,
+    MinMaxExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -59,7 +60,9 @@ class Step:
     fcinfo: int = -1  # FUNCEXPR*, DISTINCT, NULLIF, SCALARARRAYOP: index into Program.calls
     use_or: bool = False  # SCALARARRAYOP
     jumpdone: int = -1  # BOOL_*, QUAL, JUMP*
-    tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand)
+    tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand), MINMAX (first input)
+    nelems: int = 0  # MINMAX: its inputs are tmp .. tmp + nelems - 1
+    least: bool = False  # MINMAX: LEAST (else GREATEST)
     array: int = -1  # CONST of an IN list's array: index into Program.arrays
     var_name: str = ""
     var_type: SqlType | None = None  # SCAN_VAR: the column's type and nullability
@@ -137,6 +140,17 @@ class Lowerer:
         elif isinstance(node, NullIfExpr):
             f = self.call(node.funcname, node.args)
             self.push(Step("EEOP_NULLIF", dest, fcinfo=f))
+        elif isinstance(node, MinMaxExpr):
+            # each input into a temporary of its own, then EEOP_MINMAX over them
+            first = self.ntmp
+            self.ntmp += len(node.args)
+            for i, a in enumerate(node.args):
+                self.lower(a, ("tmp", first + i))
+            from . import _pgcatalog as catalog
+
+            f = self.call(catalog.CMP_FUNCTIONS[node.minmaxtype.value], ())  # slots unused
+            self.push(Step("EEOP_MINMAX", dest, fcinfo=f, tmp=first, nelems=len(node.args),
+                           least=node.op == "LEAST"))
         elif isinstance(node, DistinctExpr):
             f = self.call(node.funcname, node.args)
             self.push(Step("EEOP_DISTINCT", dest, fcinfo=f))
@@ -223,7 +237,7 @@ def may_be_null(node: Node, caseval: Node | None = None) -> bool:
         return any(may_be_null(r, inner) for _, r in node.whens) or may_be_null(node.default, inner)
     if isinstance(node, CaseTestExpr):
         return True if caseval is None else may_be_null(caseval)
-    if isinstance(node, CoalesceExpr):
+    if isinstance(node, (CoalesceExpr, MinMaxExpr)):
         return all(may_be_null(a, caseval) for a in node.args)
     if isinstance(node, ScalarArrayOpExpr):
         return bool(node.elements) and (

@@ -144,6 +144,19 @@ class NullIfExpr(Node):
 
 
 @dataclass(frozen=True)
+class MinMaxExpr(Node):
+    """GREATEST/LEAST: NULL inputs are ignored; NULL only when all of them are."""
+
+    minmaxtype: SqlType
+    op: str  # "GREATEST" or "LEAST"
+    args: tuple[Node, ...]
+
+    @property
+    def type(self) -> SqlType:
+        return self.minmaxtype
+
+
+@dataclass(frozen=True)
 class DistinctExpr(Node):
     """a IS DISTINCT FROM b: funcname is the equality; NULL is not distinct from NULL, distinct
     from any value, and the result is never NULL. IS NOT DISTINCT FROM is NOT over it."""
@@ -180,7 +193,7 @@ def walk(node: Node):  # type: ignore[no-untyped-def]
 
 
 def children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, (FuncExpr, BoolExpr, CoalesceExpr, NullIfExpr, DistinctExpr)):
+    if isinstance(node, (FuncExpr, BoolExpr, CoalesceExpr, NullIfExpr, DistinctExpr, MinMaxExpr)):
         return tuple(node.args)
     if isinstance(node, (NullTest, BooleanTest)):
         return (node.arg,)

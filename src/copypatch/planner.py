@@ -27,6 +27,7 @@ from .nodes import (
     CoalesceExpr,
     Const,
     DistinctExpr,
+    MinMaxExpr,
     FuncExpr,
     Node,
     NullIfExpr,
@@ -118,6 +119,12 @@ def _ece(node: Node, case_val: Const | None) -> Node:
             eq = _call(node.funcname, (a0, a1), SqlType.BOOL)
             return Const(a0.type, None) if eq.value else a0
         return replace(node, args=(a0, a1))
+    if isinstance(node, MinMaxExpr):
+        args = tuple(_ece(a, case_val) for a in node.args)
+        # folded only when every input is a constant (ece_all_arguments_const)
+        if all(isinstance(a, Const) for a in args):
+            return eval_minmax(replace(node, args=args))
+        return replace(node, args=args)
     if isinstance(node, DistinctExpr):
         a0, a1 = (_ece(a, case_val) for a in node.args)
         # folded only when both inputs are constants (clauses.c, T_DistinctExpr)
@@ -135,6 +142,23 @@ def _ece(node: Node, case_val: Const | None) -> Node:
             return eval_scalar_array_op(node)
         return node
     raise TypeError(f"eval_const_expressions: unexpected {type(node).__name__}")
+
+
+def eval_minmax(node: MinMaxExpr) -> Const:
+    """ExecEvalMinMax over constants, with the type's btree comparison function."""
+    cmp = catalog.CMP_FUNCTIONS[node.minmaxtype.value]
+    best: Const | None = None
+    for a in node.args:
+        assert isinstance(a, Const)
+        if a.isnull:
+            continue
+        if best is None:
+            best = a
+            continue
+        c = _call(cmp, (best, a), SqlType.INT4).value
+        if (c > 0) if node.op == "LEAST" else (c < 0):  # type: ignore[operator]
+            best = a
+    return best if best is not None else Const(node.minmaxtype, None)
 
 
 def simplify_boolean_equality(is_eq: bool, args: tuple[Node, ...]) -> Node | None:
@@ -404,6 +428,8 @@ def qual_cost(node: Node) -> float:
     for n in walk(node):
         if isinstance(n, (FuncExpr, NullIfExpr, DistinctExpr)):
             total += catalog.FUNCTIONS[n.funcname]["cost"] * CPU_OPERATOR_COST
+        elif isinstance(n, MinMaxExpr):
+            total += CPU_OPERATOR_COST  # costed as one operator, whatever its inputs
         elif isinstance(n, ScalarArrayOpExpr):
             op_cost = 0.0 + catalog.FUNCTIONS[n.funcname]["cost"] * CPU_OPERATOR_COST
             hashed = (

@@ -65,6 +65,12 @@ class Layout:
                     assert k is not None
                     st.d.constval.isnull = k.isnull
                     st.d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
+            elif s.opcode == "EEOP_MINMAX":
+                st.d.minmax.values = self.tmp_values + s.tmp
+                st.d.minmax.nulls = self.tmp_nulls + s.tmp
+                st.d.minmax.fn_addr = _fmgr.FUNCTIONS[sp.calls[s.fcinfo].funcname][0]
+                st.d.minmax.nelems = s.nelems
+                st.d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
             elif s.fcinfo >= 0:
                 call = sp.calls[s.fcinfo]
                 st.d.func.fcinfo = self.fcinfos + s.fcinfo
@@ -150,7 +156,11 @@ def explain_steps(sp: StepProgram) -> str:
             else:
                 assert s.const is not None
                 ops.append("NULL" if s.const.isnull else f"{s.const.value!r}::{s.const.type.value}")
-        if s.fcinfo >= 0:
+        if s.opcode == "EEOP_MINMAX":
+            which = "LEAST" if s.least else "GREATEST"
+            ops.append(f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) "
+                       f"{sp.calls[s.fcinfo].funcname}")
+        elif s.fcinfo >= 0:
             call = sp.calls[s.fcinfo]
             args = []
             for a in range(len(call.argtypes)):
@@ -164,7 +174,7 @@ def explain_steps(sp: StepProgram) -> str:
                 ops.append("ANY" if s.use_or else "ALL")
         if s.jumpdone >= 0:
             ops.append(f"jumpdone={s.jumpdone}")
-        if s.tmp >= 0:
+        if s.tmp >= 0 and s.opcode != "EEOP_MINMAX":
             ops.append(("anynull=" if "BOOL" in s.opcode else "caseval=") + f"tmp{s.tmp}")
         target = describe_dest(s.dest)
         line = f"{i:3d}  {s.opcode:<{width}}  {' '.join(ops)}"

@@ -151,6 +151,9 @@ class Converter:
             return self.cast(node)
         if isinstance(node, ast.FuncCall):
             return self.func_call(node)
+        if isinstance(node, ast.MinMaxExpr):
+            op = "GREATEST" if node.op == enums.MinMaxOp.IS_GREATEST else "LEAST"
+            return raw.MinMax(op, tuple(self.convert(a) for a in node.args), p)
         raise self.unsupported(node)
 
     def check_operator_name(self, node: ast.A_Expr) -> None:

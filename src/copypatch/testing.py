@@ -318,7 +318,7 @@ class _Gen:
     def expr(self, t: SqlType, depth: int) -> str:
         if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
             return self.leaf(t)
-        kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast"]
+        kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast", "minmax"]
         if self.sig.calls[t]:
             kinds.append("call")
         if t is SqlType.BOOL:
@@ -402,6 +402,12 @@ class _Gen:
             return f"({self.expr(xt, d)}) IS {neg}DISTINCT FROM {right}"
         if kind == "anyall":
             return self.any_all(d)
+        if kind == "minmax":
+            n = self.draw(st.integers(1, 4))
+            args = [self.expr(t, d) for _ in range(n)]
+            if self.draw(st.booleans()):
+                args.insert(self.draw(st.integers(0, n)), "NULL")
+            return f"{self.draw(st.sampled_from(['GREATEST', 'LEAST']))}({', '.join(args)})"
         raise AssertionError(kind)
 
     def operand(self, t: SqlType | str, depth: int) -> str:

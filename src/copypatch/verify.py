@@ -50,7 +50,7 @@ _INLINE = "EEOP_INLINE_"  # + function name [+ _NONULL]: a built-in with an opco
 
 
 def _calls(op: str) -> bool:
-    return op in _FUNCEXPRS or op in ("EEOP_DISTINCT", "EEOP_NULLIF", "EEOP_SCALARARRAYOP") or op.startswith(_INLINE)
+    return op in _FUNCEXPRS or op in ("EEOP_DISTINCT", "EEOP_NULLIF", "EEOP_SCALARARRAYOP", "EEOP_MINMAX") or op.startswith(_INLINE)
 
 _JUMPING = (
     "EEOP_BOOL_AND_STEP_FIRST", "EEOP_BOOL_AND_STEP", "EEOP_BOOL_AND_STEP_LAST",
@@ -198,6 +198,14 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
         if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP" or op == "EEOP_CASE_TESTVAL":
             if not _is_index(s.tmp, sp.ntmp):
                 raise _fail(i, s, f"temporary {s.tmp!r} (the program has {sp.ntmp})")
+        if op == "EEOP_MINMAX":
+            if not _is_int(s.nelems) or s.nelems < 1:
+                raise _fail(i, s, f"nelems {s.nelems!r}: GREATEST/LEAST has at least one input")
+            if not _is_index(s.tmp, sp.ntmp) or s.tmp + s.nelems > sp.ntmp:
+                raise _fail(i, s, f"inputs tmp{s.tmp!r}.. ({s.nelems!r} of them) outside the "
+                                  f"program's {sp.ntmp} temporaries")
+            if not isinstance(s.least, bool):
+                raise _fail(i, s, f"least must be a bool, not {s.least!r}")
         if op == "EEOP_SCAN_FETCHSOME":
             if not _is_int(s.last_var) or not 0 < s.last_var <= ncols:
                 raise _fail(i, s, f"last_var {s.last_var!r} outside [1, {ncols}]: the table "
@@ -297,6 +305,16 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
             _need_bool_binary(i, s, call)
             read_args(call, s.fcinfo)
             write(call.argtypes[0])
+        elif op == "EEOP_MINMAX":
+            assert call is not None
+            info = catalog.FUNCTIONS[call.funcname]
+            if (len(call.argtypes) != 2 or call.argtypes[0] != call.argtypes[1]
+                    or info["rettype"] != "int4" or call.consts):
+                raise _fail(i, s, f"{call.funcname} is not a comparison function (two arguments "
+                                  "of one type, an int4 result, no constants)")
+            for k in range(s.tmp, s.tmp + s.nelems):
+                read(("tmp", k), call.argtypes[0], f"input {k - s.tmp} of GREATEST/LEAST")
+            write(call.argtypes[0])
         elif op == "EEOP_DISTINCT":
             assert call is not None
             _need_bool_binary(i, s, call)
@@ -344,7 +362,8 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
 
 
 _OPERAND_DEFAULTS: dict[str, Any] = {"last_var": 0, "attnum": -1, "const": None, "fcinfo": -1,
-                                     "use_or": False, "jumpdone": -1, "tmp": -1, "array": -1}
+                                     "use_or": False, "jumpdone": -1, "tmp": -1, "array": -1,
+                                     "nelems": 0, "least": False}
 
 
 def _used_operands(op: str) -> tuple[str, ...]:
@@ -356,6 +375,8 @@ def _used_operands(op: str) -> tuple[str, ...]:
         return ("const", "array")
     if op == "EEOP_SCALARARRAYOP":
         return ("fcinfo", "use_or")
+    if op == "EEOP_MINMAX":
+        return ("fcinfo", "tmp", "nelems", "least")
     if _calls(op):
         return ("fcinfo",)
     if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP":
