@@ -163,6 +163,11 @@ typedef struct ExprState
 	bool		resnull;
 	Datum		resvalue;
 	ExprStateEvalFunc evalfunc;
+	/*
+	 * 0: cp_scan calls evalfunc once per row (PostgreSQL's way). 1 + CpScanMode: the program
+	 * ends in EEOP_DONE_NEXTROW_* and loops over the rows itself; cp_scan calls it once.
+	 */
+	int32_t		row_loop;
 } ExprState;
 
 /* Per-scan state: the table, the scan slot (tts_values/tts_isnull) and the current row. */
@@ -174,6 +179,11 @@ typedef struct ExprContext
 	int32_t		ncolumns;
 	const CpColumn *columns;
 	int64_t		row;
+	/* the scan's rows and output, for programs that loop over the rows themselves */
+	int64_t		nrows;
+	void	   *out;
+	bool	   *out_nulls;
+	int32_t		result_type;	/* CpType of out in CP_SCAN_EVALUATE */
 } ExprContext;
 
 /* What went wrong, when cp_scan returns nonzero. */
@@ -215,7 +225,8 @@ typedef enum CpScanMode
 
 /*
  * Run the program over rows [0, nrows) of the columns, the GIL released. Returns 0, or 1 after an
- * error, described in *error (the first failing row in scan order; nothing after it is written).
+ * error, described in *error (the first failing row in scan order; nothing after it is written);
+ * -1 for too many columns, -2 for a program that loops over the rows in the other mode.
  */
 int			cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nrows,
 					int32_t mode, int32_t result_type, void *out, bool *out_nulls,

@@ -357,6 +357,44 @@ CASE(EEOP_SCALARARRAYOP)
 
 /* ---- optimised variants (src/copypatch/passes.py) ---- */
 
+/*
+ * EEOP_DONE with cp_scan's row loop fused in (the row_loop pass): the row's result goes straight
+ * into the scan's output, and the program starts again at step 0 for the next row, so a scan is
+ * one call of the engine instead of one per row. econtext->row is advanced only here, so an
+ * error still reports its row.
+ */
+CASE(EEOP_DONE_NEXTROW_FILTER)
+{
+	int64_t		row = econtext->row;
+
+	((bool *) econtext->out)[row] = !state->resnull && DatumGetBool(state->resvalue);
+	econtext->row = ++row;
+	if (likely(row < econtext->nrows))
+	{
+		econtext->scan_nvalid = 0;
+		JUMP(op->d.jump.jumpdone);
+	}
+	*isnull = false;
+	return (Datum) 0;
+}
+
+CASE(EEOP_DONE_NEXTROW_EVALUATE)
+{
+	int64_t		row = econtext->row;
+
+	econtext->out_nulls[row] = state->resnull;
+	cp_store_result(econtext->out, row, (CpType) econtext->result_type,
+					state->resnull ? (Datum) 0 : state->resvalue);
+	econtext->row = ++row;
+	if (likely(row < econtext->nrows))
+	{
+		econtext->scan_nvalid = 0;
+		JUMP(op->d.jump.jumpdone);
+	}
+	*isnull = false;
+	return (Datum) 0;
+}
+
 /* one body for the strict calls where only argument `argno` can be NULL */
 #define CP_FUNCEXPR_STRICT_ONE(argno) \
 { \

@@ -98,6 +98,33 @@ static inline Datum FLOAT8GetDatum(double x)
  */
 __attribute__((noreturn, cold)) void cp_error(CpErrorCode code);
 
+/* Store one result of the evaluate mode in the output column's type. */
+static inline void
+cp_store_result(void *out, int64_t row, CpType type, Datum d)
+{
+	switch (type)
+	{
+		case CP_BOOL:
+			((bool *) out)[row] = DatumGetBOOL(d);
+			break;
+		case CP_INT2:
+			((int16_t *) out)[row] = DatumGetINT2(d);
+			break;
+		case CP_INT4:
+			((int32_t *) out)[row] = DatumGetINT4(d);
+			break;
+		case CP_INT8:
+			((int64_t *) out)[row] = DatumGetINT8(d);
+			break;
+		case CP_FLOAT4:
+			((float *) out)[row] = DatumGetFLOAT4(d);
+			break;
+		case CP_FLOAT8:
+			((double *) out)[row] = DatumGetFLOAT8(d);
+			break;
+	}
+}
+
 /* Out-of-line parts of opcodes, shared by the interpreters and the JIT's stencils. */
 void		cp_slot_getsomeattrs(ExprContext *econtext, int32_t last_var);
 void		ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op);

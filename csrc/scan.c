@@ -136,33 +136,6 @@ ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op)
 	*op->resnull = resultnull;
 }
 
-/* Store one result of the evaluate mode in the output column's type. */
-static inline void
-store_result(void *out, int64_t row, CpType type, Datum d)
-{
-	switch (type)
-	{
-		case CP_BOOL:
-			((bool *) out)[row] = DatumGetBOOL(d);
-			break;
-		case CP_INT2:
-			((int16_t *) out)[row] = DatumGetINT2(d);
-			break;
-		case CP_INT4:
-			((int32_t *) out)[row] = DatumGetINT4(d);
-			break;
-		case CP_INT8:
-			((int64_t *) out)[row] = DatumGetINT8(d);
-			break;
-		case CP_FLOAT4:
-			((float *) out)[row] = DatumGetFLOAT4(d);
-			break;
-		case CP_FLOAT8:
-			((double *) out)[row] = DatumGetFLOAT8(d);
-			break;
-	}
-}
-
 #define CP_MAX_COLUMNS 1664		/* PostgreSQL's MaxTupleAttributeNumber */
 
 int
@@ -178,12 +151,18 @@ cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nro
 
 	if (ncolumns < 0 || ncolumns > CP_MAX_COLUMNS)
 		return -1;
+	if (state->row_loop != 0 && state->row_loop != 1 + mode)
+		return -2;
 	econtext.scan_values = values;
 	econtext.scan_isnull = nulls;
 	econtext.scan_nvalid = 0;
 	econtext.ncolumns = ncolumns;
 	econtext.columns = columns;
 	econtext.row = 0;
+	econtext.nrows = nrows;
+	econtext.out = out;
+	econtext.out_nulls = out_nulls;
+	econtext.result_type = result_type;
 
 	if (setjmp(jb) != 0)
 	{
@@ -194,7 +173,15 @@ cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nro
 	}
 	cp_error_jmp = &jb;
 
-	if (mode == CP_SCAN_FILTER)
+	if (state->row_loop != 0)
+	{
+		/* the program's EEOP_DONE_NEXTROW_* stores each row's result and goes round itself */
+		bool		resnull;
+
+		if (nrows > 0)
+			(void) evalfunc(state, &econtext, &resnull);
+	}
+	else if (mode == CP_SCAN_FILTER)
 	{
 		uint8_t    *mask = out;
 
@@ -220,7 +207,7 @@ cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nro
 			econtext.scan_nvalid = 0;
 			d = evalfunc(state, &econtext, &resnull);
 			out_nulls[row] = resnull;
-			store_result(out, row, (CpType) result_type, resnull ? 0 : d);
+			cp_store_result(out, row, (CpType) result_type, resnull ? 0 : d);
 		}
 	}
 	cp_error_jmp = saved_jmp;

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from helpers import run_all
 
+from copypatch.testing import outcome
+
 import copypatch
 from copypatch import passes
 from copypatch._fmgr import OPCODE_NAMES
@@ -125,7 +127,8 @@ def test_optimize_argument() -> None:
     assert "none (PostgreSQL's program)" in plain.explain()
     full = copypatch.compile("a = 42", t)
     assert [line.split()[1] for line in full.explain().splitlines()[1:]] == [
-        "EEOP_SCAN_COLUMN_INT4_NOTNULL", "EEOP_INLINE_int4eq_NONULL", "EEOP_QUAL", "EEOP_DONE"]
+        "EEOP_SCAN_COLUMN_INT4_NOTNULL", "EEOP_INLINE_int4eq_NONULL", "EEOP_QUAL",
+        "EEOP_DONE_NEXTROW_FILTER"]
     with pytest.raises(ValueError, match="unknown optimisation"):
         copypatch.compile("a = 42", t, optimize=("turbo",))
     with pytest.raises(TypeError):
@@ -150,3 +153,44 @@ def test_every_optimised_opcode_is_exercised() -> None:
                 "CASE WHEN a > 1 THEN 5 ELSE NULL END"):
         produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
     assert not set(optimised) - produced
+
+
+@pytest.mark.parametrize("engine", copypatch.ENGINES)
+def test_row_loop(engine: str) -> None:
+    """DONE_NEXTROW_*: the program runs the rows itself; results, NULLs, errors (and their row)
+    and empty tables are the same as with one engine call per row."""
+    t = {"a": np.ma.masked_array(np.array([3, 0, 5, 7], dtype=np.int32), mask=[0, 0, 1, 0])}
+    looped = {"optimize": ("row_loop",)}
+    for sql in ("a > 4", "10 / a > 1", "a + 1", "10 / a", "CASE WHEN a > 4 THEN a END"):
+        for mode in ("filter", "evaluate"):
+            if mode == "filter" and "CASE" in sql or mode == "filter" and sql in ("a + 1", "10 / a"):
+                continue
+            assert outcome(sql, t, mode, engine, **looped) == outcome(sql, t, mode, engine,
+                                                                      optimize=())
+    prog = copypatch.compile("10 / a > 1", t, engine=engine, **looped)
+    assert "EEOP_DONE_NEXTROW_FILTER" in prog.explain("filter")
+    assert "EEOP_DONE_NEXTROW_EVALUATE" in prog.explain("evaluate")
+    with pytest.raises(copypatch.EvalError) as ei:
+        prog.filter(t)
+    assert ei.value.row == 1
+    empty = {"a": np.ma.masked_array(np.array([], dtype=np.int32), mask=[])}
+    assert prog.filter(empty).tolist() == [] and prog.evaluate(empty).tolist() == []
+
+
+def test_row_loop_raw_steps() -> None:
+    """The verifier keeps a looping program to one kind of end, jumping back to step 0, and a
+    program that loops in one mode cannot be run in the other."""
+    t = {"a": np.array([1, 2], dtype=np.int32)}
+    head = [{"op": "SCAN_FETCHSOME", "last_var": 1}, {"op": "SCAN_VAR", "attnum": 0, "to": "result"},
+            {"op": "NULLTEST_ISNULL", "to": "result"}]
+    p = copypatch.from_steps([*head, {"op": "DONE_NEXTROW_FILTER", "jump": 0}], t)
+    assert p.filter(t).tolist() == [False, False]
+    with pytest.raises(copypatch.CompileError, match="can only run as filter"):
+        p.evaluate(t)
+    p = copypatch.from_steps([*head, {"op": "DONE_NEXTROW_EVALUATE", "jump": 0}], t)
+    assert p.evaluate(t).tolist() == [False, False]
+    with pytest.raises(copypatch.CompileError, match="next row starts at step 0"):
+        copypatch.from_steps([*head, {"op": "DONE_NEXTROW_FILTER", "jump": 2}], t)
+    with pytest.raises(copypatch.CompileError, match="ends in both"):
+        copypatch.from_steps([*head, {"op": "JUMP_IF_NOT_NULL", "to": "result", "jump": 5},
+                              {"op": "DONE"}, {"op": "DONE_NEXTROW_EVALUATE", "jump": 0}], t)

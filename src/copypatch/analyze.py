@@ -216,8 +216,8 @@ class Analyzer:
             result = SqlType(entry["type"])
         if result is None:
             raise CompileError(
-                f"{what} of only NULLs has type text in PostgreSQL, which copypatch lacks; "
-                "cast one of them",
+                f"{what} of only NULLs and string literals has type text in PostgreSQL, which "
+                "copypatch lacks; cast one of them",
                 _pos(e),
             )
         return result

@@ -76,6 +76,8 @@ class StepProgram:
     arrays: list[tuple[SqlType, tuple[Const, ...]]]
     ntmp: int
     result_type: SqlType
+    #: "filter" (ExecInitQual's program), "evaluate" (ExecInitExpr's), or None (raw steps)
+    mode: str | None = None
 
 
 class Lowerer:
@@ -215,8 +217,8 @@ class Lowerer:
         if node.arg is not None:
             self.caseval.pop()
 
-    def program(self, result_type: SqlType) -> StepProgram:
-        return StepProgram(self.steps, self.calls, self.arrays, self.ntmp, result_type)
+    def program(self, result_type: SqlType, mode: str) -> StepProgram:
+        return StepProgram(self.steps, self.calls, self.arrays, self.ntmp, result_type, mode)
 
 
 def may_be_null(node: Node, caseval: Node | None = None) -> bool:
@@ -257,7 +259,7 @@ def lower_qual(quals: list[Node]) -> StepProgram:
     for j in qual_steps:
         lw.steps[j].jumpdone = len(lw.steps)
     lw.push(Step("EEOP_DONE", None))
-    return lw.program(SqlType.BOOL)
+    return lw.program(SqlType.BOOL, "filter")
 
 
 def lower_expr(node: Node) -> StepProgram:
@@ -266,4 +268,4 @@ def lower_expr(node: Node) -> StepProgram:
     lw.setup([node])
     lw.lower(node, ("result",))
     lw.push(Step("EEOP_DONE", None))
-    return lw.program(node.type)
+    return lw.program(node.type, "evaluate")

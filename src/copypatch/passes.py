@@ -14,6 +14,10 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 - const_specialization: CONST with a value known at compile time to be non-NULL, or NULL.
 - direct_column_reads: a column is read straight from its array (SCAN_COLUMN_<type>) instead of
   being deformed into the scan slot first and copied from there; SCAN_FETCHSOME then goes away.
+- row_loop: DONE becomes DONE_NEXTROW_FILTER / _EVALUATE, which store the row's result in the
+  scan's output and jump back to step 0 for the next row: the engine is entered once per scan,
+  not once per row (no call, return, prologue and epilogue per row; for the JIT, the whole scan
+  is one chain of stencils). PostgreSQL calls ExecInterpExpr (or the JIT's function) per tuple.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from dataclasses import replace
 
 from .lower import Step, StepProgram
 
-OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads")
+OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads",
+                 "row_loop")
 
 _INLINED = frozenset(
     f"{t}{op}"
@@ -98,6 +103,18 @@ def direct_column_reads(sp: StepProgram) -> StepProgram:
     return replace(sp, steps=steps)
 
 
+def row_loop(sp: StepProgram) -> StepProgram:
+    if sp.mode not in ("filter", "evaluate"):
+        return sp  # raw steps: which scan output they feed is not known
+    done = f"EEOP_DONE_NEXTROW_{sp.mode.upper()}"
+
+    def opcode_for(s: Step) -> str | None:
+        return done if s.opcode == "EEOP_DONE" else None
+
+    steps = [replace(s, jumpdone=0) if s.opcode == done else s for s in _recode(sp, opcode_for)]
+    return replace(sp, steps=steps)
+
+
 def remove_steps(steps: list[Step], doomed: list[int]) -> list[Step]:
     """Delete steps that are never a jump target's only content, renumbering every jump."""
     gone = set(doomed)
@@ -122,6 +139,7 @@ PASSES = {
     "inline_builtins": inline_builtins,
     "const_specialization": const_specialization,
     "direct_column_reads": direct_column_reads,
+    "row_loop": row_loop,
 }
 assert tuple(PASSES) == OPTIMIZATIONS
 

@@ -82,7 +82,7 @@ class Layout:
                 st.d.boolexpr.anynull = self.tmp_nulls + s.tmp
             elif s.opcode in ("EEOP_QUAL",):
                 st.d.qualexpr.jumpdone = s.jumpdone
-            elif s.opcode.startswith("EEOP_JUMP"):
+            elif s.opcode.startswith(("EEOP_JUMP", "EEOP_DONE_NEXTROW_")):
                 st.d.jump.jumpdone = s.jumpdone
             elif s.opcode == "EEOP_CASE_TESTVAL":
                 st.d.casetest.value = self.tmp_values + s.tmp
@@ -90,6 +90,10 @@ class Layout:
 
         self.state.steps = self.steps
         self.state.steps_len = n
+        for name, mode in (("EEOP_DONE_NEXTROW_FILTER", lib.CP_SCAN_FILTER),
+                           ("EEOP_DONE_NEXTROW_EVALUATE", lib.CP_SCAN_EVALUATE)):
+            if any(s.opcode == name for s in sp.steps):
+                self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
         self.jit: JitCode | None = None
         if engine == "switch":
             self.state.evalfunc = lib.cp_engine_switch()
@@ -279,6 +283,10 @@ class Executable:
                 ffi.from_buffer(out), ffi.NULL if nulls is None else ffi.from_buffer(nulls), info,
             )
         del keep
+        if rc == -2:
+            which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
+            raise CompileError(f"the program ends in EEOP_DONE_NEXTROW_{which.upper()}: it can "
+                               f"only run as {which}()")
         if rc < 0:
             raise CompileError("the table has more columns than the C core supports (1664)")
         if rc:

@@ -58,7 +58,10 @@ _JUMPING = (
     "EEOP_QUAL", "EEOP_JUMP", "EEOP_JUMP_IF_NULL", "EEOP_JUMP_IF_NOT_NULL",
     "EEOP_JUMP_IF_NOT_TRUE",
 )
-_NO_DEST = ("EEOP_DONE", "EEOP_SCAN_FETCHSOME", "EEOP_JUMP")
+# the ends of a program: DONE returns the result; the DONE_NEXTROW_* store it in the scan's
+# output and run the program again from step 0 for the next row (the row_loop pass)
+_DONES = ("EEOP_DONE", "EEOP_DONE_NEXTROW_FILTER", "EEOP_DONE_NEXTROW_EVALUATE")
+_NO_DEST = (*_DONES, "EEOP_SCAN_FETCHSOME", "EEOP_JUMP")
 # opcodes that read their destination as a boolean and leave a boolean there
 _BOOL_IN_OUT = (
     "EEOP_BOOL_AND_STEP_FIRST", "EEOP_BOOL_AND_STEP", "EEOP_BOOL_AND_STEP_LAST",
@@ -139,6 +142,14 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
         )
     _check_calls(sp)
     _check_arrays(sp)
+    ends = {s.opcode for s in steps if isinstance(s, Step) and s.opcode in _DONES}
+    if len(ends) > 1:
+        raise CompileError(f"invalid program: it ends in both {' and '.join(sorted(ends))}; "
+                           "a program either returns each row's result or loops over the rows")
+    if "EEOP_DONE_NEXTROW_FILTER" in ends and sp.result_type is not SqlType.BOOL:
+        raise CompileError("invalid program: EEOP_DONE_NEXTROW_FILTER needs a boolean result")
+    if "EEOP_DONE_NEXTROW_EVALUATE" in ends and mode == "filter":
+        raise CompileError("invalid program: EEOP_DONE_NEXTROW_EVALUATE cannot filter")
 
     def dest_ok(i: int, s: Step, d: Any) -> tuple[Any, ...]:
         if not isinstance(d, tuple) or not d:
@@ -198,6 +209,8 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
         if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP" or op == "EEOP_CASE_TESTVAL":
             if not _is_index(s.tmp, sp.ntmp):
                 raise _fail(i, s, f"temporary {s.tmp!r} (the program has {sp.ntmp})")
+        if op in _DONES[1:] and s.jumpdone != 0:
+            raise _fail(i, s, f"jump target {s.jumpdone!r}: the next row starts at step 0")
         if op == "EEOP_MINMAX":
             if not _is_int(s.nelems) or s.nelems < 1:
                 raise _fail(i, s, f"nelems {s.nelems!r}: GREATEST/LEAST has at least one input")
@@ -272,9 +285,10 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                 # does; forgetting them keeps the state as small as the expression is deep
                 del st.slots[("arg", f, a)]
 
-        if op == "EEOP_DONE":
+        if op in _DONES:
             falls_through = False
-            want = SqlType.BOOL if mode == "filter" else sp.result_type
+            filters = mode == "filter" or op == "EEOP_DONE_NEXTROW_FILTER"
+            want = SqlType.BOOL if filters else sp.result_type
             read(("result",), want, "the program's result")
         elif op == "EEOP_SCAN_FETCHSOME":
             st.fetched = max(st.fetched, s.last_var)
@@ -377,6 +391,8 @@ def _used_operands(op: str) -> tuple[str, ...]:
         return ("fcinfo", "use_or")
     if op == "EEOP_MINMAX":
         return ("fcinfo", "tmp", "nelems", "least")
+    if op in _DONES[1:]:
+        return ("jumpdone",)
     if _calls(op):
         return ("fcinfo",)
     if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP":
@@ -457,7 +473,7 @@ def _check_arrays(sp: StepProgram) -> None:
 
 # ---- programs from raw steps ----------------------------------------------------------------
 _STEP_KEYS = {"op", "to", "last_var", "attnum", "jump", "tmp", "const", "type", "func", "args",
-              "use_or", "array"}
+              "use_or", "array", "nelems", "least"}
 
 
 def _type(i: int, name: Any) -> SqlType:
@@ -537,13 +553,15 @@ def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool")
             raise CompileError(f"invalid program: step {i}: unknown opcode {d.get('op')!r}")
         step = Step(op, _parse_dest(i, d.get("to"), call_of_step))
         for key, attr in (("last_var", "last_var"), ("attnum", "attnum"), ("jump", "jumpdone"),
-                          ("tmp", "tmp")):
+                          ("tmp", "tmp"), ("nelems", "nelems")):
             if key in d:
                 if not _is_int(d[key]):
                     raise CompileError(f"invalid program: step {i}: {key} must be an int")
                 setattr(step, attr, d[key])
         if "use_or" in d:
             step.use_or = bool(d["use_or"])
+        if "least" in d:
+            step.least = bool(d["least"])
         if i in call_of_step:
             step.fcinfo = call_of_step[i]
         if "array" in d:
@@ -556,7 +574,7 @@ def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool")
         elif op in _CONSTS:
             step.const = Const(_type(i, d.get("type")), d.get("const"))
         if step.tmp >= 0:
-            ntmp = max(ntmp, step.tmp + 1)
+            ntmp = max(ntmp, step.tmp + max(1, step.nelems if _is_int(step.nelems) else 1))
         if step.dest is not None and step.dest[0] == "tmp" and _is_int(step.dest[1]):
             ntmp = max(ntmp, step.dest[1] + 1)
         out.append(step)
@@ -626,7 +644,8 @@ def from_steps(
 
     Each step is a dict: ``op`` (opcode name, ``EEOP_`` optional); ``to``, where it writes
     (``"result"``, ``"tmp0"``, or ``"step2.arg0"``: argument 0 of the function step 2 calls);
-    and its operands: ``last_var``, ``attnum``, ``jump`` (target step), ``tmp``,
+    and its operands: ``last_var``, ``attnum``, ``jump`` (target step), ``tmp``, ``nelems``
+    and ``least`` (MINMAX over tmp .. tmp + nelems - 1),
     ``const`` + ``type`` (a constant; const None is NULL), ``array`` + ``type`` (an IN list's
     elements), ``func`` (PostgreSQL's name, e.g. ``"int4eq"``) + ``args`` (constant arguments by
     position; ``SLOT`` or a missing key for an argument another step writes), ``use_or``.
