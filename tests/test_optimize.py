@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from helpers import run_all
 
-from copypatch.testing import outcome
-
 import copypatch
 from copypatch import passes
 from copypatch._fmgr import OPCODE_NAMES
+from copypatch.testing import outcome
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
 NULLS = [False, False, False, False, False, True, False]

@@ -25,7 +25,6 @@ to paste.
 from __future__ import annotations
 
 import itertools
-
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
