@@ -279,9 +279,12 @@ void		cp_jit_free(CpJitCode *code);
 int64_t		cp_jit_compile_ns(const CpJitCode *code);	/* copy + patch + publish */
 int64_t		cp_jit_code_size(const CpJitCode *code);
 uintptr_t	cp_jit_code_address(const CpJitCode *code);	/* of the read-execute view */
-/* Where step i's code starts; i == steps_len: the end of the steps (a trap, then trampolines). */
+/* Where step i's code starts; i == steps_len: the end of the steps (the entry, a trap, then
+ * trampolines). */
 int32_t		cp_jit_step_offset(const CpJitCode *code, int32_t step);
-/* An opcode's stencil: returns its size (-1 if none), its holes and their number. */
+int32_t		cp_jit_entry_offset(const CpJitCode *code);	/* the C-ABI entry, after the steps */
+/* An opcode's stencil (cp_num_opcodes: the entry's): returns its size (-1 if none), its holes and
+ * their number. */
 int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes);
 const char *cp_jit_hole_name(int32_t value);
 const char *cp_jit_reloc_name(int32_t kind);

@@ -57,7 +57,7 @@ def test_this_run_is_aarch64_and_the_jit_runs_aarch64_code() -> None:
     md = capstone_arm64()
     for sql in EXPRESSIONS:
         prog, code = jit_code(sql)
-        body = code.code()[: code.step_offsets()[-1]]  # the steps (then a trap and veneers)
+        body = code.code()[: code.step_offsets()[-1]]  # the steps (then the entry, a trap and veneers)
         insns = list(md.disasm(body, 0))
         assert sum(i.size for i in insns) == len(body) and len(body) % 4 == 0, sql
         assert "ret" in {i.mnemonic for i in insns}  # EEOP_DONE
@@ -83,7 +83,7 @@ def test_veneers_use_only_x16() -> None:
             expected = copypatch.compile(sql, TABLE, engine="goto").filter(TABLE)
             assert prog.filter(TABLE).tolist() == expected.tolist(), sql
             raw = code.code()
-            start = (code.step_offsets()[-1] + 4 + 7) // 8 * 8
+            start = code.trampoline_offset()
             assert (len(raw) - start) % 16 == 0 and len(raw) > start, sql  # at least one veneer
             for pos in range(start, len(raw), 16):
                 ldr, br = md.disasm(raw[pos : pos + 8], 0)

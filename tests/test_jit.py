@@ -133,7 +133,9 @@ def test_writable_view_is_not_handed_out() -> None:
         pytest.fail("code address is in no copypatch-jit mapping")
     from copypatch._core import ffi
 
-    assert int(ffi.cast("uintptr_t", exe.layout.state.evalfunc)) == addr
+    # cp_scan enters through the C-ABI entry stencil, laid out after the steps in the same view
+    entry = addr + lib.cp_jit_entry_offset(exe.layout.jit._code)
+    assert int(ffi.cast("uintptr_t", exe.layout.state.evalfunc)) == entry
 
 
 def test_close_frees_and_gc_frees() -> None:

@@ -16,6 +16,7 @@ ROOT = build.repo_root()
 TARGET = TARGETS["x86_64"]
 # a few stencils of the real template whose holes should only change on purpose
 TEMPLATE_STENCILS = [
+    "CP_JIT_ENTRY",
     "EEOP_CONST",
     "EEOP_DONE",
     "EEOP_QUAL",
@@ -63,7 +64,8 @@ def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
     group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
-    assert sorted(group.stencils) == sorted(_fmgr.OPCODE_NAMES)  # type: ignore[attr-defined]
+    # and the C-ABI entry into the chain (runtime.c lays it out after the steps)
+    assert sorted(group.stencils) == sorted([*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY"])  # type: ignore[attr-defined]
 
 
 def test_unknown_relocation_fails_loudly(clang: str) -> None:

@@ -81,6 +81,9 @@ typedef enum CpHoleValue
  * `holes`; when that jump's target is the next step, the last `trim` bytes are left out and the
  * code falls through.
  */
+/* The stencil after the last opcode's: the C-ABI entry into a program's chain of stencils. */
+#define CP_JIT_ENTRY EEOP_LAST
+
 typedef struct CpJitStencil
 {
 	const uint8_t *body;

@@ -45,8 +45,8 @@
 #define CP_JIT_HAVE_STENCILS 0
 #endif
 #if CP_JIT_HAVE_STENCILS
-_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == EEOP_LAST,
-			   "a stencil is missing for some opcode: the stencil header is stale");
+_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_ENTRY + 1,
+			   "a stencil is missing for some opcode (or the entry): the stencil header is stale");
 #endif
 
 enum
@@ -123,7 +123,7 @@ int32_t
 cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 {
 #if CP_JIT_HAVE_STENCILS
-	if (opcode >= 0 && opcode < EEOP_LAST && cp_stencils[opcode].body != NULL)
+	if (opcode >= 0 && opcode <= CP_JIT_ENTRY && cp_stencils[opcode].body != NULL)
 	{
 		*holes = cp_stencils[opcode].holes;
 		*nholes = (int32_t) cp_stencils[opcode].nholes;
@@ -450,6 +450,7 @@ struct CpJitCode
 	int64_t		size;
 	int64_t		compile_ns;
 	int32_t		nsteps;
+	int32_t		entry;			/* offset of the C-ABI entry stencil, after the steps */
 	int32_t		offsets[];		/* nsteps + 1 */
 };
 
@@ -815,6 +816,14 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 		}
 	}
 	code->offsets[n] = off;
+	/* the entry stencil, after the steps */
+	if (cp_stencils[CP_JIT_ENTRY].body == NULL)
+	{
+		free(code);
+		return CP_JIT_ERR_OPCODE;
+	}
+	code->entry = off;
+	off += (int32_t) cp_stencils[CP_JIT_ENTRY].size;
 	tramp_base = (off + CP_TRAP_SIZE + CP_TRAMPOLINE_ALIGN - 1) / CP_TRAMPOLINE_ALIGN * CP_TRAMPOLINE_ALIGN;
 	used = tramp_base;
 	if (nexternal > 64)
@@ -838,14 +847,16 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	code->rx = rx;
 	code->nsteps = n;
 
-	/* copy and patch */
-	for (int32_t i = 0; i < n && err == CP_JIT_OK; i++)
+	/* copy and patch: the steps, then (i == n) the entry, whose continuation is step 0 */
+	for (int32_t i = 0; i <= n && err == CP_JIT_OK; i++)
 	{
-		const ExprEvalStep *step = &steps[i];
-		const CpJitStencil *st = &cp_stencils[step->opcode];
-		uint32_t	size = (uint32_t) (code->offsets[i + 1] - code->offsets[i]);
-		uint8_t    *srw = rw + code->offsets[i];
-		uintptr_t	srx = (uintptr_t) rx + (uintptr_t) code->offsets[i];
+		const bool	is_entry = i == n;
+		const ExprEvalStep *step = is_entry ? &steps[0] : &steps[i];
+		const CpJitStencil *st = &cp_stencils[is_entry ? CP_JIT_ENTRY : step->opcode];
+		int32_t		start = is_entry ? code->entry : code->offsets[i];
+		uint32_t	size = is_entry ? st->size : (uint32_t) (code->offsets[i + 1] - start);
+		uint8_t    *srw = rw + start;
+		uintptr_t	srx = (uintptr_t) rx + (uintptr_t) start;
 
 		memcpy(srw, st->body, size);
 		for (uint32_t h = 0; h < st->nholes; h++)
@@ -873,7 +884,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 					value = (uintptr_t) step;
 					break;
 				case CP_HOLE_CONTINUE:
-					value = (uintptr_t) rx + (uintptr_t) code->offsets[i + 1];
+					value = (uintptr_t) rx + (uintptr_t) code->offsets[is_entry ? 0 : i + 1];
 					break;
 				case CP_HOLE_JUMP_TARGET:
 					value = (uintptr_t) rx + (uintptr_t) code->offsets[jump_target(step)];
@@ -946,7 +957,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	/* publish: the code was written through the other view of the same pages */
 	code_written(rx, (size_t) used);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	state->evalfunc = (ExprStateEvalFunc) (void *) rx;
+	state->evalfunc = (ExprStateEvalFunc) (void *) (rx + code->entry);
 	code->compile_ns = now_ns() - t0;
 	*out = code;
 	return CP_JIT_OK;
@@ -998,6 +1009,12 @@ uintptr_t
 cp_jit_code_address(const CpJitCode *code)
 {
 	return (uintptr_t) code->rx;
+}
+
+int32_t
+cp_jit_entry_offset(const CpJitCode *code)
+{
+	return code->entry;
 }
 
 int32_t

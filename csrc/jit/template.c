@@ -11,10 +11,16 @@
  * patched immediate; the union's `words[4]` view is what makes this generic. The CPython JIT
  * (Tools/jit/template.c) works the same way.
  *
- * Each stencil is an ordinary C-ABI function ExprStateEvalFunc: NEXT() and JUMP() are tail calls
- * (`musttail`, a plain jmp) to the holes _JIT_CONTINUE and _JIT_JUMP_TARGET, so the chain of
- * stencils is entered from cp_scan through state->evalfunc and EEOP_DONE's `return` goes back to
- * it. The runtime drops a trailing `jmp _JIT_CONTINUE` when the next step is laid out right after.
+ * Each stencil is a function of ExprStateEvalFunc's arguments in clang's `preserve_none`
+ * convention: NEXT() and JUMP() are tail calls (`musttail`, a plain jmp) to the holes
+ * _JIT_CONTINUE and _JIT_JUMP_TARGET. preserve_none saves no register for the caller and passes
+ * the arguments in registers C functions preserve (x86-64: r12-r14; AArch64: x20-x22), so a
+ * stencil that calls a built-in keeps state/econtext/isnull alive across the call for free,
+ * where the C convention made it save and restore six callee-saved registers. The chain is
+ * entered through one C-ABI stencil per program, CP_JIT_ENTRY (cp_scan calls it through
+ * state->evalfunc; it calls step 0 and saves what C requires once), and EEOP_DONE's `return`
+ * goes back to it. The runtime drops a trailing `jmp _JIT_CONTINUE` when the next step is laid
+ * out right after. (CPython's JIT chains its stencils the same way.)
  */
 #include "functions.h"
 
@@ -28,9 +34,12 @@ HOLE_SYMBOL(_JIT_D2);
 HOLE_SYMBOL(_JIT_D3);
 HOLE_SYMBOL(_JIT_STEP);			/* the step itself, for helpers that take `op` */
 
+/* the convention of the chain of stencils (not of the entry, nor of the C functions they call) */
+#define CP_CHAIN __attribute__((preserve_none))
+
 /* Code holes: the continuation, the jump target, and the step's function. */
-extern Datum _JIT_CONTINUE(ExprState *state, ExprContext *econtext, bool *isnull);
-extern Datum _JIT_JUMP_TARGET(ExprState *state, ExprContext *econtext, bool *isnull);
+extern CP_CHAIN Datum _JIT_CONTINUE(ExprState *state, ExprContext *econtext, bool *isnull);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET(ExprState *state, ExprContext *econtext, bool *isnull);
 extern Datum _JIT_FN(FunctionCallInfo fcinfo);
 
 /*
@@ -51,8 +60,8 @@ _Static_assert(offsetof(ExprEvalStep, d.jump.jumpdone) == offsetof(ExprEvalStep,
  */
 #define CASE(name) \
 	} \
-	Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
-	Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
 	{ \
 		ExprEvalStep jit_step_; \
 		ExprEvalStep *const op = &jit_step_; \
@@ -74,6 +83,18 @@ _Static_assert(offsetof(ExprEvalStep, d.jump.jumpdone) == offsetof(ExprEvalStep,
 
 /* helpers that take the step get the real one, not the local copy */
 #define ExecEvalScalarArrayOp(state, op) ExecEvalScalarArrayOp((state), (ExprEvalStep *) HOLE(_JIT_STEP))
+
+/*
+ * The program's entry, in the C convention cp_scan calls: a plain call of step 0 (the
+ * CONTINUE hole), whose chain returns here from EEOP_DONE. The runtime lays it out after the
+ * steps and points state->evalfunc at it.
+ */
+Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull);
+Datum
+stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
+{
+	return _JIT_CONTINUE(state, econtext, isnull);
+}
 
 __attribute__((unused)) static void
 stencil_template_start_(void)

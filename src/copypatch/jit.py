@@ -57,9 +57,9 @@ class _Arch:
         arm64 = getattr(capstone, "CS_ARCH_ARM64", None) or capstone.CS_ARCH_AARCH64
         return capstone.Cs(arm64, capstone.CS_MODE_ARM)
 
-    def trampolines_at(self, end_of_steps: int) -> int:
+    def trampolines_at(self, end_of_code: int) -> int:
         a = self.trampoline_align
-        return (end_of_steps + self.trap_size + a - 1) // a * a
+        return (end_of_code + self.trap_size + a - 1) // a * a
 
     def trampoline_text(self, code: bytes, pos: int) -> str:
         target = int.from_bytes(
@@ -137,6 +137,17 @@ class JitCode:
         self._check()
         return [lib.cp_jit_step_offset(self._code, i) for i in range(self.nsteps + 1)]
 
+    def entry_range(self) -> tuple[int, int]:
+        """Where the C-ABI entry stencil is (after the steps): (start, end) offsets."""
+        self._check()
+        start = lib.cp_jit_entry_offset(self._code)
+        holes, nholes = ffi.new("CpJitHole **"), ffi.new("int32_t *")
+        return start, start + lib.cp_jit_stencil(lib.cp_num_opcodes, holes, nholes)
+
+    def trampoline_offset(self) -> int:
+        """Where the trampolines (veneers) start, after the entry and a trap."""
+        return _ARCHES[target() or ""].trampolines_at(self.entry_range()[1])
+
     def disassemble(self) -> str:
         """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
         step each range comes from and the value patched into each hole."""
@@ -157,9 +168,17 @@ class JitCode:
             note = " (falls through)" if end - start < size else ""
             lines.append(f"; step {i}: {_fmgr.OPCODE_NAMES[opcode]}, {end - start} bytes{note}")
             lines += self._listing(arch, md, code, base, start, end, holes)
-        tramp = arch.trampolines_at(offsets[-1])
-        lines.append("; end of steps: trap")
-        lines += self._listing(arch, md, code, base, offsets[-1], tramp, [])
+        entry, entry_end = self.entry_range()
+        pholes = ffi.new("CpJitHole **")
+        nholes = ffi.new("int32_t *")
+        lib.cp_jit_stencil(lib.cp_num_opcodes, pholes, nholes)  # CP_JIT_ENTRY's holes
+        holes = [pholes[0][h] for h in range(nholes[0])]
+        lines.append(f"; entry (C calling convention, state->evalfunc): calls step 0, "
+                     f"{entry_end - entry} bytes")
+        lines += self._listing(arch, md, code, base, entry, entry_end, holes)
+        tramp = self.trampoline_offset()
+        lines.append("; end of code: trap")
+        lines += self._listing(arch, md, code, base, entry_end, tramp, [])
         if self.code_size > tramp:
             lines.append("; trampolines (calls out of direct-branch range)")
             for pos in range(
