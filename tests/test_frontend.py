@@ -62,7 +62,7 @@ def test_builder_expression_has_no_truth_value() -> None:
         ("a = 1 AND nope > 2", 'column "nope" does not exist', 10),
         ("a + flag > 1", "operator does not exist: integer \\+ boolean", 2),
         ("a AND flag", "argument of AND must be type boolean, not type integer", None),
-        ("a = 1.5", "numeric", 2),
+        ("a + 1.5 > 2", "numeric", 2),
         ("f + 1.5 * a > 1", "numeric", None),
         ("a LIKE 'x'", "unsupported syntax: AEXPR_LIKE", 2),
         ("lower(a) = 1", "function lower\\(integer\\) does not exist or is not supported", 0),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import _pgcatalog as catalog
 from . import expr as raw
@@ -236,8 +236,17 @@ class Analyzer:
             node = FuncExpr(step, (node,), SqlType(catalog.FUNCTIONS[step]["rettype"]))
         return node
 
-    def make_op(self, op: str, args: Sequence[Node], e: raw.Expr) -> FuncExpr:
-        """make_op: resolve an operator over the argument types, casting the arguments."""
+    def make_op(self, op: str, args: Sequence[Node], e: raw.Expr,
+                exact_numeric: bool = True) -> FuncExpr:
+        """make_op: resolve an operator over the argument types, casting the arguments.
+
+        exact_numeric: an integer compared with a numeric literal (PostgreSQL compares in
+        numeric) becomes the exact integer comparison; off where the arguments themselves are
+        used (NULLIF's result, IS DISTINCT FROM)."""
+        if exact_numeric and len(args) == 2:
+            rewritten = self.integer_vs_numeric(op, args, e)
+            if rewritten is not None:
+                return rewritten
         if len(args) == 2:
             key: tuple[str, ...] = (op, args[0].type.value, args[1].type.value)
             entry = catalog.BINARY_OPERATORS.get(key)
@@ -262,6 +271,42 @@ class Analyzer:
         )
         self.require_function(func, e)
         return FuncExpr(func, new_args, SqlType(entry["rettype"]), op)
+
+    def integer_vs_numeric(self, op: str, args: Sequence[Node], e: raw.Expr) -> FuncExpr | None:
+        """`x op 1.5` for an integer x: PostgreSQL computes numeric_op(int_numeric(x), 1.5); the
+        same answer, exactly, is an integer comparison with the literal rounded the right way
+        (x < 1.5 is x <= 1, x > 1.5 is x >= 2, x = 1.5 is never true). No error is possible in
+        either. The node keeps PostgreSQL's cost (two operators), which orders quals."""
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+        a, b = args
+        if op not in flip:
+            return None
+        if isinstance(b, Const) and b.type is SqlType.NUMERIC and a.type.is_integer:
+            x, lit = a, b
+        elif isinstance(a, Const) and a.type is SqlType.NUMERIC and b.type.is_integer:
+            x, lit, op = b, a, flip[op]
+        else:
+            return None
+        d = decimal.Decimal(str(lit.value))
+        outcome: bool | None = None  # the answer for every non-null x, when it does not depend on x
+        if d == d.to_integral_value():
+            k, newop = int(d), op
+        elif op in ("=", "<>"):
+            k, newop, outcome = 0, op, op == "<>"
+        elif op in ("<", "<="):
+            k, newop = int(d.to_integral_value(rounding=decimal.ROUND_FLOOR)), "<="
+        else:
+            k, newop = int(d.to_integral_value(rounding=decimal.ROUND_CEILING)), ">="
+        if outcome is None and not fits(SqlType.INT8, k):
+            below = k < 0  # the literal is below every int8
+            outcome = {"=": False, "<>": True, "<": not below, "<=": not below,
+                       ">": below, ">=": below}[newop]
+        if outcome is not None:
+            # true (false) for every non-null x, NULL for NULL: x <= (>) the largest int8
+            newop, k = ("<=" if outcome else ">"), (1 << 63) - 1
+        const = Const(SqlType.INT4 if fits(SqlType.INT4, k) else SqlType.INT8, k)
+        node = self.make_op(newop, [x, const], e, exact_numeric=False)
+        return replace(node, extra_cost=1.0)
 
     def as_bool(self, node: Node, what: str, e: raw.Expr) -> Node:
         if node.type is SqlType.BOOL:
@@ -305,7 +350,7 @@ class Analyzer:
             t = self.common_type(args, "COALESCE", e)
             return CoalesceExpr(t, tuple(self.coerce(a, t, e) for a in args))
         if isinstance(e, raw.NullIf):
-            op = self.make_op("=", [self.transform(a, d) for a in e.args], e)
+            op = self.make_op("=", [self.transform(a, d) for a in e.args], e, exact_numeric=False)
             if op.type is not SqlType.BOOL:
                 raise CompileError("NULLIF requires = operator to yield boolean", _pos(e))
             a0, a1 = op.args
@@ -439,7 +484,8 @@ class Analyzer:
         for lit, other in ((b, a), (a, b)):
             if isinstance(lit, raw.Literal) and lit.kind == "null":
                 return NullTest(self.transform(other, d), isnull=e.negated)
-        op = self.make_op("=", [self.transform(a, d), self.transform(b, d)], e)
+        op = self.make_op("=", [self.transform(a, d), self.transform(b, d)], e,
+                          exact_numeric=False)
         if op.type is not SqlType.BOOL:
             raise CompileError("IS DISTINCT FROM requires = operator to yield boolean", _pos(e))
         a0, a1 = op.args

@@ -62,6 +62,9 @@ class FuncExpr(Node):
     args: tuple[Node, ...]
     rettype: SqlType
     op: str | None = None
+    #: operator costs PostgreSQL pays that this node does not show: an integer compared with a
+    #: numeric literal is int4_numeric + numeric_gt there, one exact integer comparison here
+    extra_cost: float = 0.0
 
     @property
     def type(self) -> SqlType:

@@ -269,7 +269,7 @@ def negate_clause(node: Node) -> Node:
     if isinstance(node, FuncExpr) and node.op is not None:
         neg = catalog.NEGATORS.get(node.funcname)
         if neg is not None:
-            return FuncExpr(neg, node.args, node.rettype, NEGATED_OP[node.op])
+            return replace(node, funcname=neg, op=NEGATED_OP[node.op])
     if isinstance(node, ScalarArrayOpExpr):
         neg = catalog.NEGATORS.get(node.funcname)
         if neg is not None:
@@ -428,6 +428,8 @@ def qual_cost(node: Node) -> float:
     for n in walk(node):
         if isinstance(n, (FuncExpr, NullIfExpr, DistinctExpr)):
             total += catalog.FUNCTIONS[n.funcname]["cost"] * CPU_OPERATOR_COST
+            if isinstance(n, FuncExpr):
+                total += n.extra_cost * CPU_OPERATOR_COST
         elif isinstance(n, MinMaxExpr):
             total += CPU_OPERATOR_COST  # costed as one operator, whatever its inputs
         elif isinstance(n, ScalarArrayOpExpr):
