@@ -182,3 +182,20 @@ def test_close() -> None:
     prog.close()
     with pytest.raises(ValueError, match="closed"):
         prog.filter(T)
+
+
+@pytest.mark.parametrize("depth", range(300, 1000, 50))
+def test_nesting_between_the_parser_and_the_compiler(depth: int) -> None:
+    """Deep enough for the parser, too deep for the recursive analysis and planning: either it
+    compiles and runs, or CompileError; never RecursionError (found at depth 350-450)."""
+    forms = ["-(" * depth + "a" + ")" * depth, "abs(" * depth + "a" + ")" * depth,
+             "(a + " * depth + "1" + ")" * depth, "NOT (" * depth + "a > 1" + ")" * depth,
+             "GREATEST(" * depth + "a" + ")" * depth]
+    for sql in forms:
+        for engine in copypatch.ENGINES:
+            try:
+                prog = copypatch.compile(sql, T, engine=engine)
+                prog.evaluate(T)
+                prog.explain("evaluate")
+            except CompileError:
+                pass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,19 @@ def make_schema(table: Mapping[str, Any] | Schema) -> Schema:
     return Schema(cols)
 
 
+@contextlib.contextmanager
+def nesting_guard() -> Iterator[None]:
+    """Analysis, planning and lowering recurse over the expression: an expression nested deeper
+    than Python's recursion limit allows is a CompileError (PostgreSQL's own limit is
+    max_stack_depth), never a RecursionError."""
+    try:
+        yield
+    except RecursionError:
+        raise CompileError(
+            "expression nested too deeply for copypatch's compiler (Python's recursion limit)"
+        ) from None
+
+
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -99,14 +113,17 @@ class Program:
                 raise CompileError(
                     f"argument of WHERE must be type boolean, not type {self.result_type.sql_name}"
                 )
-            plan = plan_qual(self.tree)
-            exe = None if plan.constant_false or not plan.quals else self._build(lower_qual(plan.quals))
+            with nesting_guard():
+                plan = plan_qual(self.tree)
+                exe = (None if plan.constant_false or not plan.quals
+                       else self._build(lower_qual(plan.quals)))
             self._qual = (plan, exe)
         return self._qual
 
     def _expr_program(self) -> Executable:
         if self._expr is None:
-            self._expr = self._build(lower_expr(eval_const_expressions(self.tree)))
+            with nesting_guard():
+                self._expr = self._build(lower_expr(eval_const_expressions(self.tree)))
         return self._expr
 
     def _build(self, sp: StepProgram) -> Executable:
@@ -241,11 +258,13 @@ def compile(
         raise TypeError(
             f"expression must be SQL text or a copypatch expression, not {type(expression).__name__}"
         )
-    node = analyze(tree, sch)
-    if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
-        raise CompileError(
-            f"expression of type {node.type.sql_name} is not supported; cast it to a supported type"
-        )
-    # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
-    eval_const_expressions(node)
-    return Program(node, sch, engine, text, passes)
+    with nesting_guard():
+        node = analyze(tree, sch)
+        if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
+            raise CompileError(
+                f"expression of type {node.type.sql_name} is not supported; cast it to a "
+                "supported type"
+            )
+        # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
+        eval_const_expressions(node)
+        return Program(node, sch, engine, text, passes)
