@@ -206,9 +206,9 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                 if op not in (_INLINE + fname, _INLINE + fname + "_NONULL"):
                     raise _fail(i, s, f"the opcode inlines another function than its call "
                                       f"info's {fname}")
-        if op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP" or op == "EEOP_CASE_TESTVAL":
-            if not _is_index(s.tmp, sp.ntmp):
-                raise _fail(i, s, f"temporary {s.tmp!r} (the program has {sp.ntmp})")
+        if ((op.startswith("EEOP_BOOL_") and op != "EEOP_BOOL_NOT_STEP" or op == "EEOP_CASE_TESTVAL")
+                and not _is_index(s.tmp, sp.ntmp)):
+            raise _fail(i, s, f"temporary {s.tmp!r} (the program has {sp.ntmp})")
         if op in _DONES[1:] and s.jumpdone != 0:
             raise _fail(i, s, f"jump target {s.jumpdone!r}: the next row starts at step 0")
         if op == "EEOP_MINMAX":
@@ -219,13 +219,12 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                                   f"program's {sp.ntmp} temporaries")
             if not isinstance(s.least, bool):
                 raise _fail(i, s, f"least must be a bool, not {s.least!r}")
-        if op == "EEOP_SCAN_FETCHSOME":
-            if not _is_int(s.last_var) or not 0 < s.last_var <= ncols:
-                raise _fail(i, s, f"last_var {s.last_var!r} outside [1, {ncols}]: the table "
-                                  f"has {ncols} columns")
-        if op == "EEOP_SCAN_VAR" or op.startswith(_SCAN_COLUMN):
-            if not _is_index(s.attnum, ncols):
-                raise _fail(i, s, f"attnum {s.attnum!r} outside [0, {ncols})")
+        if op == "EEOP_SCAN_FETCHSOME" and (not _is_int(s.last_var) or not 0 < s.last_var <= ncols):
+            raise _fail(i, s, f"last_var {s.last_var!r} outside [1, {ncols}]: the table "
+                              f"has {ncols} columns")
+        if ((op == "EEOP_SCAN_VAR" or op.startswith(_SCAN_COLUMN))
+                and not _is_index(s.attnum, ncols)):
+            raise _fail(i, s, f"attnum {s.attnum!r} outside [0, {ncols})")
         if op.startswith(_SCAN_COLUMN):
             col = schema.columns[s.attnum]
             kind = op[len(_SCAN_COLUMN):]
@@ -255,7 +254,9 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
         falls_through = True
         call: FuncCall | None = sp.calls[s.fcinfo] if _calls(op) else None
 
-        def read(slot: tuple[Any, ...], want: Any = None, what: str = "value") -> Any:
+        # the helpers below run within this iteration; the defaults bind its step and state
+        def read(slot: tuple[Any, ...], want: Any = None, what: str = "value",
+                 st: _State = st, i: int = i, s: Step = s) -> Any:
             t = st.slots.get(slot)
             if t is None:
                 raise _fail(i, s, f"reads {_describe(slot)} before anything is written there")
@@ -267,16 +268,17 @@ def verify(sp: StepProgram, schema: Schema, *, mode: str | None = None) -> StepP
                                   f"{_tname(t)} ({what})")
             return t
 
-        def write(t: Any) -> None:
+        def write(t: Any, st: _State = st, i: int = i, s: Step = s,
+                  d: tuple[Any, ...] | None = d) -> None:
             assert d is not None
             # any type may pass through a slot (a CASE condition goes through its result's
             # slot, as in PostgreSQL); what the call reads is checked when it reads it
-            if d[0] == "arg":
-                if d[2] in sp.calls[d[1]].consts:
-                    raise _fail(i, s, f"writes to {_describe(d)}, which holds a constant")
+            if d[0] == "arg" and d[2] in sp.calls[d[1]].consts:
+                raise _fail(i, s, f"writes to {_describe(d)}, which holds a constant")
             st.slots[d] = t
 
-        def read_args(c: FuncCall, f: int, skip: tuple[int, ...] = ()) -> None:
+        def read_args(c: FuncCall, f: int, skip: tuple[int, ...] = (), st: _State = st,
+                      read: Any = read) -> None:
             for a, t in enumerate(c.argtypes):
                 if a in c.consts or a in skip:
                     continue
