@@ -315,6 +315,100 @@ cp_dlog10(double x)
 	return cp_log_checked(x, log10(x));
 }
 
+/* trigonometry (radians): NaN passes through; an infinite input, or errno, is out of range */
+static inline double
+cp_trig_checked(double x, double r, bool overflow_ok)
+{
+	if (errno != 0 || isinf(x))
+		cp_error(CP_ERR_INPUT_OUT_OF_RANGE);
+	if (!overflow_ok && unlikely(isinf(r)))
+		cp_error(CP_ERR_FLOAT_OVERFLOW);
+	return r;
+}
+
+#define CP_TRIG(name, fn, overflow_ok) \
+	static inline double \
+	cp_##name(double x) \
+	{ \
+		double		r; \
+		if (isnan(x)) \
+			return x; \
+		errno = 0; \
+		r = fn(x); \
+		return cp_trig_checked(x, r, overflow_ok); \
+	}
+CP_TRIG(dsin, sin, false)
+CP_TRIG(dcos, cos, false)
+CP_TRIG(dtan, tan, true)	/* tan(pi/2) is infinite: not checked */
+
+static inline double
+cp_dcot(double x)
+{
+	double		r;
+
+	if (isnan(x))
+		return x;
+	errno = 0;
+	r = tan(x);
+	cp_trig_checked(x, r, true);
+	return 1.0 / r;				/* cot(0) is infinite: not checked */
+}
+
+/* the inverse functions: [-1, 1] in for asin/acos; the results are always finite */
+static inline double
+cp_dasin(double x)
+{
+	if (isnan(x))
+		return x;
+	if (x < -1.0 || x > 1.0)
+		cp_error(CP_ERR_INPUT_OUT_OF_RANGE);
+	return asin(x);
+}
+
+static inline double
+cp_dacos(double x)
+{
+	if (isnan(x))
+		return x;
+	if (x < -1.0 || x > 1.0)
+		cp_error(CP_ERR_INPUT_OUT_OF_RANGE);
+	return acos(x);
+}
+
+static inline double
+cp_datan(double x)
+{
+	return isnan(x) ? x : atan(x);
+}
+
+static inline double
+cp_datan2(double y, double x)
+{
+	return isnan(y) || isnan(x) ? NAN : atan2(y, x);
+}
+
+/* degrees/radians: check_float8_val(result, isinf(x), x == 0) */
+#define CP_RADIANS_PER_DEGREE 0.0174532925199432957692
+static inline double
+cp_angle_checked(double x, double r)
+{
+	if (unlikely(isinf(r)) && !isinf(x)) cp_error(CP_ERR_FLOAT_OVERFLOW);
+	if (unlikely(r == 0.0) && x != 0.0) cp_error(CP_ERR_FLOAT_UNDERFLOW);
+	return r;
+}
+
+static inline double
+cp_degrees(double x)
+{
+	return cp_angle_checked(x, x / CP_RADIANS_PER_DEGREE);
+}
+
+static inline double
+cp_radians(double x)
+{
+	return cp_angle_checked(x, x * CP_RADIANS_PER_DEGREE);
+}
+
 static inline double
 cp_dpow(double x, double y)
 {

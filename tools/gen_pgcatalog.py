@@ -32,7 +32,8 @@ UNARY_OPS = ("-", "+", "~", "@", "|/", "||/")
 # (int4eq(a, b), float8(a), ...), over every combination of copypatch's types and unknown
 # (numeric only arrives as literals, and no function of numeric is supported).
 CALLABLE = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "ceiling",
-            "floor", "round", "trunc", "sign", "power", "pow")
+            "floor", "round", "trunc", "sign", "power", "pow", "sin", "cos", "tan", "cot", "asin",
+            "acos", "atan", "atan2", "degrees", "radians")
 CALL_TYPES = tuple(t for t in TYPES if t != "numeric")
 OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
 

@@ -73,7 +73,8 @@ _PREFIX = ("-", "+", "~", "@", "|/", "||/")
 _CALLED = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "ceiling", "floor",
            "round", "trunc", "sign", "power", "pow", "int2", "int4", "int8", "float4", "float8",
            "bool", "int4eq", "int4pl", "int8mul", "float8div", "int24lt", "int4mod", "float48ge",
-           "int2abs", "int8shl")
+           "int2abs", "int8shl", "sin", "cos", "tan", "cot", "asin", "acos", "atan", "atan2",
+           "degrees", "radians")
 _CMP = ("=", "<>", "<", "<=", ">", ">=")
 # cast target spellings, all of which PostgreSQL's grammar accepts
 _SPELLINGS = {
@@ -666,9 +667,12 @@ def check_engines(case: Case, *, counter: Callable[[], None] | None = None) -> N
             counter()
 
 
-# the built-ins whose results come from the C library's libm (cbrt, exp, log, pow): exact only
+# the built-ins whose results come from the C library's libm (cbrt, exp, log, pow, trigonometry):
+# exact only
 # against a server using the same libm; glibc's differ in the last bit between architectures
-_LIBM_CALL = re.compile(r"\b(cbrt|exp|ln|log|log10|power|pow|dcbrt|dexp|dlog1|dlog10|dpow)\s*\(|\^|\|\|/")
+_LIBM_CALL = re.compile(r"\b(cbrt|exp|ln|log|log10|power|pow|sin|cos|tan|cot|asin|acos|atan|atan2|"
+                        r"dcbrt|dexp|dlog1|dlog10|dpow|dsin|dcos|dtan|dcot|dasin|dacos|datan|"
+                        r"datan2)\s*\(|\^|\|\|/")
 
 
 def uses_libm(sql: str) -> bool:
