@@ -75,6 +75,8 @@ def test_builder_expression_has_no_truth_value() -> None:
         ("a = ANY(ARRAY[b])", "over column values is not supported", None),
         ("a = ANY(ARRAY[])", "syntax error|empty array", None),
         ("a = ANY(ARRAY[[1]])", "multidimensional", None),
+        ("a = ANY('{{1},{2}}')", "multidimensional array literals", None),
+        ("a = ANY('[1:2]={1,2}')", "dimension decorations", None),
         ("a + ANY(ARRAY[1])", "requires operator to yield boolean", None),
         ("a IS DISTINCT FROM flag", "operator does not exist: integer = boolean", None),
         ("a !~ 'x'", "operator !~ is not supported", None),

@@ -498,6 +498,17 @@ class Analyzer:
         argument. Elements must fold to constants: PostgreSQL's per-row ArrayExpr is missing."""
         lexpr = self.transform(e.arg, d)
         items = [self.transform(i, d) for i in e.items]
+        if e.untyped:
+            # an untyped literal takes the type the operator wants on its right
+            # (make_scalar_array_op with an unknown right type), then array_in reads it
+            probe = self.make_op(e.op, [lexpr, Const(SqlType.UNKNOWN, None)], e,
+                                 exact_numeric=False)
+            if probe.type is not SqlType.BOOL:
+                raise CompileError("op ANY/ALL (array) requires operator to yield boolean",
+                                   _pos(e))
+            right = SqlType(catalog.FUNCTIONS[probe.funcname]["args"][1])
+            return ScalarArrayOpExpr(probe.funcname, e.use_or, probe.args[0], right,
+                                     tuple(self.coerce(i, right, e) for i in items), e.op)
         if e.array_type is not None:
             elem = TYPE_NAMES.get(" ".join(e.array_type.lower().split()))
             if elem is None or elem in (SqlType.NUMERIC, SqlType.UNKNOWN):

@@ -266,6 +266,8 @@ class ArrayOp(Expr):
     position: int | None = None
     #: the element type of an empty ARRAY[]::type[]
     array_type: str | None = None
+    #: '{...}' without a cast: the elements are string literals of the operator's right type
+    untyped: bool = False
 
 
 @dataclass(eq=False)

@@ -9,7 +9,7 @@ import pglast
 from pglast import ast, enums
 
 from . import expr as raw
-from ._errors import CompileError
+from ._errors import CompileError, EvalError
 
 MAX_SQL_LENGTH = 1_000_000
 #: pglast builds its tree by C recursion, which overflows the C stack (a segfault, not an
@@ -163,9 +163,18 @@ class Converter:
         if len(names) != 1:
             raise CompileError("schema-qualified operators are not supported", self.pos(node))
 
-    def array(self, node: Any) -> tuple[tuple[raw.Expr, ...], str | None]:
-        """The elements of ARRAY[...] (or ARRAY[...]::type[]), and the cast's element type."""
+    def array(self, node: Any) -> tuple[tuple[raw.Expr, ...], str | None, bool]:
+        """The elements of ARRAY[...], ARRAY[...]::type[], '{...}'::type[] or '{...}' (then each
+        element is a string literal, typed later by the operator), the cast's element type, and
+        whether the array is an untyped literal."""
         elem_type = None
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+            return self.array_literal(node, node.val.sval), None, True
+        if (isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const)
+                and isinstance(node.arg.val, ast.String)):
+            elem_type = self.array_cast_type(node)
+            items = self.array_literal(node.arg, node.arg.val.sval)
+            return tuple(raw.Cast(i, elem_type, i.position) for i in items), elem_type, False
         if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_ArrayExpr):
             tn = node.typeName
             names = [n.sval for n in tn.names]
@@ -177,14 +186,30 @@ class Converter:
             node = node.arg
         if not isinstance(node, ast.A_ArrayExpr):
             raise self.unsupported(node, "ANY/ALL over anything but ARRAY[...]")
-        items = []
+        elements: list[raw.Expr] = []
         for e in node.elements or ():
             if isinstance(e, ast.A_ArrayExpr):
                 raise self.unsupported(e, "multidimensional array")
-            items.append(self.convert(e))
+            elements.append(self.convert(e))
         if elem_type is not None:
-            items = [raw.Cast(i, elem_type, i.position) for i in items]
-        return tuple(items), elem_type
+            elements = [raw.Cast(i, elem_type, i.position) for i in elements]
+        return tuple(elements), elem_type, False
+
+    def array_cast_type(self, node: ast.TypeCast) -> str:
+        tn = node.typeName
+        names = [n.sval for n in tn.names]
+        if names and names[0] == "pg_catalog":
+            names = names[1:]
+        if len(names) != 1 or not tn.arrayBounds or len(tn.arrayBounds) != 1 or tn.typmods:
+            raise self.unsupported(node, "array cast")
+        return str(names[0])
+
+    def array_literal(self, node: Any, text: str) -> tuple[raw.Expr, ...]:
+        """array_in's reading of '{...}': the elements as string literals (NULL unquoted is
+        NULL), for the element type's input function."""
+        p = self.pos(node)
+        return tuple(raw.Literal("null", None, p) if v is None else raw.Literal("string", v, p)
+                     for v in parse_array_literal(text))
 
     def func_call(self, node: ast.FuncCall) -> raw.Expr:
         names = [n.sval for n in node.funcname]
@@ -257,9 +282,9 @@ class Converter:
             self.check_operator_name(node)
             if name not in _BINARY_OPS:
                 raise CompileError(f"operator {name} is not supported", p)
-            items, array_type = self.array(node.rexpr)
+            items, array_type, untyped = self.array(node.rexpr)
             return raw.ArrayOp(name, self.convert(node.lexpr), items, kind == K.AEXPR_OP_ANY, p,
-                               array_type)
+                               array_type, untyped)
         if kind == K.AEXPR_IN:
             negated = name == "<>"
             items = tuple(self.convert(i) for i in node.rexpr)
@@ -276,3 +301,78 @@ class Converter:
                 p,
             )
         raise self.unsupported(node, f"{K(kind).name}")
+
+
+def parse_array_literal(text: str) -> list[str | None]:
+    """The elements of a one-dimensional array literal, as PostgreSQL's array_in reads it:
+    `{1, "2", NULL}`; whitespace around an unquoted element is ignored, double quotes and
+    backslashes escape, an unquoted NULL is NULL. Malformed text is PostgreSQL's 22P02."""
+
+    def malformed() -> EvalError:
+        return EvalError("22P02", f'malformed array literal: "{text}"')
+
+    s = text.strip(" \t\n\r\v\f")
+    if s.startswith("["):
+        raise CompileError("array literals with dimension decorations are not supported")
+    if not s.startswith("{"):
+        raise malformed()
+    out: list[str | None] = []
+    i, n = 1, len(s)
+    expect_element = True
+    while True:
+        while i < n and s[i] in " \t\n\r\v\f":
+            i += 1
+        if i >= n:
+            raise malformed()
+        if s[i] == "}" and not out and expect_element:
+            i += 1  # {}
+            break
+        if s[i] == "{":
+            raise CompileError("multidimensional array literals are not supported")
+        # one element
+        buf: list[str] = []
+        quoted = False
+        if s[i] == '"':
+            quoted = True
+            i += 1
+            while i < n and s[i] != '"':
+                if s[i] == "\\":
+                    i += 1
+                    if i >= n:
+                        raise malformed()
+                buf.append(s[i])
+                i += 1
+            if i >= n:
+                raise malformed()
+            i += 1  # the closing quote
+            while i < n and s[i] in " \t\n\r\v\f":
+                i += 1
+        else:
+            while i < n and s[i] not in ",}":
+                if s[i] in '{"':
+                    raise malformed()
+                if s[i] == "\\":
+                    i += 1
+                    if i >= n:
+                        raise malformed()
+                buf.append(s[i])
+                i += 1
+            value = "".join(buf).strip(" \t\n\r\v\f")
+            if value == "":
+                raise malformed()
+            buf = [value]
+        value = "".join(buf)
+        out.append(None if not quoted and value.lower() == "null" else value)
+        if i >= n:
+            raise malformed()
+        if s[i] == ",":
+            i += 1
+            expect_element = False
+            continue
+        if s[i] == "}":
+            i += 1
+            break
+        raise malformed()
+    if s[i:].strip(" \t\n\r\v\f"):
+        raise malformed()
+    return out

@@ -266,6 +266,15 @@ def _float_text(t: SqlType, v: float) -> str:
     return repr(float(np.float32(v))) if t is SqlType.FLOAT4 else repr(float(v))
 
 
+def _element_text(t: SqlType, v: Any) -> str:
+    """v as an array literal's element: the type's text form, double-quoted when it has a space."""
+    if t is SqlType.BOOL:
+        return "t" if v else "f"
+    if t.is_integer:
+        return str(v)
+    return _float_text(t, v)
+
+
 @st.composite
 def literals(draw: st.DrawFn, t: SqlType) -> str:
     """A constant of type t, in one of the spellings PostgreSQL reads as that type."""
@@ -447,10 +456,17 @@ class _Gen:
         et = self.draw(st.sampled_from(self.sig.comparable[xt]))
         op = self.draw(st.sampled_from(_CMP))
         n = self.draw(st.integers(0, 5))
+        quant = self.draw(st.sampled_from(["ANY", "ALL", "SOME"]))
+        if self.draw(st.booleans()):
+            # an array literal, '{...}': array_in reads each element with the input function of
+            # the cast's type, or of the type the operator wants when there is no cast
+            texts = [self.draw(st.one_of(values_of(et).map(lambda v: _element_text(et, v)),
+                                         st.just("NULL"))) for _ in range(n)]
+            typed = f"::{et.value}[]" if self.draw(st.booleans()) else ""
+            return f"({self.expr(xt, d)}) {op} {quant} ('{{{', '.join(texts)}}}'{typed})"
         items = [self.draw(st.one_of(literals(et), st.just("NULL"))) for _ in range(n)]
         cast = self.draw(st.booleans()) or not items or all(i == "NULL" for i in items)
         array = f"ARRAY[{', '.join(items)}]" + (f"::{et.value}[]" if cast else "")
-        quant = self.draw(st.sampled_from(["ANY", "ALL", "SOME"]))
         return f"({self.expr(xt, d)}) {op} {quant} ({array})"
 
     def in_list(self, d: int) -> str:
