@@ -317,6 +317,10 @@ _TOKENS = st.sampled_from([
     "SYMMETRIC", "CASE", "WHEN", "THEN", "ELSE", "END", "COALESCE", "NULLIF", ",", "::", "int2",
     "int8", "float4", "text", "numeric", "CAST", "AS", "||", "~", "SELECT", ";", "$1", "[", "]",
     "*", ".", "\\", "'", '"', "--", "/*", "E'\\x00'", "ANY", "ARRAY",
+    # the grammar added later: DISTINCT, ALL/SOME, array literals, GREATEST/LEAST, calls, operators
+    "DISTINCT", "FROM", "ALL", "SOME", "'{1,2}'", "'{'", "'{{1}}'", "[]", "GREATEST", "LEAST",
+    "abs", "sqrt", "power", "int4eq", "atan2", "mod", "&", "|", "#", "<<", ">>", "^", "@", "|/",
+    "||/", "count", "(*)", "OVER", "=>",
 ])
 
 
