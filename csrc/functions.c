@@ -1,69 +1,41 @@
 /*
  * functions.c: the fmgr-callable built-ins (PostgreSQL's PG_FUNCTION_ARGS calling convention)
  * and the name table Python resolves PostgreSQL's function names with.
+ *
+ * functions.def is read twice, once for the wrappers and once for the table; each family says
+ * once here how many arguments its functions take, and FN() is what each reading makes of them.
  */
 #include "functions.h"
 
+#define ICMP(name, ...) FN(name, 2)
+#define IARITH(name, ...) FN(name, 2)
+#define IDIV(name, ...) FN(name, 2)
+#define IMOD(name, ...) FN(name, 2)
+#define IUNARY(name, ...) FN(name, 1)
+#define FCMP(name, ...) FN(name, 2)
+#define FARITH(name, ...) FN(name, 2)
+#define FUNARY(name, ...) FN(name, 1)
+#define BCMP(name, ...) FN(name, 2)
+#define CAST(name, ...) FN(name, 1)
+#define IABS(name, ...) FN(name, 1)
+#define IBIT(name, ...) FN(name, 2)
+#define IBITNOT(name, ...) FN(name, 1)
+#define ISHL(name, ...) FN(name, 2)
+#define ISHR(name, ...) FN(name, 2)
+#define FMATH(name, T, nargs) FN(name, nargs)
+#define BTCMP(name, ...) FN(name, 2)
+
 /* Every family's fmgr wrapper is the same: unpack the arguments, call the implementation. */
-#define FMGR_WRAPPER(name) \
+#define FN(name, nargs) \
 	Datum name(FunctionCallInfo fcinfo); \
 	Datum name(FunctionCallInfo fcinfo) \
 	{ return name##_impl(fcinfo->args[0].value, fcinfo->args[1].value); }
-#define ICMP(name, ...) FMGR_WRAPPER(name)
-#define IARITH(name, ...) FMGR_WRAPPER(name)
-#define IDIV(name, ...) FMGR_WRAPPER(name)
-#define IMOD(name, ...) FMGR_WRAPPER(name)
-#define IUNARY(name, ...) FMGR_WRAPPER(name)
-#define FCMP(name, ...) FMGR_WRAPPER(name)
-#define FARITH(name, ...) FMGR_WRAPPER(name)
-#define FUNARY(name, ...) FMGR_WRAPPER(name)
-#define BCMP(name, ...) FMGR_WRAPPER(name)
-#define CAST(name, ...) FMGR_WRAPPER(name)
-#define IABS(name, ...) FMGR_WRAPPER(name)
-#define IBIT(name, ...) FMGR_WRAPPER(name)
-#define IBITNOT(name, ...) FMGR_WRAPPER(name)
-#define ISHL(name, ...) FMGR_WRAPPER(name)
-#define ISHR(name, ...) FMGR_WRAPPER(name)
-#define FMATH(name, ...) FMGR_WRAPPER(name)
-#define BTCMP(name, ...) FMGR_WRAPPER(name)
 #include "functions.def"
-#undef ICMP
-#undef IARITH
-#undef IDIV
-#undef IMOD
-#undef IUNARY
-#undef FCMP
-#undef FARITH
-#undef FUNARY
-#undef BCMP
-#undef CAST
-#undef IABS
-#undef IBIT
-#undef IBITNOT
-#undef ISHL
-#undef ISHR
-#undef FMATH
-#undef BTCMP
+#undef FN
 
-#define FN_ENTRY(name, nargs) {#name, name, nargs},
-#define ICMP(name, ...) FN_ENTRY(name, 2)
-#define IARITH(name, ...) FN_ENTRY(name, 2)
-#define IDIV(name, ...) FN_ENTRY(name, 2)
-#define IMOD(name, ...) FN_ENTRY(name, 2)
-#define IUNARY(name, ...) FN_ENTRY(name, 1)
-#define FCMP(name, ...) FN_ENTRY(name, 2)
-#define FARITH(name, ...) FN_ENTRY(name, 2)
-#define FUNARY(name, ...) FN_ENTRY(name, 1)
-#define BCMP(name, ...) FN_ENTRY(name, 2)
-#define CAST(name, ...) FN_ENTRY(name, 1)
-#define IABS(name, ...) FN_ENTRY(name, 1)
-#define IBIT(name, ...) FN_ENTRY(name, 2)
-#define IBITNOT(name, ...) FN_ENTRY(name, 1)
-#define ISHL(name, ...) FN_ENTRY(name, 2)
-#define ISHR(name, ...) FN_ENTRY(name, 2)
-#define FMATH(name, T, nargs) FN_ENTRY(name, nargs)
-#define BTCMP(name, ...) FN_ENTRY(name, 2)
+#define FN(name, nargs) {#name, name, nargs},
 const CpFunction cp_functions[] = {
 #include "functions.def"
 };
+#undef FN
 const int	cp_num_functions = sizeof(cp_functions) / sizeof(cp_functions[0]);

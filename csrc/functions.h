@@ -355,25 +355,18 @@ cp_dcot(double x)
 }
 
 /* the inverse functions: [-1, 1] in for asin/acos; the results are always finite */
-static inline double
-cp_dasin(double x)
-{
-	if (isnan(x))
-		return x;
-	if (x < -1.0 || x > 1.0)
-		cp_error(CP_ERR_INPUT_OUT_OF_RANGE);
-	return asin(x);
-}
-
-static inline double
-cp_dacos(double x)
-{
-	if (isnan(x))
-		return x;
-	if (x < -1.0 || x > 1.0)
-		cp_error(CP_ERR_INPUT_OUT_OF_RANGE);
-	return acos(x);
-}
+#define CP_INVERSE_TRIG(name, fn) \
+	static inline double \
+	cp_##name(double x) \
+	{ \
+		if (isnan(x)) \
+			return x; \
+		if (x < -1.0 || x > 1.0) \
+			cp_error(CP_ERR_INPUT_OUT_OF_RANGE); \
+		return fn(x); \
+	}
+CP_INVERSE_TRIG(dasin, asin)
+CP_INVERSE_TRIG(dacos, acos)
 
 static inline double
 cp_datan(double x)

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "8a04f5e468abe39bd645968ce07b45c76977bdf8177ab7e9f64c70aed789bf99"
+#define CP_JIT_STENCILS_DIGEST "d6c29b700fd815888d16695f50dcc459cd31c4cad5b193fbc46f1e5c8bf76910"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
