@@ -176,13 +176,7 @@ class Converter:
             items = self.array_literal(node.arg, node.arg.val.sval)
             return tuple(raw.Cast(i, elem_type, i.position) for i in items), elem_type, False
         if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_ArrayExpr):
-            tn = node.typeName
-            names = [n.sval for n in tn.names]
-            if names and names[0] == "pg_catalog":
-                names = names[1:]
-            if len(names) != 1 or not tn.arrayBounds or len(tn.arrayBounds) != 1 or tn.typmods:
-                raise self.unsupported(node, "array cast")
-            elem_type = names[0]
+            elem_type = self.array_cast_type(node)
             node = node.arg
         if not isinstance(node, ast.A_ArrayExpr):
             raise self.unsupported(node, "ANY/ALL over anything but ARRAY[...]")
