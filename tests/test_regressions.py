@@ -84,3 +84,26 @@ def test_boolean_equality_with_a_constant_is_simplified_before_quals_are_ordered
                 "(i2 * 2::int2) IS NULL AND b <> false", "(i2 * 2::int2) IS NULL AND NOT (b = false)"):
         check(pgdb, sql, table, {"filter": ("ok", [False, False])})
     check(pgdb, "(i2 * 2::int2) IS NULL AND b = false", table, {"filter": ("error", "22003")})
+
+
+def test_integer_input_reads_the_digits_before_the_trailing_characters(pgdb: Any) -> None:
+    # int2in/int4in/int8in accumulate the digits first: a prefix out of range is 22003 even when
+    # junk follows ('32769.0' for int2); junk after a prefix in range is 22P02 ('32768.0');
+    # only ASCII digits count. Found by the fuzzer through an array literal.
+    import copypatch
+
+    table = {"c0": np.array([], dtype=np.int16), "c1": np.array([], dtype=np.int64)}
+    cases = [
+        ("c0 = ANY ('{32769.0}')", ("error", "22003")),
+        ("c0 = ANY ('{32768.0}')", ("error", "22P02")),
+        ("c0 = '32769.0'", ("error", "22003")),
+        ("c0 = '-32768'", ("ok", [])),
+        ("c0 = ' +12 '", ("ok", [])),
+        ("c0 = '\u0661'", ("error", "22P02")),
+        ("c1 = '99999999999999999999x'", ("error", "22003")),
+    ]
+    pgdb.load(table, "regression")
+    for sql, want in cases:
+        for engine in copypatch.ENGINES:
+            assert testing.outcome(sql, table, "filter", engine)[:2] == want, (sql, engine)
+        assert testing.postgres_outcome(pgdb, sql, "filter", "regression") == want, sql

@@ -106,6 +106,39 @@ def numeric_to_int(text: str, t: SqlType) -> int:
     return v
 
 
+_C_SPACE = " \t\n\v\f\r"  # C's isspace
+
+
+def pg_strtoint(text: str, t: SqlType) -> int:
+    """int2in/int4in/int8in (pg_strtoint16/32/64): spaces, a sign, ASCII digits, spaces. The
+    digits are accumulated first, so a prefix too large is out of range (22003) even when junk
+    follows it ('32769.0' for int2), and junk after a prefix in range is a syntax error (22P02)."""
+    limit = 1 << (INT_RANGES[t] - 1)  # the magnitude of the most negative value
+    i, n = 0, len(text)
+    while i < n and text[i] in _C_SPACE:
+        i += 1
+    neg = i < n and text[i] == "-"
+    if i < n and text[i] in "+-":
+        i += 1
+    syntax = EvalError("22P02", f'invalid input syntax for type {t.sql_name}: "{text}"')
+    out_of_range = EvalError("22003", f'value "{text}" is out of range for type {t.sql_name}')
+    if i >= n or text[i] not in "0123456789":
+        raise syntax
+    v = 0
+    while i < n and text[i] in "0123456789":
+        v = v * 10 + ord(text[i]) - ord("0")
+        i += 1
+        if v > limit:
+            raise out_of_range
+    while i < n and text[i] in _C_SPACE:
+        i += 1
+    if i < n:
+        raise syntax
+    if not neg and v == limit:
+        raise out_of_range
+    return -v if neg else v
+
+
 def type_input(text: str, t: SqlType, position: int | None) -> Const:
     """A string literal cast to t: the type's input function (int4in, float8in, boolin)."""
     s = text.strip()
@@ -116,14 +149,7 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
         if low in ("f", "fa", "fal", "fals", "false", "n", "no", "of", "off", "0"):
             return Const(t, False)
     elif t.is_integer:
-        try:
-            v = int(s, 10) if s and s.lstrip("+-").isdigit() else None
-        except ValueError:
-            v = None
-        if v is not None:
-            if not fits(t, v):
-                raise EvalError("22003", f'value "{text}" is out of range for type {t.sql_name}')
-            return Const(t, v)
+        return Const(t, pg_strtoint(text, t))
     elif t.is_float:
         specials = {"nan": float("nan"), "infinity": float("inf"), "+infinity": float("inf"),
                     "-infinity": float("-inf"), "inf": float("inf"), "+inf": float("inf"),
