@@ -9,15 +9,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from helpers import unavailable
 
 # -- PostgreSQL (copypatch.pg) ---------------------------------------------------------------------
-
-
-def pg_unavailable(reason: str) -> NoReturn:
-    """Skip locally, but fail in CI (CI=true), where every test must run."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: PostgreSQL tests may not be skipped)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +24,7 @@ def pg() -> Iterator[Any]:
     try:
         db = PostgreSQL()
     except PostgresUnavailable as e:
-        pg_unavailable(f"no PostgreSQL server for the tests: {e}")
+        unavailable(f"no PostgreSQL server for the tests: {e}")
     try:
         yield db
     finally:
@@ -45,7 +39,7 @@ def pg_bindir() -> Path:
     try:
         return find_bindir()
     except PostgresUnavailable as e:
-        pg_unavailable(f"no PostgreSQL binaries for the tests: {e}")
+        unavailable(f"no PostgreSQL binaries for the tests: {e}")
 
 
 # -- tests for another architecture's run -----------------------------------------------------

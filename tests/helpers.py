@@ -1,12 +1,15 @@
-"""Run an expression on every engine, check they agree, and return the common answer."""
+"""Run an expression on every engine, check they agree, and return the common answer; and the
+rule for tests whose tool is missing."""
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
+import pytest
 
 import copypatch
 from copypatch import EvalError
@@ -84,3 +87,21 @@ JIT_EXPRESSIONS = [
     "a IN (1, 2, 42, 99) AND NOT (c IS NULL)",
     "nullif(a, 3) IS NULL OR (b = 4) IS NOT TRUE",
 ]
+
+
+# -- tools the tests need ---------------------------------------------------------------------------
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool or header a test needs is missing: skip locally, but fail in CI (CI=true), where
+    every test must run and .ci/run installs everything. `reason` names what to install."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: no test may be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+def need_valgrind() -> None:
+    from copypatch.instructions import valgrind_available
+
+    if not valgrind_available():
+        unavailable("valgrind not found: instruction counts need it (apt-get install valgrind)")

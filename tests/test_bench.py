@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import as_list
+from helpers import as_list, need_valgrind
 
 import copypatch
 from copypatch.bench import LEVELS, STANDARD_QUERIES, level_passes, make_table
@@ -84,11 +84,6 @@ def test_benchmark_scripts_run(script: str, args: list[str], tmp_path: Path) -> 
 
 
 def test_instruction_counter_runs() -> None:
-    from copypatch.instructions import valgrind_available
-
-    if not valgrind_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("valgrind is required in CI")
-        pytest.skip("valgrind not installed")
+    need_valgrind()
     out = run(["benchmarks/instructions.py", "--rows", "2000", "--engine", "goto", "a = 42"])
     assert "instructions/row" in out

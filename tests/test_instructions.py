@@ -9,17 +9,15 @@ import pytest
 
 import copypatch
 from copypatch.experiment import SETTINGS
-from copypatch.instructions import count, valgrind_available
+from copypatch.instructions import count
+from helpers import need_valgrind
 
 ROWS = 20_000
 
 
 @pytest.fixture(scope="module")
 def counts() -> dict[tuple[str, str], float]:
-    if not valgrind_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("valgrind is required in CI")
-        pytest.skip("valgrind not installed: instruction counts need it")
+    need_valgrind()
     configs = [(e, s) for e in copypatch.ENGINES for s in SETTINGS]
     # each count is a valgrind subprocess: run them side by side
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -68,12 +69,36 @@ def clang_major(clang: str) -> int:
 
 def compile_object(clang: str, target: Target, source: Path, include_dirs: list[Path]) -> bytes:
     """The object file of `source`, compiled for `target`."""
+    check_target(clang, target)
     with tempfile.TemporaryDirectory() as tmp:
         obj = Path(tmp) / "stencils.o"
         cmd = [clang, f"--target={target.triple}", *target.flags, "-c", str(source), "-o", str(obj)]
         cmd += [f"-I{d}" for d in include_dirs]
         subprocess.run(cmd, check=True)
         return obj.read_bytes()
+
+
+@functools.cache
+def _target_error(clang: str, target: Target) -> str | None:
+    probe = "#include <errno.h>\n#include <math.h>\n#include <string.h>\nint cp_probe;\n"
+    done = subprocess.run(
+        [clang, f"--target={target.triple}", "-fsyntax-only", "-x", "c", "-"],
+        input=probe, capture_output=True, text=True,
+    )
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines()
+    first = next((ln for ln in lines if "error:" in ln), lines[0] if lines else "(no message)")
+    return (f"{clang} cannot compile for {target.triple}: the target's C headers are missing "
+            f"(apt-get install {target.headers}); clang said: {first}")
+
+
+def check_target(clang: str, target: Target) -> None:
+    """Raise StencilBuildError, naming the Debian package to install, if `clang` cannot compile
+    the template for `target` on this machine (its C library headers are missing)."""
+    err = _target_error(clang, target)
+    if err is not None:
+        raise StencilBuildError(err)
 
 
 def read_stencils(obj: bytes, target: Target, compiler: str) -> StencilGroup:

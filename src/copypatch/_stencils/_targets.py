@@ -37,6 +37,9 @@ class Target:
     triple: str
     flags: tuple[str, ...]
     relocations: frozenset[str]
+    #: the Debian package with the C library headers clang needs to compile for this target on
+    #: a Debian x86-64 host (the template includes <math.h>, <string.h>, <errno.h>)
+    headers: str
 
     def trailing_jump(self, stencil: Stencil) -> int:
         raise NotImplementedError
@@ -66,6 +69,7 @@ X86_64_LINUX = X86_64(
     name="x86_64",
     triple="x86_64-unknown-linux-gnu",
     flags=COMMON_FLAGS + ("-mcmodel=medium", "-mlarge-data-threshold=0", "-fcf-protection=none"),
+    headers="libc6-dev",
     relocations=frozenset(
         {"R_X86_64_64", "R_X86_64_PC32", "R_X86_64_PLT32", "R_X86_64_32", "R_X86_64_32S"}
     ),
@@ -98,6 +102,7 @@ AARCH64_LINUX = AArch64(
     name="aarch64",
     triple="aarch64-unknown-linux-gnu",
     flags=COMMON_FLAGS + ("-mcmodel=large", "-mno-outline-atomics", "-mbranch-protection=none"),
+    headers="libc6-dev-arm64-cross",
     relocations=frozenset(
         {
             "R_AARCH64_ABS64",
