@@ -2,6 +2,8 @@
 # Build copypatch for aarch64 and run the test suite as aarch64 under qemu-user (docs/arm64.md).
 #
 #   tools/test-arm64.sh [pytest args...]      # default: the whole suite, minus what is listed below
+#   tools/test-arm64.sh --prepare             # only fetch and install what the run needs (.ci/run
+#                                             # does this before the first test runs)
 #
 # Needs a Debian 12 x86-64 host, root for apt, and only Debian's mirrors and PyPI. Idempotent:
 # the arm64 sysroot (Debian's python3.11:arm64 and its libraries), the aarch64 wheels and qemu
@@ -127,6 +129,11 @@ if [ "$(cat "$SITE/.stamp" 2>/dev/null)" != "$reqs" ]; then
     --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
     --platform manylinux_2_28_aarch64 --python-version 3.11 --implementation cp $reqs
   echo "$reqs" >"$SITE/.stamp"
+fi
+
+if [ "${1:-}" = "--prepare" ]; then
+  log "prepared: cross compiler, sysroot, qemu and aarch64 wheels are in place"
+  exit 0
 fi
 
 # -- cross-build the extension (cffi's C source + aarch64-linux-gnu-gcc) next to the x86 one --
