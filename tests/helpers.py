@@ -1,9 +1,8 @@
-"""Run an expression on every engine, check they agree, and return the common answer; and the
-rule for tests whose tool is missing."""
+"""The tests' shared pieces, on top of copypatch.testing: an expression's common answer on every
+engine and optimisation setting, the JIT tests' table, and the rule for tests whose tool is missing."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -12,52 +11,22 @@ import numpy as np
 import pytest
 
 import copypatch
-from copypatch import EvalError
+from copypatch import testing
 
 #: every optimisation setting the tests compare: none (PostgreSQL's program), each pass alone, all
-SETTINGS: list[tuple[str, ...]] = [
-    (),
-    *((p,) for p in copypatch.OPTIMIZATIONS),
-    copypatch.OPTIMIZATIONS,
-]
-
-
-def outcome(sql: Any, table: Mapping[str, Any], mode: str, engine: str,
-            optimize: tuple[str, ...] = copypatch.OPTIMIZATIONS) -> tuple[Any, ...]:
-    """("ok", values) or ("error", sqlstate, message, row): comparable across engines."""
-    prog = copypatch.compile(sql, table, engine=engine, optimize=optimize)
-    try:
-        if mode == "filter":
-            return ("ok", prog.filter(table).tolist())
-        res = prog.evaluate(table)
-        return ("ok", as_list(res))
-    except EvalError as e:
-        return ("error", e.sqlstate, e.message, e.row)
-
-
-def as_list(res: np.ma.MaskedArray) -> list[Any]:
-    """Values with None for NULL; NaN as the string "NaN" and -0.0 kept apart from 0.0."""
-    out: list[Any] = []
-    for v, m in zip(res.data.tolist(), np.ma.getmaskarray(res).tolist()):
-        if m:
-            out.append(None)
-        elif isinstance(v, float) and math.isnan(v):
-            out.append("NaN")
-        elif isinstance(v, float) and v == 0 and np.signbit(v):
-            out.append("-0")
-        else:
-            out.append(v)
-    return out
+SETTINGS = [kwargs for _, kwargs in testing.optimization_settings()]
 
 
 def run_all(sql: Any, table: Mapping[str, Any], mode: str = "evaluate") -> tuple[Any, ...]:
     """The outcome on every engine and optimisation setting, asserting that they are all the same."""
-    results = {
-        (e, o): outcome(sql, table, mode, e, o) for e in copypatch.ENGINES for o in SETTINGS
-    }
-    first = results[(copypatch.ENGINES[0], ())]
-    for (engine, opt), r in results.items():
-        assert r == first, f"{engine} with optimize={opt} disagrees on {sql!r}: {r} vs {first}"
+    first: tuple[Any, ...] | None = None
+    for engine in copypatch.ENGINES:
+        for kwargs in SETTINGS:
+            r = testing.outcome(sql, table, mode, engine, **kwargs)
+            if first is None:
+                first = r
+            assert r == first, f"{engine} with {kwargs} disagrees on {sql!r}: {r} vs {first}"
+    assert first is not None
     return first
 
 

@@ -6,11 +6,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import need_valgrind
 
 import copypatch
 from copypatch.experiment import SETTINGS
 from copypatch.instructions import count
-from helpers import need_valgrind
 
 ROWS = 20_000
 

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "c03323a46cb36c10d0a35d477ae876c4d1568fe1a7c42b0d36836a657d8f2d41"
+#define CP_JIT_STENCILS_DIGEST "9e3412e0a15c2d7baec7a8765a2ed3b47ebf94d9605af2daf79262b6c2d29c5e"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -47,6 +47,7 @@ __all__ = [
     "Expression",
     "Mismatch",
     "StrategyBug",
+    "as_list",
     "cases",
     "check_engines",
     "check_postgres",
@@ -576,10 +577,12 @@ def cases(
 
 
 # ---- outcomes and properties ---------------------------------------------------------------
-def _plain(res: np.ndarray, mask: np.ndarray | None) -> list[Any]:
+def as_list(res: Any) -> list[Any]:
+    """A filter() or evaluate() result as plain, comparable values: None for NULL, NaN as the
+    string "NaN" and -0.0 as "-0" (so that == tells them apart from each other and from 0.0)."""
     out: list[Any] = []
-    data = res.tolist()
-    nulls = [False] * len(data) if mask is None else mask.tolist()
+    data = np.ma.getdata(res).tolist()
+    nulls = np.ma.getmaskarray(res).tolist()
     for v, m in zip(data, nulls):
         if m:
             out.append(None)
@@ -597,9 +600,7 @@ def _result(fn: Callable[..., Any], arg: Any, mode: str) -> tuple[Any, ...]:
         r = fn(arg)
     except EvalError as e:
         return ("error", e.sqlstate, e.message, e.row)
-    if mode == "filter":
-        return ("ok", _plain(np.asarray(r), None))
-    return ("ok", _plain(np.ma.getdata(r), np.ma.getmaskarray(r)))
+    return ("ok", as_list(r))
 
 
 def optimization_settings() -> list[tuple[str, dict[str, Any]]]:

@@ -83,7 +83,7 @@ def _target_error(clang: str, target: Target) -> str | None:
     probe = "#include <errno.h>\n#include <math.h>\n#include <string.h>\nint cp_probe;\n"
     done = subprocess.run(
         [clang, f"--target={target.triple}", "-fsyntax-only", "-x", "c", "-"],
-        input=probe, capture_output=True, text=True,
+        input=probe, capture_output=True, text=True, check=False,
     )
     if done.returncode == 0:
         return None
