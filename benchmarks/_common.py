@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: the expressions, the table, and the hand-written C reference."""
+"""Shared by the benchmarks: the standard workload (copypatch.workload), a long expression for
+compile latency, and the hand-written C reference."""
 
 from __future__ import annotations
 
@@ -8,17 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from copypatch.workload import QUERIES, make_table  # noqa: F401 (re-exported for the scripts)
 
 HERE = Path(__file__).resolve().parent
-
-# Per-row cost: the issue's four expressions.
-ROW_EXPRESSIONS = {
-    "eq": "a = 42",
-    "and": "a = 42 AND b > 10",
-    "or_arith": "a + b > 1000 OR c < 5",
-    "case_coalesce": "CASE WHEN a > 50 THEN b ELSE coalesce(c, 7) END > 10",
-}
 
 
 def long_expression(n: int = 12) -> str:
@@ -26,24 +19,8 @@ def long_expression(n: int = 12) -> str:
     return " OR ".join(f"(a + {i} > b * {i + 2} AND c <> {i})" for i in range(n))
 
 
-# Compile latency: from the smallest program up to 50+ steps.
-COMPILE_EXPRESSIONS = {
-    "eq": "a = 42",
-    "and": "a = 42 AND b > 10",
-    "or_arith": "a + b > 1000 OR c < 5",
-    "case_coalesce": "CASE WHEN a > 50 THEN b ELSE coalesce(c, 7) END > 10",
-    "in_list": "a IN (1, 2, 3, 5, 8, 13, 21) AND c IS NOT NULL",
-    "long": long_expression(),
-}
-
-
-def table(nrows: int, seed: int = 42) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
-    return {
-        "a": rng.integers(0, 100, nrows, dtype=np.int32),
-        "b": rng.integers(0, 100, nrows, dtype=np.int32),
-        "c": rng.integers(0, 100, nrows, dtype=np.int32),
-    }
+# Compile latency: the standard queries, and one of 50+ steps.
+COMPILE_EXPRESSIONS = {**QUERIES, "long": long_expression()}
 
 
 def build_c_reference(out_dir: Path, *, program: bool, vectorize: bool = False) -> Path:

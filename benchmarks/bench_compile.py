@@ -9,7 +9,7 @@ is excluded; the loop frees each program again, so the arena is in its steady st
 from __future__ import annotations
 
 import pyperf
-from _common import COMPILE_EXPRESSIONS, table
+from _common import COMPILE_EXPRESSIONS, make_table
 
 import copypatch
 from copypatch import jit
@@ -17,7 +17,7 @@ from copypatch.program import Layout
 
 
 def bench_jit_compile(loops: int, sql: str) -> float:
-    sp = copypatch.compile(sql, table(16)).steps
+    sp = copypatch.compile(sql, make_table(16)).steps
     assert sp is not None
     layout = Layout(sp, "switch")  # the steps, laid out once; compiled `loops` times
     total_ns = 0
@@ -32,7 +32,7 @@ def main() -> None:
     runner = pyperf.Runner()
     runner.metadata["description"] = __doc__.splitlines()[0]
     for name, sql in COMPILE_EXPRESSIONS.items():
-        sp = copypatch.compile(sql, table(16)).steps
+        sp = copypatch.compile(sql, make_table(16)).steps
         nsteps = len(sp.steps) if sp is not None else 0
         runner.bench_time_func(f"jit_compile[{name}, {nsteps} steps]", bench_jit_compile, sql)
 

@@ -1,4 +1,5 @@
-"""Per-row cost of a filter scan, for every engine and the hand-written C loop (a = 42).
+"""Per-row cost of a filter scan: every engine on the standard queries, and the hand-written C
+loop (a = 42).
 
     python benchmarks/bench_rows.py -o rows.json [--rows 1000000] [--fast]
     python -m pyperf compare_to rows.json other.json
@@ -12,13 +13,13 @@ from typing import Any
 
 import numpy as np
 import pyperf
-from _common import ROW_EXPRESSIONS, load_c_reference, table
+from _common import QUERIES, load_c_reference, make_table
 
 import copypatch
 
 
 def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
-    t = table(nrows)
+    t = make_table(nrows)
     prog = copypatch.compile(sql, t, engine=engine)
     prog.filter(t)  # warm
     t0 = pyperf.perf_counter()
@@ -29,7 +30,7 @@ def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
 
 def bench_c_loop(loops: int, nrows: int, vectorize: bool) -> float:
     fn = load_c_reference(vectorize)
-    a = table(nrows)["a"]
+    a = make_table(nrows)["a"]
     mask = np.zeros(nrows, dtype=np.bool_)
     args: tuple[Any, ...] = (a.ctypes.data, nrows, mask.ctypes.data)
     fn(*args)
@@ -47,7 +48,7 @@ def main() -> None:
     runner.metadata["description"] = __doc__.splitlines()[0]
     runner.metadata["rows"] = args.rows
     nrows = args.rows
-    for name, sql in ROW_EXPRESSIONS.items():
+    for name, sql in QUERIES.items():
         for engine in args.engine or copypatch.ENGINES:
             runner.bench_time_func(
                 f"rows[{name}, {engine}]", bench_engine, sql, engine, nrows, inner_loops=nrows

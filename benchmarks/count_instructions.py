@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import instructions
-from _common import ROW_EXPRESSIONS, build_c_reference
+from _common import QUERIES, build_c_reference
 
 
 def count_c_reference(rows: int, vectorize: bool) -> float:
@@ -49,11 +49,11 @@ def count_c_reference(rows: int, vectorize: bool) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--sql", action="append", help="repeatable; default: the benchmark set")
+    ap.add_argument("--sql", action="append", help="repeatable; default: the standard queries")
     args = ap.parse_args()
     import copypatch
 
-    exprs = args.sql or list(ROW_EXPRESSIONS.values())
+    exprs = args.sql or list(QUERIES.values())
     results: dict[tuple[str, str], float] = {}
     for sql in exprs:
         for engine in copypatch.ENGINES:

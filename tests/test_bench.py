@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import as_list, need_valgrind
+from helpers import need_valgrind
 
 import copypatch
-from copypatch.bench import LEVELS, STANDARD_QUERIES, level_passes, make_table
+from copypatch.bench import LEVELS, level_passes
+from copypatch.testing import as_list
+from copypatch.workload import STANDARD_QUERIES, make_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPERF_QUICK = ["-p", "1", "-n", "1", "-w", "0", "-l", "1"]  # one process, one value, no warm-up

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import as_list, run_all
+from helpers import run_all
 
 from copypatch import EvalError
+from copypatch.testing import as_list
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
 

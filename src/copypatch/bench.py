@@ -22,27 +22,9 @@ from typing import Any
 
 import numpy as np
 
-#: The standard query set.
-STANDARD_QUERIES = (
-    "a = 42",
-    "a = 42 AND b > 10",
-    "a + b > 1000 OR c < 5",
-    "COALESCE(b, c) > 50 AND CASE WHEN a > 50 THEN c ELSE a END < 20",
-    " AND ".join(f"a <> {i}" for i in range(100, 120)) + " AND c >= 0",
-    "a IN (1, 7, 42, 64, 99)",
-)
+from .workload import STANDARD_QUERIES, make_table
+
 LEVELS = ("none", "all")  # optimisation levels: PostgreSQL's program, and every pass
-
-
-def make_table(rows: int, seed: int = 42) -> dict[str, np.ndarray]:
-    """The benchmark table: a int4 NOT NULL in [0, 100), b int8 with 10% NULLs, c int4 NOT NULL."""
-    rng = np.random.default_rng(seed)
-    b = rng.integers(0, 2000, rows, dtype=np.int64)
-    return {
-        "a": rng.integers(0, 100, rows, dtype=np.int32),
-        "b": np.ma.masked_array(b, mask=rng.random(rows) < 0.1),
-        "c": rng.integers(0, 100, rows, dtype=np.int32),
-    }
 
 
 def scan_timer(prog: Any, table: Mapping[str, Any]) -> Callable[[int], float]:

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import copypatch
 
-    from .bench import make_table, scan_timer
+    from .bench import scan_timer
+    from .workload import make_table
 
     runner = pyperf.Runner(program_args=("-m", "copypatch.experiment"), add_cmdline_args=_worker_args)
     ap = runner.argparser

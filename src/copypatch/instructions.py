@@ -19,7 +19,7 @@ CHILD = """
 import sys, numpy as np, copypatch
 rows, engine, sql, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 opt = copypatch.OPTIMIZATIONS if sys.argv[5] == "all" else tuple(p for p in sys.argv[5].split(",") if p)
-from copypatch.bench import make_table
+from copypatch.workload import make_table
 table = make_table(rows)
 prog = copypatch.compile(sql, table, engine=engine, optimize=opt)
 prog.filter(table) if mode == "filter" else prog.evaluate(table)
