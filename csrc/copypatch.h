@@ -1,8 +1,9 @@
 /*
  * copypatch.h: the C core's internal header.
  *
- * api.h declares the interface (and is what cffi sees); this file adds what only C needs: Datum
- * conversions, the type, opcode and error enums expanded from their .def lists, and the error hook.
+ * api.h declares the interface (and is what cffi sees); this file adds what only C needs: the
+ * type, opcode and error enums expanded from their .def lists, Datum conversions, and the error
+ * hook.
  */
 #ifndef COPYPATCH_H
 #define COPYPATCH_H
@@ -71,7 +72,8 @@ enum
 #define CP_GET_DATUM_INT(ctype, x) { return (Datum) (int64_t) (x); }
 #define CP_DATUM_GET_BOOL(ctype, d) { return (d) != 0; }
 #define CP_GET_DATUM_BOOL(ctype, x) { return (x) ? 1 : 0; }
-#define CP_FLOAT_BITS(ctype) __typeof__(_Generic((ctype) 0, float: (uint32_t) 0, double: (uint64_t) 0))
+#define CP_FLOAT_BITS(ctype) \
+	__typeof__(_Generic((ctype) 0, float: (uint32_t) 0, double: (uint64_t) 0))
 #define CP_DATUM_GET_FLOAT(ctype, d) \
 	{ \
 		CP_FLOAT_BITS(ctype) u = (CP_FLOAT_BITS(ctype)) (d); \

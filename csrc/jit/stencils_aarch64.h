@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "a5e07592c91994e861c6a502948b69685d55b199acaa1cfb8c9b3520eb6e5da2"
+#define CP_JIT_STENCILS_DIGEST "5a26a6f62298c7c4cc1073d8f58a996d76bd53eab52cb435d6bbc7b2970b8e4a"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

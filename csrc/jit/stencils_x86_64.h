@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "a0a3643c39e6cd12de992aff331de5dfc2a79b6e68c15a9faf99e2d52acfbeaf"
+#define CP_JIT_STENCILS_DIGEST "a85e8eb600a96ad722b47b0fe3526b9d43aa2f0410a9d04652390a27fe227474"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

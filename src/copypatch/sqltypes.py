@@ -114,6 +114,10 @@ class SqlType(enum.Enum):
         return _BY_OID.get(oid)
 
 
+# the Datum conventions of copypatch.h, with the numpy kind of a C value held that way
+_DATUM_DTYPE_KINDS = {"BOOL": "b", "INT": "i", "FLOAT": "f"}
+
+
 def _read_type_table() -> dict[SqlType, TypeInfo]:
     out: dict[SqlType, TypeInfo] = {}
     for code in range(lib.cp_num_types):
@@ -135,8 +139,12 @@ def _read_type_table() -> dict[SqlType, TypeInfo]:
             c.width,
             c.category.decode(),
         )
+        kind = _DATUM_DTYPE_KINDS.get(info.datum)
+        if kind is None:
+            raise RuntimeError(
+                f"csrc/types.def: {name}'s Datum convention {info.datum} is not one to_datum knows"
+            )
         # a PLAIN column holds the C value itself: the dtype must be the C type's twin
-        kind = {"BOOL": "b", "INT": "i", "FLOAT": "f"}[info.datum]
         if info.column == "PLAIN" and (info.dtype.itemsize, info.dtype.kind) != (info.width, kind):
             raise RuntimeError(
                 f"csrc/types.def: {name}'s column dtype {info.dtype} does not hold "
