@@ -12,17 +12,6 @@
 
 typedef uint64_t Datum;
 
-/* The supported SQL types, as stored in numpy columns. */
-typedef enum CpType
-{
-	CP_BOOL,
-	CP_INT2,
-	CP_INT4,
-	CP_INT8,
-	CP_FLOAT4,
-	CP_FLOAT8
-} CpType;
-
 typedef struct NullableDatum
 {
 	Datum		value;
@@ -192,6 +181,24 @@ typedef struct CpErrorInfo
 	int32_t		code;			/* CpErrorCode */
 	int64_t		row;
 } CpErrorInfo;
+
+/*
+ * The SQL types of columns and results (csrc/types.def), indexed by their CpType code (the enum
+ * is in copypatch.h, generated from the same list). Python's SqlType reads its facts from here.
+ */
+typedef struct CpTypeInfo
+{
+	const char *name;			/* the types.def token (SqlType's member); lower-cased, typname */
+	const char *sql_name;		/* format_type()'s name */
+	const char *dtype;			/* numpy dtype of a column */
+	const char *datum;			/* Datum convention: "INT", "BOOL" or "FLOAT" */
+	const char *column;			/* column convention: "PLAIN" */
+	int32_t		oid;			/* pg_type.oid */
+	int32_t		width;			/* bytes of the C value: pg_type.typlen */
+	char		category;		/* pg_type.typcategory */
+} CpTypeInfo;
+extern const int cp_num_types;
+extern const CpTypeInfo cp_types[];
 
 /* Opcode and error tables, for Python and for explain(). */
 extern const int cp_num_opcodes;

@@ -427,30 +427,23 @@ CASE(EEOP_CONST_NULL)
 }
 
 /*
- * One body for every EEOP_SCAN_COLUMN_<T>[_NOTNULL]: the value of column attnum at the current
- * row, converted to a Datum as cp_slot_getsomeattrs would, with no slot in between.
+ * One body for every EEOP_SCAN_COLUMN_<T>[_NOTNULL] (types.def): the value of column attnum at
+ * the current row, loaded as cp_slot_getsomeattrs would, with no slot in between.
  */
 #define CP_SCAN_COLUMN(T, check_nulls) \
 { \
 	const CpColumn *col = &econtext->columns[op->d.var.attnum]; \
 	int64_t		row = econtext->row; \
 	\
-	*op->resvalue = T##GetDatum(*(const cp_##T *) (col->data + row * col->stride)); \
+	*op->resvalue = cp_load_##T(col->data + row * col->stride); \
 	*op->resnull = (check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]; \
 	NEXT(); \
 }
-CASE(EEOP_SCAN_COLUMN_BOOL) CP_SCAN_COLUMN(BOOL, true)
-CASE(EEOP_SCAN_COLUMN_INT2) CP_SCAN_COLUMN(INT2, true)
-CASE(EEOP_SCAN_COLUMN_INT4) CP_SCAN_COLUMN(INT4, true)
-CASE(EEOP_SCAN_COLUMN_INT8) CP_SCAN_COLUMN(INT8, true)
-CASE(EEOP_SCAN_COLUMN_FLOAT4) CP_SCAN_COLUMN(FLOAT4, true)
-CASE(EEOP_SCAN_COLUMN_FLOAT8) CP_SCAN_COLUMN(FLOAT8, true)
-CASE(EEOP_SCAN_COLUMN_BOOL_NOTNULL) CP_SCAN_COLUMN(BOOL, false)
-CASE(EEOP_SCAN_COLUMN_INT2_NOTNULL) CP_SCAN_COLUMN(INT2, false)
-CASE(EEOP_SCAN_COLUMN_INT4_NOTNULL) CP_SCAN_COLUMN(INT4, false)
-CASE(EEOP_SCAN_COLUMN_INT8_NOTNULL) CP_SCAN_COLUMN(INT8, false)
-CASE(EEOP_SCAN_COLUMN_FLOAT4_NOTNULL) CP_SCAN_COLUMN(FLOAT4, false)
-CASE(EEOP_SCAN_COLUMN_FLOAT8_NOTNULL) CP_SCAN_COLUMN(FLOAT8, false)
+#define TYPE(NAME, ...) \
+CASE(EEOP_SCAN_COLUMN_##NAME) CP_SCAN_COLUMN(NAME, true) \
+CASE(EEOP_SCAN_COLUMN_##NAME##_NOTNULL) CP_SCAN_COLUMN(NAME, false)
+#include "types.def"
+#undef TYPE
 
 /*
  * One body for every inlined built-in: the arguments come from the call info's slots as for

@@ -1,8 +1,9 @@
 /*
  * copypatch.h: the C core's internal header.
  *
- * api.h declares the interface (and is what cffi sees); this file adds what only C needs: Datum
- * conversions, the opcode and error enums expanded from their .def lists, and the error hook.
+ * api.h declares the interface (and is what cffi sees); this file adds what only C needs: the
+ * type, opcode and error enums expanded from their .def lists, Datum conversions, and the error
+ * hook.
  */
 #ifndef COPYPATCH_H
 #define COPYPATCH_H
@@ -41,53 +42,71 @@ _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d
 			   "an ExprEvalStep operand is not covered by d.words");
 
 /*
- * Datum conversions, PostgreSQL's: integers are sign-extended, float4 lives in the low 32 bits,
- * float8 is its bit pattern. The T token names a type in the .def lists.
+ * The SQL types (types.def): their CpType codes, C types cp_<T>, Datum conversions
+ * DatumGet<T>/<T>GetDatum, and column accessors cp_load_<T>/cp_store_<T>. The T token names a
+ * type in the .def lists.
  */
-typedef bool cp_BOOL;
-typedef int16_t cp_INT2;
-typedef int32_t cp_INT4;
-typedef int64_t cp_INT8;
-typedef float cp_FLOAT4;
-typedef double cp_FLOAT8;
-
-static inline bool DatumGetBOOL(Datum d) { return d != 0; }
-static inline int16_t DatumGetINT2(Datum d) { return (int16_t) d; }
-static inline int32_t DatumGetINT4(Datum d) { return (int32_t) d; }
-static inline int64_t DatumGetINT8(Datum d) { return (int64_t) d; }
-static inline float DatumGetFLOAT4(Datum d)
+typedef enum CpType
 {
-	uint32_t	u = (uint32_t) d;
-	float		f;
+#define TYPE(NAME, ...) CP_##NAME,
+#include "types.def"
+#undef TYPE
+} CpType;
 
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-static inline double DatumGetFLOAT8(Datum d)
+/* the number of types; not a CpType member, so that a switch over CpType needs no case for it */
+enum
 {
-	double		f;
+	CP_NUM_TYPES = 0
+#define TYPE(NAME, ...) + 1
+#include "types.def"
+#undef TYPE
+};
 
-	memcpy(&f, &d, sizeof(f));
-	return f;
-}
-static inline Datum BOOLGetDatum(bool x) { return x ? 1 : 0; }
-static inline Datum INT2GetDatum(int16_t x) { return (Datum) (int64_t) x; }
-static inline Datum INT4GetDatum(int32_t x) { return (Datum) (int64_t) x; }
-static inline Datum INT8GetDatum(int64_t x) { return (Datum) x; }
-static inline Datum FLOAT4GetDatum(float x)
-{
-	uint32_t	u;
+/*
+ * Datum conventions, PostgreSQL's (postgres.h), as the bodies of DatumGet<T> and <T>GetDatum.
+ * INT: sign-extended (Int16GetDatum ... Int64GetDatum). BOOL: 0 or 1. FLOAT: the value's bit
+ * pattern in the low bits, the rest zero (Float4GetDatum, Float8GetDatum): copied through the
+ * unsigned integer as wide as the float, so the bytes land in the low bits on any byte order.
+ */
+#define CP_DATUM_GET_INT(ctype, d) { return (ctype) (d); }
+#define CP_GET_DATUM_INT(ctype, x) { return (Datum) (int64_t) (x); }
+#define CP_DATUM_GET_BOOL(ctype, d) { return (d) != 0; }
+#define CP_GET_DATUM_BOOL(ctype, x) { return (x) ? 1 : 0; }
+#define CP_FLOAT_BITS(ctype) \
+	__typeof__(_Generic((ctype) 0, float: (uint32_t) 0, double: (uint64_t) 0))
+#define CP_DATUM_GET_FLOAT(ctype, d) \
+	{ \
+		CP_FLOAT_BITS(ctype) u = (CP_FLOAT_BITS(ctype)) (d); \
+		ctype		f; \
+		\
+		memcpy(&f, &u, sizeof(f)); \
+		return f; \
+	}
+#define CP_GET_DATUM_FLOAT(ctype, x) \
+	{ \
+		CP_FLOAT_BITS(ctype) u; \
+		\
+		_Static_assert(sizeof(u) == sizeof(x), "a float's bits fill its unsigned integer"); \
+		memcpy(&u, &(x), sizeof(u)); \
+		return (Datum) u; \
+	}
 
-	memcpy(&u, &x, sizeof(u));
-	return (Datum) u;
-}
-static inline Datum FLOAT8GetDatum(double x)
-{
-	Datum		d;
+/*
+ * Column conventions, as the bodies of cp_load_<T> (the Datum of the value at p) and cp_store_<T>
+ * (row `row` of an output column of T). PLAIN: the numpy element is the C value.
+ */
+#define CP_LOAD_PLAIN(NAME, p) { return NAME##GetDatum(*(const cp_##NAME *) (p)); }
+#define CP_STORE_PLAIN(NAME, out, row, d) { ((cp_##NAME *) (out))[row] = DatumGet##NAME(d); }
 
-	memcpy(&d, &x, sizeof(d));
-	return d;
-}
+#define TYPE(NAME, ctype, datum, column, ...) \
+	typedef ctype cp_##NAME; \
+	static inline ctype DatumGet##NAME(Datum d) CP_DATUM_GET_##datum(ctype, d) \
+	static inline Datum NAME##GetDatum(ctype x) CP_GET_DATUM_##datum(ctype, x) \
+	static inline Datum cp_load_##NAME(const char *p) CP_LOAD_##column(NAME, p) \
+	static inline void cp_store_##NAME(void *out, int64_t row, Datum d) \
+		CP_STORE_##column(NAME, out, row, d)
+#include "types.def"
+#undef TYPE
 
 #define DatumGetBool(d) DatumGetBOOL(d)
 #define BoolGetDatum(x) BOOLGetDatum(x)
@@ -104,24 +123,12 @@ cp_store_result(void *out, int64_t row, CpType type, Datum d)
 {
 	switch (type)
 	{
-		case CP_BOOL:
-			((bool *) out)[row] = DatumGetBOOL(d);
+#define TYPE(NAME, ...) \
+		case CP_##NAME: \
+			cp_store_##NAME(out, row, d); \
 			break;
-		case CP_INT2:
-			((int16_t *) out)[row] = DatumGetINT2(d);
-			break;
-		case CP_INT4:
-			((int32_t *) out)[row] = DatumGetINT4(d);
-			break;
-		case CP_INT8:
-			((int64_t *) out)[row] = DatumGetINT8(d);
-			break;
-		case CP_FLOAT4:
-			((float *) out)[row] = DatumGetFLOAT4(d);
-			break;
-		case CP_FLOAT8:
-			((double *) out)[row] = DatumGetFLOAT8(d);
-			break;
+#include "types.def"
+#undef TYPE
 	}
 }
 

@@ -38,6 +38,15 @@ const char *const cp_error_messages[] = {
 };
 const int	cp_num_errors = CP_ERR_LAST;
 
+const CpTypeInfo cp_types[] = {
+#define TYPE(NAME, ctype, datum, column, oid, category, sql_name, dtype) \
+	{#NAME, sql_name, dtype, #datum, #column, oid, (int32_t) sizeof(ctype), category},
+#include "types.def"
+#undef TYPE
+};
+const int	cp_num_types = CP_NUM_TYPES;
+_Static_assert(sizeof(cp_types) / sizeof(cp_types[0]) == CP_NUM_TYPES, "cp_types out of whack");
+
 /*
  * slot_getsomeattrs: read columns [scan_nvalid, last_var) of the current row into the scan slot,
  * the Datum conventions of copypatch.h. PostgreSQL deforms a heap tuple here; we read numpy
@@ -56,24 +65,12 @@ cp_slot_getsomeattrs(ExprContext *econtext, int32_t last_var)
 
 		switch ((CpType) col->type)
 		{
-			case CP_BOOL:
-				d = BOOLGetDatum(*(const bool *) p);
+#define TYPE(NAME, ...) \
+			case CP_##NAME: \
+				d = cp_load_##NAME(p); \
 				break;
-			case CP_INT2:
-				d = INT2GetDatum(*(const int16_t *) p);
-				break;
-			case CP_INT4:
-				d = INT4GetDatum(*(const int32_t *) p);
-				break;
-			case CP_INT8:
-				d = INT8GetDatum(*(const int64_t *) p);
-				break;
-			case CP_FLOAT4:
-				d = FLOAT4GetDatum(*(const float *) p);
-				break;
-			case CP_FLOAT8:
-				d = FLOAT8GetDatum(*(const double *) p);
-				break;
+#include "types.def"
+#undef TYPE
 		}
 		econtext->scan_values[i] = d;
 		econtext->scan_isnull[i] = col->nulls != NULL && col->nulls[row * col->null_stride] != 0;

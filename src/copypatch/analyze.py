@@ -60,13 +60,12 @@ class Schema:
         return f"Schema({cols})"
 
 
-INT_RANGES = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}
 MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit
 
 
 def fits(t: SqlType, v: int) -> bool:
-    bits = INT_RANGES[t]
-    return -(1 << (bits - 1)) <= v < (1 << (bits - 1))
+    lo, hi = t.int_range
+    return lo <= v <= hi
 
 
 def analyze(e: raw.Expr, schema: Schema) -> Node:
@@ -113,7 +112,7 @@ def pg_strtoint(text: str, t: SqlType) -> int:
     """int2in/int4in/int8in (pg_strtoint16/32/64): spaces, a sign, ASCII digits, spaces. The
     digits are accumulated first, so a prefix too large is out of range (22003) even when junk
     follows it ('32769.0' for int2), and junk after a prefix in range is a syntax error (22P02)."""
-    limit = 1 << (INT_RANGES[t] - 1)  # the magnitude of the most negative value
+    limit = -t.int_range[0]  # the magnitude of the most negative value
     i, n = 0, len(text)
     while i < n and text[i] in _C_SPACE:
         i += 1

@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from ._errors import CopypatchError, EvalError
+from .sqltypes import SUPPORTED_DTYPES, SqlType
 
 if TYPE_CHECKING:
     from typing import Self  # only for annotations, so Python 3.10 can still import this
@@ -52,24 +53,6 @@ _REQUIRED_PROGRAMS = ("postgres", "initdb")
 
 JitMode = Literal["off", "on", "full"]
 
-# Column dtype (native byte order) -> PostgreSQL type.
-_PG_TYPE_BY_DTYPE: dict[np.dtype[Any], str] = {
-    np.dtype(np.bool_): "bool",
-    np.dtype(np.int16): "int2",
-    np.dtype(np.int32): "int4",
-    np.dtype(np.int64): "int8",
-    np.dtype(np.float32): "float4",
-    np.dtype(np.float64): "float8",
-}
-# Result type oids (pg_type) -> numpy dtype, for evaluate().
-_DTYPE_BY_OID: dict[int, np.dtype[Any]] = {
-    16: np.dtype(np.bool_),
-    21: np.dtype(np.int16),
-    23: np.dtype(np.int32),
-    20: np.dtype(np.int64),
-    700: np.dtype(np.float32),
-    701: np.dtype(np.float64),
-}
 _ROWID = "_rowid"
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _COPY_TRAILER = b"\xff\xff"
@@ -582,7 +565,7 @@ class PostgreSQL:
         defs = [
             sql.SQL("{} {}{}").format(
                 sql.Identifier(c),
-                sql.SQL(_PG_TYPE_BY_DTYPE[data.dtype]),
+                sql.SQL(SqlType.from_dtype(data.dtype).value),
                 sql.SQL("" if nulls is not None else " NOT NULL"),
             )
             for c, (data, nulls) in cols.items()
@@ -671,13 +654,15 @@ class PostgreSQL:
             cur.execute(query)
             assert cur.description is not None
             oid = cur.description[1].type_code
-            dtype = _DTYPE_BY_OID.get(oid)
-            if dtype is None:
+            rtype = SqlType.from_oid(oid)
+            if rtype is None:
                 tname = self._type_name(oid)
+                supported = ", ".join(t.sql_name for t in SqlType.stored())
                 raise TypeError(
                     f"expression {expr_sql!r} has PostgreSQL type {tname}; evaluate() supports "
-                    "only bool, smallint, integer, bigint, real and double precision"
+                    f"only {supported}"
                 )
+            dtype = rtype.dtype
             rows = cur.fetchall()
         values = np.zeros(n, dtype=dtype)
         mask = np.ones(n, dtype=np.bool_)
@@ -773,11 +758,12 @@ def _check_table(
         if col.ndim != 1:
             raise ValueError(f"column {cname!r} has shape {col.shape}; columns must be 1-D")
         dt = col.dtype
-        if dt.newbyteorder("=") not in _PG_TYPE_BY_DTYPE:
+        try:
+            SqlType.from_dtype(dt.newbyteorder("="))
+        except TypeError:
             raise TypeError(
-                f"column {cname!r} has dtype {dt}; supported are bool, int16, int32, int64, "
-                "float32 and float64"
-            )
+                f"column {cname!r} has dtype {dt}; supported are {SUPPORTED_DTYPES}"
+            ) from None
         if n is None:
             n = len(col)
         elif len(col) != n:

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import enum
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
+from ._core import ffi, lib
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """What the C core's type table (csrc/types.def, read through cp_types) says of one type."""
+
+    code: int  #: its CpType code
+    sql_name: str  #: format_type()'s name
+    dtype: np.dtype  #: the numpy dtype of a column
+    datum: str  #: how a value sits in a Datum: "INT" (sign-extended), "BOOL" or "FLOAT" (bits)
+    column: str  #: how a value sits in a column: "PLAIN" (the element is the C value)
+    oid: int  #: pg_type.oid
+    width: int  #: bytes of the C value (pg_type.typlen)
+    category: str  #: pg_type.typcategory
+
 
 class SqlType(enum.Enum):
-    """A PostgreSQL type; the value is its name in pg_type (``typname``)."""
+    """A PostgreSQL type; the value is its name in pg_type (``typname``).
+
+    Every member but the two pseudo-types at the end is a line of csrc/types.def, from which its
+    facts come (checked at import: a type in the table without its member here fails loudly).
+    """
 
     BOOL = "bool"
     INT2 = "int2"
@@ -24,107 +45,155 @@ class SqlType(enum.Enum):
     UNKNOWN = "unknown"
 
     @property
-    def sql_name(self) -> str:
-        return _SQL_NAMES[self]
-
-    @property
-    def dtype(self) -> np.dtype:
+    def info(self) -> TypeInfo:
+        """The C core's facts about this type; TypeError for the pseudo-types, which have none."""
         try:
-            return _DTYPES[self]
+            return _INFO[self]
         except KeyError:
             raise TypeError(f"type {self.sql_name} has no numpy representation") from None
 
     @property
+    def sql_name(self) -> str:
+        info = _INFO.get(self)
+        return info.sql_name if info is not None else self.value
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.info.dtype
+
+    @property
     def cp_type(self) -> int:
-        """The CpType code of the C core (api.h)."""
-        return _CP_TYPES[self]
+        """The CpType code of the C core (csrc/types.def)."""
+        return self.info.code
+
+    @property
+    def oid(self) -> int:
+        return self.info.oid
+
+    @property
+    def width(self) -> int:
+        """Bytes of a value (pg_type.typlen)."""
+        return self.info.width
 
     @property
     def is_integer(self) -> bool:
-        return self in (SqlType.INT2, SqlType.INT4, SqlType.INT8)
+        info = _INFO.get(self)
+        return info is not None and info.datum == "INT" and info.category == "N"
 
     @property
     def is_float(self) -> bool:
-        return self in (SqlType.FLOAT4, SqlType.FLOAT8)
+        info = _INFO.get(self)
+        return info is not None and info.datum == "FLOAT"
+
+    @property
+    def int_range(self) -> tuple[int, int]:
+        """The smallest and largest value of a type held as a signed integer."""
+        if self.info.datum != "INT":
+            raise TypeError(f"type {self.sql_name} is not held as an integer")
+        half = 1 << (8 * self.info.width - 1)
+        return -half, half - 1
+
+    @classmethod
+    def stored(cls) -> tuple[SqlType, ...]:
+        """The types a column or a result can have, in the C core's order (CpType)."""
+        return tuple(_INFO)
 
     @classmethod
     def from_dtype(cls, dtype: np.dtype) -> SqlType:
         dtype = np.dtype(dtype)
         if not dtype.isnative:
             raise TypeError(f"dtype {dtype} is not in the machine's byte order")
-        for t, d in _DTYPES.items():
-            if d == dtype:
+        for t, info in _INFO.items():
+            if info.dtype == dtype:
                 return t
-        raise TypeError(
-            f"unsupported column dtype {dtype}; supported: bool, int16, int32, int64, float32, float64"
+        raise TypeError(f"unsupported column dtype {dtype}; supported: {SUPPORTED_DTYPES}")
+
+    @classmethod
+    def from_oid(cls, oid: int) -> SqlType | None:
+        """The type with this pg_type OID, or None if copypatch has no such type."""
+        return _BY_OID.get(oid)
+
+
+# the Datum conventions of copypatch.h, with the numpy kind of a C value held that way
+_DATUM_DTYPE_KINDS = {"BOOL": "b", "INT": "i", "FLOAT": "f"}
+
+
+def _read_type_table() -> dict[SqlType, TypeInfo]:
+    out: dict[SqlType, TypeInfo] = {}
+    for code in range(lib.cp_num_types):
+        c = lib.cp_types[code]
+        name = ffi.string(c.name).decode()
+        t = SqlType.__members__.get(name)
+        if t is None or t.value != name.lower():
+            raise RuntimeError(
+                f"csrc/types.def has type {name}, which SqlType lacks (add {name} = "
+                f"{name.lower()!r} to src/copypatch/sqltypes.py)"
+            )
+        info = TypeInfo(
+            code,
+            ffi.string(c.sql_name).decode(),
+            np.dtype(ffi.string(c.dtype).decode()),
+            ffi.string(c.datum).decode(),
+            ffi.string(c.column).decode(),
+            c.oid,
+            c.width,
+            c.category.decode(),
         )
+        kind = _DATUM_DTYPE_KINDS.get(info.datum)
+        if kind is None:
+            raise RuntimeError(
+                f"csrc/types.def: {name}'s Datum convention {info.datum} is not one to_datum knows"
+            )
+        # a PLAIN column holds the C value itself: the dtype must be the C type's twin
+        if info.column == "PLAIN" and (info.dtype.itemsize, info.dtype.kind) != (info.width, kind):
+            raise RuntimeError(
+                f"csrc/types.def: {name}'s column dtype {info.dtype} does not hold "
+                f"its {info.width}-byte C value"
+            )
+        out[t] = info
+    return out
 
 
-_SQL_NAMES = {
-    SqlType.BOOL: "boolean",
-    SqlType.INT2: "smallint",
-    SqlType.INT4: "integer",
-    SqlType.INT8: "bigint",
-    SqlType.FLOAT4: "real",
-    SqlType.FLOAT8: "double precision",
-    SqlType.NUMERIC: "numeric",
-    SqlType.UNKNOWN: "unknown",
-}
-_DTYPES = {
-    SqlType.BOOL: np.dtype(np.bool_),
-    SqlType.INT2: np.dtype(np.int16),
-    SqlType.INT4: np.dtype(np.int32),
-    SqlType.INT8: np.dtype(np.int64),
-    SqlType.FLOAT4: np.dtype(np.float32),
-    SqlType.FLOAT8: np.dtype(np.float64),
-}
-_CP_TYPES = {t: i for i, t in enumerate(_DTYPES)}  # order of CpType in api.h
+_INFO = _read_type_table()
+_BY_OID = {info.oid: t for t, info in _INFO.items()}
+#: The numpy dtypes of columns, for messages.
+SUPPORTED_DTYPES = ", ".join(str(info.dtype) for info in _INFO.values())
 
-#: Type names accepted in casts (PostgreSQL's spellings, as the grammar reduces them).
+#: Type names accepted in casts (PostgreSQL's spellings, as the grammar reduces them): each
+#: type's typname and format_type() name, and the grammar's other aliases.
 TYPE_NAMES = {
-    "bool": SqlType.BOOL,
-    "boolean": SqlType.BOOL,
-    "int2": SqlType.INT2,
-    "smallint": SqlType.INT2,
-    "int4": SqlType.INT4,
+    **{name: t for t in SqlType.stored() for name in (t.value, t.sql_name)},
     "int": SqlType.INT4,
-    "integer": SqlType.INT4,
-    "int8": SqlType.INT8,
-    "bigint": SqlType.INT8,
-    "float4": SqlType.FLOAT4,
-    "real": SqlType.FLOAT4,
-    "float8": SqlType.FLOAT8,
-    "double precision": SqlType.FLOAT8,
     "numeric": SqlType.NUMERIC,
     "decimal": SqlType.NUMERIC,
 }
 
-_INT_BITS = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}
+_FLOAT_FORMATS = {4: "f", 8: "d"}  # struct's format of a float of that many bytes
 
 
 def to_datum(t: SqlType, value: object) -> int:
     """A Python value of type t as a Datum (PostgreSQL's conventions; see csrc/copypatch.h)."""
-    if t is SqlType.BOOL:
+    info = t.info
+    if info.datum == "BOOL":
         return 1 if value else 0
-    if t in _INT_BITS:
-        return int(value) & 0xFFFF_FFFF_FFFF_FFFF  # type: ignore[call-overload]
-    if t is SqlType.FLOAT4:
-        return struct.unpack("<I", struct.pack("<f", value))[0]  # type: ignore[no-any-return]
-    if t is SqlType.FLOAT8:
-        return struct.unpack("<Q", struct.pack("<d", value))[0]  # type: ignore[no-any-return]
+    if info.datum == "INT":
+        v: int = int(value)  # type: ignore[call-overload]
+        return v & 0xFFFF_FFFF_FFFF_FFFF
+    if info.datum == "FLOAT":
+        return int.from_bytes(struct.pack("<" + _FLOAT_FORMATS[info.width], value), "little")
     raise TypeError(f"no Datum representation for {t.sql_name}")
 
 
 def from_datum(t: SqlType, d: int) -> bool | int | float:
     """The inverse of to_datum."""
-    if t is SqlType.BOOL:
+    info = t.info
+    if info.datum == "BOOL":
         return d != 0
-    if t in _INT_BITS:
-        bits = _INT_BITS[t]
+    if info.datum == "INT":
+        bits = 8 * info.width
         v = d & ((1 << bits) - 1)
         return v - (1 << bits) if v >> (bits - 1) else v
-    if t is SqlType.FLOAT4:
-        return struct.unpack("<f", struct.pack("<I", d & 0xFFFF_FFFF))[0]  # type: ignore[no-any-return]
-    if t is SqlType.FLOAT8:
-        return struct.unpack("<d", struct.pack("<Q", d))[0]  # type: ignore[no-any-return]
+    if info.datum == "FLOAT":
+        raw = (d & ((1 << (8 * info.width)) - 1)).to_bytes(info.width, "little")
+        return struct.unpack("<" + _FLOAT_FORMATS[info.width], raw)[0]  # type: ignore[no-any-return]
     raise TypeError(f"no Datum representation for {t.sql_name}")

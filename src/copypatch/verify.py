@@ -90,19 +90,31 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
     if v is None:
         return None
     ct = c.consttype
-    if ct is SqlType.BOOL:
+    # by how the value travels as a Datum (sqltypes.to_datum), so that a new type in
+    # csrc/types.def is checked by its convention's rule
+    datum = ct.info.datum
+    if datum == "BOOL":
         ok = isinstance(v, (bool, np.bool_))
-    elif ct.is_integer:
-        bits = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}[ct]
+    elif datum == "INT":
+        lo, hi = ct.int_range
         ok = (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-              and -(1 << (bits - 1)) <= int(v) < (1 << (bits - 1)))
+              and lo <= int(v) <= hi)
     else:
-        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        if ok and ct is SqlType.FLOAT4 and np.isfinite(v) and abs(float(v)) > 3.4028234663852886e38:
-            ok = False
+        ok = (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+              and _fits_float(v, ct))
     if not ok:
         return f"{v!r} is not a value of type {ct.value}"
     return None
+
+
+def _fits_float(v: Any, t: SqlType) -> bool:
+    """Whether a number survives the store into float type t: infinities and NaN do, a finite
+    value beyond the type's largest (or an integer beyond any float) does not."""
+    try:
+        f = float(v)
+    except OverflowError:
+        return False
+    return not np.isfinite(f) or abs(f) <= float(np.finfo(t.dtype).max)
 
 
 def _slot(d: Any) -> tuple[Any, ...]:
