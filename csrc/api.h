@@ -241,7 +241,7 @@ float		cp_strtof(const char *s, int *erange);
 double		cp_strtod(const char *s, int *erange);
 
 /*
- * ---- The copy-and-patch JIT (csrc/jit/runtime.c; docs/jit.md) ----
+ * ---- The copy-and-patch JIT (csrc/jit/: compile.c, arena.c, stencils.c; docs/jit.md) ----
  *
  * cp_jit_compile copies each step's stencil into executable memory, patches its holes, and
  * points state->evalfunc at the result. The program's steps, slots and call infos must outlive
