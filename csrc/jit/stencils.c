@@ -5,6 +5,9 @@
  * The generated header (stencils_<arch>.h: `python -m copypatch._stencils`) is included here and
  * nowhere else: its tables are static, and the compiler reaches them through cp_jit_stencils
  * and cp_jit_helpers (jit.h). A cross build includes the target's header.
+ *
+ * cp_jit_arch_info is how the architecture's facts reach Python: the patcher's constants and
+ * the relocation kinds it handles, so that src/copypatch/jit.py restates none of them.
  */
 #include "jit.h"
 
@@ -34,6 +37,15 @@ static const char *const cp_jit_reloc_names[] = {
 #undef RELOC
 };
 
+static const CpJitArch cp_jit_reloc_archs[] = {
+#define RELOC(arch, name) CP_JIT_ARCH_##arch,
+#include "relocs.def"
+#undef RELOC
+};
+
+_Static_assert(CP_RELOC_LAST <= sizeof(((CpJitArchInfo *) 0)->relocs) / sizeof(uint16_t),
+			   "CpJitArchInfo.relocs (api.h) is too small for relocs.def");
+
 const char *
 cp_jit_target(void)
 {
@@ -41,6 +53,27 @@ cp_jit_target(void)
 	return CP_JIT_TARGET;
 #else
 	return NULL;
+#endif
+}
+
+int
+cp_jit_arch_info(CpJitArchInfo *info)
+{
+#if CP_JIT_HAVE_STENCILS
+	memset(info, 0, sizeof(*info));
+	info->trap_size = CP_TRAP_SIZE;
+	info->trampoline_size = CP_TRAMPOLINE_SIZE;
+	info->trampoline_align = CP_TRAMPOLINE_ALIGN;
+	info->trampoline_target = CP_TRAMPOLINE_TARGET;
+	info->freed_fill = CP_FREED_FILL;
+	for (int kind = 0; kind < CP_RELOC_LAST; kind++)
+		if (cp_jit_reloc_archs[kind] == CP_JIT_ARCH)
+			info->relocs[info->nrelocs++] = (uint16_t) kind;
+	return 1;
+#else
+	(void) info;
+	(void) cp_jit_reloc_archs;
+	return 0;
 #endif
 }
 

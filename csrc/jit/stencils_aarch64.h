@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "b291e84ef2eae53c004cf1a1e0177664e838de29de672d3823c86f9e7b67b669"
+#define CP_JIT_STENCILS_DIGEST "7a8022c818ec70a57a8822aed84a1980df5a41e0ca65bd01b74e198cdad028e7"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

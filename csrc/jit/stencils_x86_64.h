@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "aa8299c54b2fed2b6adee4745ee1758b7b75092102eb06df798be19dc3e076d8"
+#define CP_JIT_STENCILS_DIGEST "2ccd7cd24ce1752f999065d4f9fadfac6a84c5437bcddc30db0b6677a8f03fcc"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
