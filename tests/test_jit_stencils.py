@@ -73,7 +73,7 @@ def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
     group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
-    # and the C-ABI entry into the chain (runtime.c lays it out after the steps)
+    # and the C-ABI entry into the chain (compile.c lays it out after the steps)
     assert sorted(group.stencils) == sorted([*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY"])
 
 
