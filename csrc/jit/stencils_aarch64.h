@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "7a8022c818ec70a57a8822aed84a1980df5a41e0ca65bd01b74e198cdad028e7"
+#define CP_JIT_STENCILS_DIGEST "649581aaa35d84ba66a1513201005e270c9808de276bbf2c85875a3dcd7eebba"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

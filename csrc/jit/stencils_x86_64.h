@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "2ccd7cd24ce1752f999065d4f9fadfac6a84c5437bcddc30db0b6677a8f03fcc"
+#define CP_JIT_STENCILS_DIGEST "31f7703affd5565d2a1c1eb29f0907f210b97a8fa3ba50db0e213dbdac2212ce"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
