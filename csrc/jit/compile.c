@@ -82,7 +82,7 @@ cp_jit_set_far_calls(int on)
 
 #if CP_JIT_HAVE_STENCILS
 
-/* At most this many trampolines per program: more helpers than a program can call out of range. */
+/* Trampolines per program at most, one per distinct far target: more than any program calls. */
 #define CP_JIT_MAX_TRAMPOLINES 64
 
 /* One compilation in progress. */
