@@ -248,7 +248,7 @@ float		cp_strtof(const char *s, int *erange);
 double		cp_strtod(const char *s, int *erange);
 
 /*
- * ---- The copy-and-patch JIT (csrc/jit/runtime.c; docs/jit.md) ----
+ * ---- The copy-and-patch JIT (csrc/jit/: compile.c, arena.c, stencils.c; docs/jit.md) ----
  *
  * cp_jit_compile copies each step's stencil into executable memory, patches its holes, and
  * points state->evalfunc at the result. The program's steps, slots and call infos must outlive
@@ -277,8 +277,26 @@ typedef struct CpJitArenaStats
 	int64_t		icache_flushed_bytes;
 } CpJitArenaStats;
 
+/*
+ * The facts of the machine the stencils are for, as its patcher (csrc/jit/patch_<arch>.h) has
+ * them: what a reader of a program's code needs to find its way in it. Python reads them here
+ * rather than restating them.
+ */
+typedef struct CpJitArchInfo
+{
+	int32_t		trap_size;		/* the trap after the entry, repeated up to the trampolines */
+	int32_t		trampoline_size;	/* one trampoline (veneer) to a helper out of branch range */
+	int32_t		trampoline_align;	/* where the first one starts */
+	int32_t		trampoline_target;	/* where its 8-byte target is, in it */
+	int32_t		freed_fill;		/* the byte freed code is overwritten with (a trap) */
+	int32_t		nrelocs;		/* the relocation kinds its patcher handles (csrc/jit/relocs.def) */
+	uint16_t	relocs[64];		/* as CpJitHole.kind; cp_jit_reloc_name names them */
+} CpJitArchInfo;
+
 /* The architecture the stencils were built for, or NULL if this build has none. */
 const char *cp_jit_target(void);
+/* 1 and *info filled, or 0 if this build has no stencils. */
+int			cp_jit_arch_info(CpJitArchInfo *info);
 /* 0, or an error number for cp_jit_strerror. On success *code must go to cp_jit_free. */
 int			cp_jit_compile(ExprState *state, CpJitCode **code);
 const char *cp_jit_strerror(int err);

@@ -57,7 +57,9 @@ def test_this_run_is_aarch64_and_the_jit_runs_aarch64_code() -> None:
     md = capstone_arm64()
     for sql in EXPRESSIONS:
         prog, code = jit_code(sql)
-        body = code.code()[: code.step_offsets()[-1]]  # the steps (then the entry, a trap and veneers)
+        body = code.code()[
+            : code.step_offsets()[-1]
+        ]  # the steps (then the entry, a trap and veneers)
         insns = list(md.disasm(body, 0))
         assert sum(i.size for i in insns) == len(body) and len(body) % 4 == 0, sql
         assert "ret" in {i.mnemonic for i in insns}  # EEOP_DONE
@@ -125,26 +127,53 @@ def _functions(c_source: str) -> dict[str, str]:
 
 
 def test_every_function_that_writes_code_calls_the_flush() -> None:
-    """Review aid, in the source: every function of runtime.c that writes into a chunk (through
-    its read-write view, or by mapping new pages with old contents) calls code_written(), which
-    flushes the instruction cache. Helpers that take the `rw` pointer (patch, emit_*) are
-    covered by their callers."""
-    fns = _functions((ROOT / "csrc" / "jit" / "runtime.c").read_text())
+    """Review aid, in the source: every function of the JIT runtime (csrc/jit/*.c and the
+    patchers) that writes into a chunk (through its read-write view, or by mapping new pages
+    with old contents) flushes the instruction cache: it calls cp_jit_code_written, or a
+    function that does, or is only called by such functions (the compiler's phases, which
+    cp_jit_compile follows with publish()). Helpers that take the `rw` pointer (patch, emit_*)
+    are covered by their callers."""
+    jit_dir = ROOT / "csrc" / "jit"
+    fns: dict[str, str] = {}
+    for path in sorted([*jit_dir.glob("*.c"), *jit_dir.glob("patch_*.h")]):
+        if path.name != "template.c":
+            for name, body in _functions(path.read_text()).items():
+                fns[name] = fns.get(name, "") + body
     assert {"cp_jit_compile", "arena_release", "arena_child_fork", "patch"} <= set(fns)
     primitives = {n for n, body in fns.items() if re.search(r"uint8_t \*rw\b", body.split("\n")[0])}
     assert {"patch", "emit_trap", "emit_trampoline"} <= primitives
+
+    def calls(body: str, names: set[str]) -> bool:
+        return any(re.search(rf"\b{n}\(", body) for n in names)
+
+    flushers = {n for n, body in fns.items() if "code_written(" in body} - {"cp_jit_code_written"}
+    assert flushers == {"publish", "arena_release", "arena_child_fork"}
     # fresh mappings hold no instructions yet (chunk_new) or are gone (chunk_release)
-    exempt = {"chunk_new", "chunk_release"}
-    writers = set()
-    for name, body in fns.items():
-        if name in primitives or name in exempt or name == "code_written":
-            continue
-        calls_primitive = any(re.search(rf"\b{p}\(", body) for p in primitives)
-        writes_rw = re.search(r"\b(memcpy|memset|mmap|write)\([^;]*\b(rw|srw|rx)\b", body)
-        if calls_primitive or writes_rw:
-            writers.add(name)
-            assert "code_written(" in body, f"{name} writes code but does not flush"
-    assert writers == {"cp_jit_compile", "arena_release", "arena_child_fork"}
+    exempt = {"chunk_new", "chunk_release", "cp_jit_code_written"}
+    writes = re.compile(r"\b(memcpy|memset|mmap|write)\([^;]*\b(rw|srw|rx)\b")
+    writers = {
+        n
+        for n, body in fns.items()
+        if n not in primitives | exempt and (calls(body, primitives) or writes.search(body))
+    }
+
+    def covered(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        if name in flushers or calls(fns[name], flushers):
+            return True
+        callers = {n for n, body in fns.items() if n != name and calls(body, {name})}
+        return bool(callers) and all(covered(c, seen | {name}) for c in callers - seen)
+
+    for name in writers:
+        assert covered(name), f"{name} writes code but nothing flushes it"
+    # the compiler's phases, the trap fill of freed code, the copy after fork()
+    assert writers == {
+        "copy_stencil",
+        "patch_hole",
+        "trampoline",
+        "write_code",
+        "arena_release",
+        "arena_child_fork",
+    }
 
 
 @pytest.mark.arm64_run  # only under qemu-user >= 8.1 (tools/test-arm64.sh)

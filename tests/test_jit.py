@@ -160,6 +160,41 @@ def test_close_frees_and_gc_frees() -> None:
     assert jit.arena_stats()["programs"] == before
 
 
+def test_freed_code_is_overwritten_with_traps() -> None:
+    """A freed program's code holds the architecture's trapping fill (cp_jit_arch_info), so a
+    stale pointer into it faults instead of running another program."""
+    arch = jit.arch()
+    assert arch is not None
+    first, second = executable("a = 42"), executable("a = 42")  # `second` keeps the chunk mapped
+    assert first.layout.jit is not None and second.layout.jit is not None
+    addr = lib.cp_jit_code_address(first.layout.jit._code)
+    size = first.layout.jit.code_size
+    first.close()
+    from copypatch._core import ffi
+
+    assert bytes(ffi.buffer(ffi.cast("char *", addr), size)) == bytes([arch.freed_fill]) * size
+    second.close()
+
+
+def test_architecture_facts_come_from_the_c_core() -> None:
+    """jit.arch() is read from the C core's patcher; its relocation kinds are the ones the
+    stencil build accepts for this target, both read from csrc/jit/relocs.def."""
+    from copypatch._stencils._targets import TARGETS
+
+    arch = jit.arch()
+    assert arch is not None and arch.name == jit.target()
+    assert arch.relocations == TARGETS[arch.name].relocations
+    assert arch.trampoline_target + 8 == arch.trampoline_size  # the target ends a trampoline
+    assert arch.trampoline_size % arch.trampoline_align == 0
+    from copypatch._core import ffi
+
+    for opcode in range(lib.cp_num_opcodes + 1):  # every stencil, and the entry
+        holes, n = _holes(), _n()
+        assert lib.cp_jit_stencil(opcode, holes, n) > 0
+        for h in range(n[0]):
+            assert ffi.string(lib.cp_jit_reloc_name(holes[0][h].kind)).decode() in arch.relocations
+
+
 def test_100k_programs_bounded_memory() -> None:
     """Compile and free 100,000 programs: the arena and the process stay the same size."""
     sp = copypatch.compile("a + b > 1000 OR c < 5", TABLE).steps

@@ -73,7 +73,7 @@ def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
     group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
-    # and the C-ABI entry into the chain (runtime.c lays it out after the steps)
+    # and the C-ABI entry into the chain (compile.c lays it out after the steps)
     assert sorted(group.stencils) == sorted([*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY"])
 
 
@@ -167,3 +167,20 @@ def test_stale_header_without_clang_fails(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("COPYPATCH_CLANG", str(tmp_path / "no-such-clang"))
     with pytest.raises(_elf.StencilBuildError, match="no clang >= 19"):
         build.ensure(root, "x86_64")
+
+
+def test_relocation_kinds_are_listed_once(tmp_path: Path) -> None:
+    """csrc/jit/relocs.def is the one list: every target's accepted kinds come from it, every
+    kind belongs to a target, and a line the C preprocessor would read differently fails."""
+    kinds = _targets.read_relocations()
+    assert sorted(kinds) == sorted(t.arch for t in TARGETS.values())
+    for t in TARGETS.values():
+        assert t.relocations == kinds[t.arch] and t.relocations
+    bad = tmp_path / "relocs.def"
+    bad.write_text("/* a comment */\nRELOC(X86_64, R_X86_64_64)\n#define RELOC_MORE 1\n")
+    with pytest.raises(_elf.StencilBuildError, match=r"relocs.def:3: not a RELOC"):
+        _targets.read_relocations(bad)
+
+
+def test_digest_covers_the_relocation_list() -> None:
+    assert ROOT / "csrc" / "jit" / "relocs.def" in build.inputs(ROOT)

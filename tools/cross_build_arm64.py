@@ -28,13 +28,14 @@ SUFFIX = ".cpython-311-aarch64-linux-gnu.so"
 def main() -> int:
     sysroot, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
     os.environ["COPYPATCH_JIT_TARGET"] = "aarch64"
-    ffibuilder = runpy.run_path(str(ROOT / "src" / "copypatch" / "_build.py"))["ffibuilder"]
+    build = runpy.run_path(str(ROOT / "src" / "copypatch" / "_build.py"))
+    ffibuilder = build["ffibuilder"]
     obj = out / "obj"
     obj.mkdir(parents=True, exist_ok=True)
     ffibuilder.emit_c_code(str(obj / "_core.c"))
 
     pkg = ROOT / "src" / "copypatch"
-    sources = [obj / "_core.c", *sorted((ROOT / "csrc").glob("*.c")), ROOT / "csrc/jit/runtime.c"]
+    sources = [obj / "_core.c", *(ROOT / src for src in build["SOURCES"])]  # as pip's build
     pyinc = sysroot / "usr/include/python3.11"
     cmd = [
         CC,

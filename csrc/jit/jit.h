@@ -1,59 +1,49 @@
 /*
- * jit.h: what the JIT runtime and its generated stencil tables share (C only).
+ * jit.h: what the files of the JIT runtime and the generated stencil tables share (C only).
  *
- * A stencil is one opcode's machine code (csrc/jit/template.c compiled by clang) with holes; the
- * generated header stencils_<arch>.h holds one CpJitStencil per opcode. Holes are described by
- * data: where (offset), how (a relocation kind, patched by the per-architecture patcher in
- * runtime.c) and what (a CP_HOLE_* value: an operand of the step, a place in the program, or a
- * helper's address).
+ * The runtime is split by concern (docs/jit.md):
+ *
+ *   relocs.def         the relocation kinds, once, with the architecture of each
+ *   patch_x86_64.h     the patcher of each architecture: its constants (trap, trampoline, the
+ *   patch_aarch64.h    fill of freed code) and emit_trap, emit_trampoline, reloc_is_branch,
+ *                      patch; included here, for the machine this is compiled for
+ *   stencils.c         that machine's stencil set (stencils_<arch>.h, generated), and what the
+ *                      Python side may ask about it and about the architecture
+ *   arena.c            executable memory: memfd chunks mapped twice (W^X), granules, fork,
+ *                      the instruction cache
+ *   compile.c          cp_jit_compile: layout, copy, patch, trampolines, publish
+ *
+ * A stencil is one opcode's machine code (template.c compiled by clang) with holes. Holes are
+ * described by data: where (offset), how (a relocation kind, patched by the patcher) and what
+ * (a CP_HOLE_* value: an operand of the step, a place in the program, or a helper's address).
  */
 #ifndef COPYPATCH_JIT_H
 #define COPYPATCH_JIT_H
 
 #include "copypatch.h"
 
-/*
- * Relocation kinds, by their ELF names: every kind some patcher in runtime.c handles. The list
- * is shared by all architectures (a kind's number is only meaningful with its own patcher);
- * src/copypatch/_stencils/_targets.py lists the same names per target.
- */
-#define CP_JIT_RELOCS(X) \
-	X(R_X86_64_64) \
-	X(R_X86_64_PC32) \
-	X(R_X86_64_PLT32) \
-	X(R_X86_64_32) \
-	X(R_X86_64_32S) \
-	X(R_AARCH64_ABS64)				/* 64-bit absolute (data) */ \
-	X(R_AARCH64_MOVW_UABS_G0)		/* movz/movk imm16 of bits 0..15, 16..31, 32..47, 48..63 */ \
-	X(R_AARCH64_MOVW_UABS_G0_NC) \
-	X(R_AARCH64_MOVW_UABS_G1) \
-	X(R_AARCH64_MOVW_UABS_G1_NC) \
-	X(R_AARCH64_MOVW_UABS_G2) \
-	X(R_AARCH64_MOVW_UABS_G2_NC) \
-	X(R_AARCH64_MOVW_UABS_G3) \
-	X(R_AARCH64_CALL26)				/* bl, b: +-128 MiB (else a veneer) */ \
-	X(R_AARCH64_JUMP26) \
-	X(R_AARCH64_CONDBR19)			/* b.cond, cbz, cbnz: +-1 MiB */ \
-	X(R_AARCH64_TSTBR14)			/* tbz, tbnz: +-32 KiB */ \
-	X(R_AARCH64_ADR_PREL_PG_HI21)	/* adrp: +-4 GiB, by 4 KiB page */ \
-	X(R_AARCH64_ADD_ABS_LO12_NC)	/* add: the low 12 bits */ \
-	X(R_AARCH64_LDST8_ABS_LO12_NC)	/* ldr/str: the low 12 bits, scaled by the access size */ \
-	X(R_AARCH64_LDST16_ABS_LO12_NC) \
-	X(R_AARCH64_LDST32_ABS_LO12_NC) \
-	X(R_AARCH64_LDST64_ABS_LO12_NC) \
-	X(R_AARCH64_LDST128_ABS_LO12_NC)
+/* The architectures of relocs.def's first column. */
+typedef enum CpJitArch
+{
+	CP_JIT_ARCH_X86_64,
+	CP_JIT_ARCH_AARCH64
+} CpJitArch;
 
+/*
+ * Relocation kinds, by their ELF names (relocs.def): every kind some patcher handles. The list
+ * is shared by all architectures; a kind's number is only meaningful with its own patcher.
+ */
 typedef enum CpRelocKind
 {
-#define X(name) CP_RELOC_##name,
-	CP_JIT_RELOCS(X)
-#undef X
+#define RELOC(arch, name) CP_RELOC_##name,
+#include "relocs.def"
+#undef RELOC
 	CP_RELOC_LAST
 } CpRelocKind;
 
 /*
  * Hole values: the template's extern symbol _JIT_<NAME> is hole CP_HOLE_<NAME>. A new hole is
- * one line here, one in template.c and one case in runtime.c's hole_value().
+ * one line here, one in template.c and one case in compile.c's hole_value().
  */
 #define CP_JIT_HOLES(X) \
 	X(RESVALUE)			/* step->resvalue */ \
@@ -76,14 +66,14 @@ typedef enum CpHoleValue
 	CP_HOLE_SYMBOLS				/* helpers: CP_HOLE_SYM_<name> from the generated header */
 } CpHoleValue;
 
+/* The stencil after the last opcode's: the C-ABI entry into a program's chain of stencils. */
+#define CP_JIT_ENTRY EEOP_LAST
+
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of
  * `holes`; when that jump's target is the next step, the last `trim` bytes are left out and the
  * code falls through.
  */
-/* The stencil after the last opcode's: the C-ABI entry into a program's chain of stencils. */
-#define CP_JIT_ENTRY EEOP_LAST
-
 typedef struct CpJitStencil
 {
 	const uint8_t *body;
@@ -92,5 +82,68 @@ typedef struct CpJitStencil
 	const CpJitHole *holes;
 	uint32_t	nholes;
 } CpJitStencil;
+
+/*
+ * The machine this runtime is compiled for (a cross build picks the target's): its patcher,
+ * which defines
+ *
+ *   CP_JIT_ARCH           its CpJitArch (the relocs.def kinds it handles)
+ *   CP_TRAP_SIZE          bytes of emit_trap(rw): what runs if the entry stencil would continue
+ *   CP_TRAMPOLINE_SIZE    bytes of emit_trampoline(rw, target): a jump to a helper out of
+ *   CP_TRAMPOLINE_ALIGN   direct-branch range, whose 8-byte target is at CP_TRAMPOLINE_TARGET;
+ *   CP_TRAMPOLINE_TARGET  the first trampoline starts CP_TRAMPOLINE_ALIGN-aligned
+ *   CP_FREED_FILL         the byte freed code is overwritten with (a trapping instruction)
+ *   reloc_is_branch(kind) whether a hole of this kind may be sent through a trampoline
+ *   patch(kind, rw, rx, value, addend)  write value + addend into the hole at rw (running at
+ *                         rx); false if it does not fit
+ *
+ * as static inline functions, since the compiler calls them for every hole. Elsewhere there is
+ * no JIT (memfd_create is Linux's): no stencils, and cp_jit_compile says so.
+ */
+#if defined(__x86_64__) && defined(__linux__)
+#define CP_JIT_HAVE_STENCILS 1
+#include "patch_x86_64.h"
+#elif defined(__aarch64__) && defined(__linux__)
+#define CP_JIT_HAVE_STENCILS 1
+#include "patch_aarch64.h"
+#else
+#define CP_JIT_HAVE_STENCILS 0
+#define CP_FREED_FILL 0x00
+#endif
+
+#if CP_JIT_HAVE_STENCILS
+/* stencils.c: the stencil set (indexed by opcode, CP_JIT_ENTRY last) and the helpers' addresses
+ * (indexed by hole value - CP_HOLE_SYMBOLS) */
+extern const CpJitStencil *const cp_jit_stencils;
+extern void *const *const cp_jit_helpers;
+#endif
+
+/*
+ * arena.c: room for one program's code. Only the compiler writes through `rw`, and only while it
+ * compiles; after that only `rx`, where the code runs, is handed out. Granule-sized.
+ */
+typedef struct CpJitRegion
+{
+	struct CpJitChunk *chunk;	/* opaque outside arena.c */
+	uint32_t	first;			/* granules [first, first + ngranules) of the chunk */
+	uint32_t	ngranules;
+	uint8_t    *rw;				/* the read-write view (NULL once the code is published) */
+	uint8_t    *rx;				/* the read-execute view */
+} CpJitRegion;
+
+/* At least `size` bytes for a new program (counted in the stats); false if mapping failed. */
+extern bool cp_jit_arena_alloc(size_t size, CpJitRegion *region);
+
+/* Give back what lies beyond the first `used` bytes, which the compiler never wrote. */
+extern void cp_jit_arena_shrink(CpJitRegion *region, size_t used);
+
+/* Free a program's code: overwritten with traps (and flushed), its granules reusable. */
+extern void cp_jit_arena_free(CpJitRegion *region);
+
+/*
+ * After writing code through a read-write view, before it runs: flush the instruction cache
+ * for the read-execute range (a no-op on x86-64, required on AArch64). Counted in the stats.
+ */
+extern void cp_jit_code_written(const uint8_t *rx, size_t len);
 
 #endif							/* COPYPATCH_JIT_H */

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "2afe9ea58d21a6d2953b7dd149a437e158e41a4bd5d72d07659151fd5315e586"
+#define CP_JIT_STENCILS_DIGEST "f73018af7b02e08b15027fd20497a8b1dc2a793454da02aeb5c64330f8c790c0"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

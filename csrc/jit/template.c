@@ -3,10 +3,11 @@
  *
  * Never compiled into the extension: the stencil build (src/copypatch/_stencils) compiles it with
  * clang into one function per opcode, `stencil_<EEOP_NAME>`, each in a section of its own, and
- * turns every function's bytes and relocations into a stencil with holes (csrc/jit/stencils.h).
+ * turns every function's bytes and relocations into a stencil with holes
+ * (csrc/jit/stencils_<arch>.h).
  *
  * A hole is a reference to an extern symbol whose name starts with _JIT_; the runtime patches in
- * the value for the step being compiled (csrc/jit/runtime.c). The step's operands are rebuilt
+ * the value for the step being compiled (csrc/jit/compile.c). The step's operands are rebuilt
  * from holes into a local ExprEvalStep that the bodies read through `op`, so `op->d.x` becomes a
  * patched immediate; the union's `words[4]` view is what makes this generic. The CPython JIT
  * (Tools/jit/template.c) works the same way.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,7 @@ from ._errors import CompileError
 
 def available() -> bool:
     """Whether this build of the C core has stencils for this machine."""
-    return lib.cp_jit_target() != ffi.NULL
+    return bool(lib.cp_jit_target() != ffi.NULL)
 
 
 def target() -> str | None:
@@ -34,65 +36,94 @@ def arena_stats() -> dict[str, int]:
     }
 
 
-def _sext(v: int, bits: int) -> int:
-    return v - (1 << bits) if v & (1 << (bits - 1)) else v
-
-
 @dataclass(frozen=True)
-class _Arch:
-    """What the disassembler needs to know of one stencil set's machine (runtime.c's patcher
-    section has the same constants): capstone's mode, the trap and trampoline layout, and how
-    to read back a patched hole."""
+class Arch:
+    """The machine of this build's stencils, as the C core's patcher describes it
+    (`cp_jit_arch_info`): where a program's trap and trampolines are, what freed code is
+    overwritten with, and which relocation kinds its holes may have (csrc/jit/relocs.def)."""
 
     name: str
     trap_size: int
     trampoline_size: int
     trampoline_align: int
-
-    def capstone(self) -> Any:
-        import capstone
-
-        if self.name == "x86_64":
-            return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-        arm64 = getattr(capstone, "CS_ARCH_ARM64", None) or capstone.CS_ARCH_AARCH64
-        return capstone.Cs(arm64, capstone.CS_MODE_ARM)
+    trampoline_target: int  # offset of the 8-byte target in a trampoline
+    freed_fill: int
+    relocations: frozenset[str]
 
     def trampolines_at(self, end_of_code: int) -> int:
+        """Where the trampolines start: after a trap, aligned (compile.c's layout)."""
         a = self.trampoline_align
         return (end_of_code + self.trap_size + a - 1) // a * a
 
-    def trampoline_text(self, code: bytes, pos: int) -> str:
-        target = int.from_bytes(
-            code[pos + self.trampoline_size - 8 : pos + self.trampoline_size], "little"
-        )
-        if self.name == "x86_64":
-            return f"jmp qword ptr [rip]; .quad {target:#x}"
-        return f"ldr x16, #8; br x16; .quad {target:#x}"
 
-    def describe(self, kind: str, code: bytes, base: int, at: int, hole: Any) -> str:
-        """The value a hole was patched with: `= value`, or `-> target` for a branch."""
-        if self.name == "x86_64":
-            if kind.endswith("_64"):
-                return f"= {int.from_bytes(code[at : at + 8], 'little'):#x}"
-            patched = int.from_bytes(code[at : at + 4], "little", signed=True)
-            return f"-> {base + at + patched - hole.addend:#x}"  # rel32: loc + rel - addend
-        if kind == "R_AARCH64_ABS64":
-            return f"= {int.from_bytes(code[at : at + 8], 'little'):#x}"
-        insn = int.from_bytes(code[at : at + 4], "little")
-        if "MOVW_UABS_G" in kind:
-            group = int(kind[len("R_AARCH64_MOVW_UABS_G")])
-            return f"= {(insn >> 5) & 0xFFFF:#x} << {16 * group}"
-        branch = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
-        short = kind[len("R_AARCH64_") :]
-        if short in branch:
-            shift, bits = branch[short]
-            return f"-> {base + at + 4 * _sext((insn >> shift) & ((1 << bits) - 1), bits):#x}"
-        return f"= insn {insn:#010x}"
+@functools.cache
+def arch() -> Arch | None:
+    """This build's JIT architecture, read from the C core; None if it has no stencils."""
+    info = ffi.new("CpJitArchInfo *")
+    name = target()
+    if name is None or not lib.cp_jit_arch_info(info):
+        return None
+    return Arch(
+        name=name,
+        trap_size=info.trap_size,
+        trampoline_size=info.trampoline_size,
+        trampoline_align=info.trampoline_align,
+        trampoline_target=info.trampoline_target,
+        freed_fill=info.freed_fill,
+        relocations=frozenset(_reloc_name(info.relocs[i]) for i in range(info.nrelocs)),
+    )
 
 
-_ARCHES = {
-    "x86_64": _Arch("x86_64", trap_size=2, trampoline_size=14, trampoline_align=1),
-    "aarch64": _Arch("aarch64", trap_size=4, trampoline_size=16, trampoline_align=8),
+def _reloc_name(kind: int) -> str:
+    return str(ffi.string(lib.cp_jit_reloc_name(kind)).decode())
+
+
+# What only the Python side needs of an architecture: capstone's mode, and how to read back the
+# value a hole was patched with for the listing.
+
+
+def _capstone(name: str) -> Any:
+    import capstone
+
+    if name == "x86_64":
+        return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    arm64 = getattr(capstone, "CS_ARCH_ARM64", None) or capstone.CS_ARCH_AARCH64
+    return capstone.Cs(arm64, capstone.CS_MODE_ARM)
+
+
+def _sext(v: int, bits: int) -> int:
+    return v - (1 << bits) if v & (1 << (bits - 1)) else v
+
+
+def _describe_x86_64(kind: str, code: bytes, base: int, at: int, hole: Any) -> str:
+    if kind in ("R_X86_64_PC32", "R_X86_64_PLT32"):
+        patched = int.from_bytes(code[at : at + 4], "little", signed=True)
+        return f"-> {base + at + patched - hole.addend:#x}"  # rel32: loc + rel - addend
+    width = 8 if kind.endswith("_64") else 4  # R_X86_64_64, or the 32-bit absolute ones
+    return f"= {int.from_bytes(code[at : at + width], 'little', signed=kind.endswith('S')):#x}"
+
+
+_AARCH64_BRANCHES = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
+
+
+def _describe_aarch64(kind: str, code: bytes, base: int, at: int, hole: Any) -> str:
+    if kind == "R_AARCH64_ABS64":
+        return f"= {int.from_bytes(code[at : at + 8], 'little'):#x}"
+    insn = int.from_bytes(code[at : at + 4], "little")
+    if "MOVW_UABS_G" in kind:
+        group = int(kind[len("R_AARCH64_MOVW_UABS_G")])
+        return f"= {(insn >> 5) & 0xFFFF:#x} << {16 * group}"
+    short = kind[len("R_AARCH64_") :]
+    if short in _AARCH64_BRANCHES:
+        shift, bits = _AARCH64_BRANCHES[short]
+        return f"-> {base + at + 4 * _sext((insn >> shift) & ((1 << bits) - 1), bits):#x}"
+    return f"= insn {insn:#010x}"
+
+
+#: The value a hole was patched with: `= value`, or `-> target` for a branch.
+_DESCRIBE: dict[str, Callable[[str, bytes, int, int, Any], str]] = {
+    "x86_64": _describe_x86_64,
+    "aarch64": _describe_aarch64,
 }
 
 
@@ -146,17 +177,17 @@ class JitCode:
 
     def trampoline_offset(self) -> int:
         """Where the trampolines (veneers) start, after the entry and a trap."""
-        return _ARCHES[target() or ""].trampolines_at(self.entry_range()[1])
+        return _arch().trampolines_at(self.entry_range()[1])
 
     def disassemble(self) -> str:
         """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
         step each range comes from and the value patched into each hole."""
         self._check()
-        arch = _ARCHES[target() or ""]
+        arch = _arch()
         code = self.code()
         base = lib.cp_jit_code_address(self._code)
         offsets = self.step_offsets()
-        md = arch.capstone()
+        md = _capstone(arch.name)
         lines = [f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})"]
         for i in range(self.nsteps):
             opcode = self.state.steps[i].opcode
@@ -173,8 +204,10 @@ class JitCode:
         nholes = ffi.new("int32_t *")
         lib.cp_jit_stencil(lib.cp_num_opcodes, pholes, nholes)  # CP_JIT_ENTRY's holes
         holes = [pholes[0][h] for h in range(nholes[0])]
-        lines.append(f"; entry (C calling convention, state->evalfunc): calls step 0, "
-                     f"{entry_end - entry} bytes")
+        lines.append(
+            f"; entry (C calling convention, state->evalfunc): calls step 0, "
+            f"{entry_end - entry} bytes"
+        )
         lines += self._listing(arch, md, code, base, entry, entry_end, holes)
         tramp = self.trampoline_offset()
         lines.append("; end of code: trap")
@@ -184,12 +217,21 @@ class JitCode:
             for pos in range(
                 tramp, self.code_size - arch.trampoline_size + 1, arch.trampoline_size
             ):
-                lines.append(f"  {base + pos:#x}: {arch.trampoline_text(code, pos)}")
+                lines.append(f"  {base + pos:#x}: {self._trampoline_text(arch, md, code, pos)}")
         return "\n".join(lines)
 
     @staticmethod
+    def _trampoline_text(arch: Arch, md: Any, code: bytes, pos: int) -> str:
+        """A trampoline: its instructions (as if at 0, so that a pc-relative load reads as the
+        offset of its target), then the target."""
+        jump = code[pos : pos + arch.trampoline_target]
+        insns = "; ".join(f"{i.mnemonic} {i.op_str}".rstrip() for i in md.disasm(jump, 0))
+        at = pos + arch.trampoline_target
+        return f"{insns}; .quad {int.from_bytes(code[at : at + 8], 'little'):#x}"
+
+    @staticmethod
     def _listing(
-        arch: _Arch, md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
+        arch: Arch, md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
     ) -> list[str]:
         out = []
         for ins in md.disasm(code[start:end], base + start):
@@ -201,7 +243,8 @@ class JitCode:
                     name = ffi.string(lib.cp_jit_hole_name(h.value)).decode()
                     kind = ffi.string(lib.cp_jit_reloc_name(h.kind)).decode()
                     at = start + h.offset
-                    notes.append(f"hole {name} ({kind}) {arch.describe(kind, code, base, at, h)}")
+                    value = _DESCRIBE[arch.name](kind, code, base, at, h)
+                    notes.append(f"hole {name} ({kind}) {value}")
             if notes:
                 text = f"{text:<70} ; {'; '.join(notes)}"
             out.append(text)
@@ -210,3 +253,10 @@ class JitCode:
     def _check(self) -> None:
         if self._code is None:
             raise ValueError("JIT code is closed")
+
+
+def _arch() -> Arch:
+    a = arch()
+    if a is None:  # a JitCode exists only where there are stencils
+        raise CompileError("the JIT has no stencils for this machine")
+    return a

@@ -12,8 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._schema import HOLE_PREFIX, Hole, Stencil, StencilGroup
+from ._schema import HOLE_PREFIX, Hole, Stencil, StencilBuildError, StencilGroup
 from ._targets import Target
+
+__all__ = ["StencilBuildError", "compile_object", "find_clang", "read_stencils"]
 
 STENCIL_PREFIX = "stencil_"
 MIN_CLANG = 19
@@ -32,10 +34,6 @@ IGNORED_SECTIONS = {
 # Read-only data a stencil may use; it is copied after the stencil's code. (.lrodata: the medium
 # code model's large data.) Writable data (.data, .bss) cannot be shared by copies: an error.
 DATA_SECTIONS = (".rodata", ".lrodata")
-
-
-class StencilBuildError(RuntimeError):
-    """Something in the object file that the stencil build does not understand."""
 
 
 def find_clang() -> str:
@@ -83,14 +81,19 @@ def _target_error(clang: str, target: Target) -> str | None:
     probe = "#include <errno.h>\n#include <math.h>\n#include <string.h>\nint cp_probe;\n"
     done = subprocess.run(
         [clang, f"--target={target.triple}", "-fsyntax-only", "-x", "c", "-"],
-        input=probe, capture_output=True, text=True, check=False,
+        check=False,
+        input=probe,
+        capture_output=True,
+        text=True,
     )
     if done.returncode == 0:
         return None
     lines = done.stderr.strip().splitlines()
     first = next((ln for ln in lines if "error:" in ln), lines[0] if lines else "(no message)")
-    return (f"{clang} cannot compile for {target.triple}: the target's C headers are missing "
-            f"(apt-get install {target.headers}); clang said: {first}")
+    return (
+        f"{clang} cannot compile for {target.triple}: the target's C headers are missing "
+        f"(apt-get install {target.headers}); clang said: {first}"
+    )
 
 
 def check_target(clang: str, target: Target) -> None:
@@ -199,7 +202,8 @@ def _read_stencil(
         rtype = reloc_names.get(rel["r_info_type"], str(rel["r_info_type"]))
         if rtype not in target.relocations:
             raise StencilBuildError(
-                f"stencil {name}: unknown relocation {rtype}: {dict(rel.entry)}"
+                f"stencil {name}: unknown relocation {rtype} (no {target.arch} patcher for it in "
+                f"csrc/jit/relocs.def): {dict(rel.entry)}"
             )
         sym = symtab.get_symbol(rel["r_info_sym"])
         offset, addend = int(rel["r_offset"]), int(rel["r_addend"])

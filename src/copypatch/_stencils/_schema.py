@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 HOLE_PREFIX = "_JIT_"
 
 
+class StencilBuildError(RuntimeError):
+    """Something in the object file (or in the runtime's lists) that the stencil build does not
+    understand."""
+
+
 @dataclass(frozen=True, order=True)
 class Hole:
     """A place in a stencil's bytes that the runtime fills in: one ELF relocation.

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from ._schema import Stencil
+from ._schema import Stencil, StencilBuildError
+
+#: The relocation kinds the runtime's patchers handle, with their architecture: the one list
+#: (the C runtime expands it too). A stencil with any other relocation fails the build.
+RELOCS_DEF = Path(__file__).resolve().parents[3] / "csrc" / "jit" / "relocs.def"
+
+
+@functools.cache
+def read_relocations(path: Path = RELOCS_DEF) -> dict[str, frozenset[str]]:
+    """relocs.def as {architecture: relocation names}. Anything but `RELOC(arch, name)` lines
+    and comments is an error, so that the C preprocessor and this reading cannot disagree."""
+    text = path.read_text()
+    # comments out, newlines kept (for line numbers)
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), text, flags=re.DOTALL)
+    kinds: dict[str, set[str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = re.fullmatch(r"\s*RELOC\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*", line)
+        if m is None:
+            raise StencilBuildError(f"{path}:{number}: not a RELOC(arch, name) line: {line!r}")
+        kinds.setdefault(m.group(1), set()).add(m.group(2))
+    return {arch: frozenset(names) for arch, names in kinds.items()}
+
 
 # Flags for position-dependent snippets laid end to end: no unwind tables, no stack protector,
 # no jump tables (their relocations point into the object), no CET landing pads, one section
@@ -36,10 +62,19 @@ class Target:
     name: str
     triple: str
     flags: tuple[str, ...]
-    relocations: frozenset[str]
+    #: its name in csrc/jit/relocs.def (the C runtime's CpJitArch without the prefix)
+    arch: str
     #: the Debian package with the C library headers clang needs to compile for this target on
     #: a Debian x86-64 host (the template includes <math.h>, <string.h>, <errno.h>)
     headers: str
+
+    @property
+    def relocations(self) -> frozenset[str]:
+        """The relocation kinds its patcher handles, as csrc/jit/relocs.def lists them."""
+        kinds = read_relocations()
+        if self.arch not in kinds:
+            raise StencilBuildError(f"{RELOCS_DEF} lists no relocation for {self.arch}")
+        return kinds[self.arch]
 
     def trailing_jump(self, stencil: Stencil) -> int:
         raise NotImplementedError
@@ -69,10 +104,8 @@ X86_64_LINUX = X86_64(
     name="x86_64",
     triple="x86_64-unknown-linux-gnu",
     flags=COMMON_FLAGS + ("-mcmodel=medium", "-mlarge-data-threshold=0", "-fcf-protection=none"),
+    arch="X86_64",
     headers="libc6-dev",
-    relocations=frozenset(
-        {"R_X86_64_64", "R_X86_64_PC32", "R_X86_64_PLT32", "R_X86_64_32", "R_X86_64_32S"}
-    ),
 )
 
 
@@ -96,36 +129,15 @@ class AArch64(Target):
 # -mcmodel=large: every data hole is a movz/movk sequence (MOVW_UABS_G0_NC..G3), so any 64-bit
 # operand fits with no literal pool and no GOT; calls and jumps stay bl/b (CALL26/JUMP26,
 # +-128 MiB, veneers beyond). No outline atomics (calls into libgcc), no BTI/PAC landing pads.
-# The ADRP/LO12 and short-branch kinds are not emitted by this model, but the patcher handles
-# them, so a compiler that starts emitting them is still correct (and shows in the golden tests).
+# The ADRP/LO12 and short-branch kinds of relocs.def are not emitted by this model, but the
+# patcher handles them, so a compiler that starts emitting them is still correct (and shows in the
+# golden tests).
 AARCH64_LINUX = AArch64(
     name="aarch64",
     triple="aarch64-unknown-linux-gnu",
     flags=COMMON_FLAGS + ("-mcmodel=large", "-mno-outline-atomics", "-mbranch-protection=none"),
+    arch="AARCH64",
     headers="libc6-dev-arm64-cross",
-    relocations=frozenset(
-        {
-            "R_AARCH64_ABS64",
-            "R_AARCH64_MOVW_UABS_G0",
-            "R_AARCH64_MOVW_UABS_G0_NC",
-            "R_AARCH64_MOVW_UABS_G1",
-            "R_AARCH64_MOVW_UABS_G1_NC",
-            "R_AARCH64_MOVW_UABS_G2",
-            "R_AARCH64_MOVW_UABS_G2_NC",
-            "R_AARCH64_MOVW_UABS_G3",
-            "R_AARCH64_CALL26",
-            "R_AARCH64_JUMP26",
-            "R_AARCH64_CONDBR19",
-            "R_AARCH64_TSTBR14",
-            "R_AARCH64_ADR_PREL_PG_HI21",
-            "R_AARCH64_ADD_ABS_LO12_NC",
-            "R_AARCH64_LDST8_ABS_LO12_NC",
-            "R_AARCH64_LDST16_ABS_LO12_NC",
-            "R_AARCH64_LDST32_ABS_LO12_NC",
-            "R_AARCH64_LDST64_ABS_LO12_NC",
-            "R_AARCH64_LDST128_ABS_LO12_NC",
-        }
-    ),
 )
 
 TARGETS = {"x86_64": X86_64_LINUX, "aarch64": AARCH64_LINUX}

@@ -23,10 +23,12 @@ def header_path(root: Path, target: str) -> Path:
 
 def inputs(root: Path) -> list[Path]:
     """Everything the generated header depends on, sorted: the template, the headers and lists
-    it includes, and this generator itself (flags and all)."""
+    it includes, the relocation kinds the runtime patches (which decide what the build accepts),
+    and this generator itself (flags and all)."""
     csrc = root / "csrc"
     files = [
         csrc / "jit" / "template.c",
+        *(csrc / "jit").glob("*.def"),
         *csrc.glob("*.h"),
         *csrc.glob("*.def"),
         *(root / "src" / "copypatch" / "_stencils").glob("*.py"),

@@ -1,0 +1,419 @@
+/*
+ * compile.c: the copy-and-patch compiler: a program's steps in, machine code in the arena out.
+ *
+ * cp_jit_compile is five phases, each a function below:
+ *
+ *   layout        Where each step's stencil goes: in order, its trailing jump dropped when the
+ *                 jump's target is the next step (fall through); then the C-ABI entry stencil
+ *                 (state->evalfunc, which calls step 0), a trap where the entry would continue,
+ *                 and room for trampolines, one per helper a branch hole may call. Everything
+ *                 that can make a program uncompilable (an opcode without a stencil, a jump
+ *                 outside the program) is found here, before any memory is taken.
+ *   allocate      the room, from the arena (arena.c): no system call in the steady state.
+ *   write_code    each stencil copied through the read-write view and its holes patched with
+ *                 what hole_value() says (the step's operands, other steps' code, helpers). A
+ *                 call out of direct-branch range (x86-64 rel32, AArch64 bl +-128 MiB) goes
+ *                 through a trampoline at the end of the program (trampoline()); then the trap.
+ *   give back     the trampoline room that was not needed (a program that calls nothing far,
+ *                 the common case, keeps none).
+ *   publish       the instruction cache flushed for what was written (it was written through
+ *                 the other view of the same pages), a release fence, state->evalfunc.
+ *
+ * Nothing here knows an instruction encoding: the patcher of the architecture (jit.h) sizes
+ * the trap and trampolines and writes every hole. Nothing patches code after it is published.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jit.h"
+
+enum
+{
+	CP_JIT_OK,
+	CP_JIT_ERR_UNAVAILABLE,
+	CP_JIT_ERR_OPCODE,
+	CP_JIT_ERR_JUMP,
+	CP_JIT_ERR_NOMEM,
+	CP_JIT_ERR_MAP,
+	CP_JIT_ERR_RANGE,
+	CP_JIT_ERR_EMPTY,
+	CP_JIT_ERR_LAST
+};
+
+static const char *const cp_jit_errors[] = {
+	"no error",
+	"the JIT has no stencils for this machine",
+	"a step has an opcode with no stencil (or the program was prepared for another engine)",
+	"a jump target is outside the program",
+	"out of memory",
+	"cannot map executable memory (memfd_create/mmap failed)",
+	"a relocation's value is out of range",
+	"the program has no steps",
+};
+
+_Static_assert(sizeof(cp_jit_errors) / sizeof(cp_jit_errors[0]) == CP_JIT_ERR_LAST,
+			   "a JIT error has no message");
+
+const char *
+cp_jit_strerror(int err)
+{
+	return err >= 0 && err < CP_JIT_ERR_LAST ? cp_jit_errors[err] : "unknown JIT error";
+}
+
+struct CpJitCode
+{
+	CpJitRegion region;			/* where the code is (rw is NULL once published) */
+	int64_t		size;
+	int64_t		compile_ns;
+	int32_t		nsteps;
+	int32_t		entry;			/* offset of the C-ABI entry stencil, after the steps */
+	int32_t		offsets[];		/* nsteps + 1 */
+};
+
+/* For tests: send every call to a helper through a trampoline, as if it were out of range. */
+static int	cp_jit_far_calls;
+
+void
+cp_jit_set_far_calls(int on)
+{
+	__atomic_store_n(&cp_jit_far_calls, on, __ATOMIC_RELAXED);
+}
+
+#if CP_JIT_HAVE_STENCILS
+
+/* Trampolines per program at most, one per distinct far target: more than any program calls. */
+#define CP_JIT_MAX_TRAMPOLINES 64
+
+/* One compilation in progress. */
+typedef struct JitBuild
+{
+	const ExprEvalStep *steps;
+	int32_t		nsteps;
+	CpJitCode  *code;			/* step offsets and the entry's, filled by layout() */
+	int32_t		end;			/* end of the entry stencil: the trap starts here */
+	int32_t		trampolines;	/* the first trampoline, aligned after the trap */
+	int32_t		max_trampolines;	/* room reserved: branch holes to helpers, at most the table */
+	int32_t		ntrampolines;	/* emitted so far, one per target */
+	uintptr_t	trampoline_target[CP_JIT_MAX_TRAMPOLINES];
+	bool		far_calls;		/* cp_jit_set_far_calls */
+	uint8_t    *rw;				/* the program's room, read-write view */
+	uintptr_t	rx;				/* the same, where it will run */
+} JitBuild;
+
+static inline int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Every jumping opcode keeps its target there (template.c asserts it). */
+static inline int32_t
+jump_target(const ExprEvalStep *step)
+{
+	return (int32_t) step->d.words[0];
+}
+
+/* Does step i's stencil end in a jump to step i + 1? Then it can fall through. */
+static inline bool
+falls_through(const CpJitStencil *st, const ExprEvalStep *step, int32_t i)
+{
+	uint16_t	value;
+
+	if (st->trim == 0)
+		return false;
+	value = st->holes[st->nholes - 1].value;
+	return value == CP_HOLE_CONTINUE || (value == CP_HOLE_JUMP_TARGET && jump_target(step) == i + 1);
+}
+
+/* A hole whose value is outside the program: a call to a function or helper. */
+static inline bool
+is_external(uint16_t value)
+{
+	return value == CP_HOLE_FN || value >= CP_HOLE_SYMBOLS;
+}
+
+/* A hole that may go through a trampoline: a call or jump to something outside the program. */
+static inline bool
+is_far_candidate(const CpJitHole *hole)
+{
+	return is_external(hole->value) && reloc_is_branch(hole->kind);
+}
+
+/*
+ * Where every step's code goes, and the entry, the trap and the trampolines (into b and
+ * b->code); *reserve: the bytes the program needs at most.
+ */
+static int
+layout(JitBuild *b, size_t *reserve)
+{
+	CpJitCode  *code = b->code;
+	int32_t		n = b->nsteps;
+	int32_t		off = 0;
+	int32_t		branches = 0;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		const ExprEvalStep *step = &b->steps[i];
+		intptr_t	opcode = step->opcode;
+		const CpJitStencil *st;
+
+		if (opcode < 0 || opcode >= EEOP_LAST || cp_jit_stencils[opcode].body == NULL)
+			return CP_JIT_ERR_OPCODE;
+		st = &cp_jit_stencils[opcode];
+		code->offsets[i] = off;
+		off += (int32_t) st->size;
+		if (i + 1 < n && falls_through(st, step, i))
+			off -= (int32_t) st->trim;
+		for (uint32_t h = 0; h < st->nholes; h++)
+		{
+			if (st->holes[h].value == CP_HOLE_JUMP_TARGET &&
+				(jump_target(step) < 0 || jump_target(step) >= n))
+				return CP_JIT_ERR_JUMP;
+			if (is_far_candidate(&st->holes[h]))
+				branches++;
+		}
+	}
+	code->offsets[n] = off;
+	if (cp_jit_stencils[CP_JIT_ENTRY].body == NULL)
+		return CP_JIT_ERR_OPCODE;
+	code->entry = off;
+	b->end = off + (int32_t) cp_jit_stencils[CP_JIT_ENTRY].size;
+	b->trampolines = (b->end + CP_TRAP_SIZE + CP_TRAMPOLINE_ALIGN - 1) /
+		CP_TRAMPOLINE_ALIGN * CP_TRAMPOLINE_ALIGN;
+	/* more cannot be out of range here: the table's size */
+	b->max_trampolines = branches < CP_JIT_MAX_TRAMPOLINES ? branches : CP_JIT_MAX_TRAMPOLINES;
+	*reserve = (size_t) b->trampolines + (size_t) b->max_trampolines * CP_TRAMPOLINE_SIZE;
+	return CP_JIT_OK;
+}
+
+/*
+ * What a hole of step `step` (whose code starts at `here`, and continues with step `next`)
+ * is patched with.
+ */
+static inline uintptr_t
+hole_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step, int32_t next,
+		   uintptr_t here)
+{
+	switch (hole->value)
+	{
+		case CP_HOLE_RESVALUE:
+			return (uintptr_t) step->resvalue;
+		case CP_HOLE_RESNULL:
+			return (uintptr_t) step->resnull;
+		case CP_HOLE_D0:
+		case CP_HOLE_D1:
+		case CP_HOLE_D2:
+		case CP_HOLE_D3:
+			return step->d.words[hole->value - CP_HOLE_D0];
+		case CP_HOLE_STEP:
+			return (uintptr_t) step;
+		case CP_HOLE_CONTINUE:
+			return b->rx + (uintptr_t) b->code->offsets[next];
+		case CP_HOLE_JUMP_TARGET:
+			return b->rx + (uintptr_t) b->code->offsets[jump_target(step)];
+		case CP_HOLE_FN:
+			return (uintptr_t) step->d.func.fn_addr;
+		case CP_HOLE_CODE:
+			return here;
+		default:
+			return (uintptr_t) cp_jit_helpers[hole->value - CP_HOLE_SYMBOLS];
+	}
+}
+
+/* The offset of the trampoline to `target`, emitted on first use; -1 if the room is used up. */
+static int32_t
+trampoline(JitBuild *b, uintptr_t target)
+{
+	int32_t		t;
+
+	for (t = 0; t < b->ntrampolines && b->trampoline_target[t] != target; t++)
+		;
+	if (t == b->ntrampolines)
+	{
+		if (t == b->max_trampolines)
+			return -1;
+		b->trampoline_target[t] = target;
+		emit_trampoline(b->rw + b->trampolines + t * CP_TRAMPOLINE_SIZE, target);
+		b->ntrampolines++;
+	}
+	return b->trampolines + t * CP_TRAMPOLINE_SIZE;
+}
+
+/* Patch one hole of the code at `start` with `value`, through a trampoline if out of range. */
+static inline int
+patch_hole(JitBuild *b, const CpJitHole *hole, int32_t start, uintptr_t value)
+{
+	uint8_t    *rw = b->rw + start + hole->offset;
+	uintptr_t	rx = b->rx + (uintptr_t) start + hole->offset;
+	int32_t		t;
+
+	if (!(b->far_calls && is_far_candidate(hole)) &&
+		patch(hole->kind, rw, rx, value, hole->addend))
+		return CP_JIT_OK;
+	if (!is_far_candidate(hole))
+		return CP_JIT_ERR_RANGE;
+	t = trampoline(b, value);
+	if (t < 0 || !patch(hole->kind, rw, rx, b->rx + (uintptr_t) t, hole->addend))
+		return CP_JIT_ERR_RANGE;
+	return CP_JIT_OK;
+}
+
+/* Copy and patch the stencil of step i; i == nsteps: the entry, whose continuation is step 0. */
+static int
+copy_stencil(JitBuild *b, int32_t i)
+{
+	const bool	is_entry = i == b->nsteps;
+	const ExprEvalStep *step = &b->steps[is_entry ? 0 : i];
+	const CpJitStencil *st = &cp_jit_stencils[is_entry ? CP_JIT_ENTRY : step->opcode];
+	int32_t		start = is_entry ? b->code->entry : b->code->offsets[i];
+	uint32_t	size = is_entry ? st->size : (uint32_t) (b->code->offsets[i + 1] - start);
+
+	memcpy(b->rw + start, st->body, size);
+	for (uint32_t h = 0; h < st->nholes; h++)
+	{
+		const CpJitHole *hole = &st->holes[h];
+		uintptr_t	value;
+		int			err;
+
+		if (hole->offset >= size)
+			continue;			/* the trailing jump, dropped */
+		value = hole_value(b, hole, step, is_entry ? 0 : i + 1, b->rx + (uintptr_t) start);
+		err = patch_hole(b, hole, start, value);
+		if (err != CP_JIT_OK)
+			return err;
+	}
+	return CP_JIT_OK;
+}
+
+/* Every stencil, then the trap up to the trampolines (which start aligned). */
+static int
+write_code(JitBuild *b)
+{
+	for (int32_t i = 0; i <= b->nsteps; i++)
+	{
+		int			err = copy_stencil(b, i);
+
+		if (err != CP_JIT_OK)
+			return err;
+	}
+	for (int32_t t = b->end; t < b->trampolines; t += CP_TRAP_SIZE)
+		emit_trap(b->rw + t);
+	return CP_JIT_OK;
+}
+
+/* Make the code runnable, then point the program at it. */
+static void
+publish(ExprState *state, CpJitCode *code)
+{
+	cp_jit_code_written(code->region.rx, (size_t) code->size);
+	code->region.rw = NULL;		/* nothing writes a published program */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	state->evalfunc = (ExprStateEvalFunc) (void *) (code->region.rx + code->entry);
+}
+
+int
+cp_jit_compile(ExprState *state, CpJitCode **out)
+{
+	int64_t		t0 = now_ns();
+	JitBuild	b;
+	CpJitCode  *code;
+	size_t		reserve;
+	int			err;
+
+	*out = NULL;
+	if (state->steps_len <= 0)
+		return CP_JIT_ERR_EMPTY;
+	code = malloc(sizeof(CpJitCode) + ((size_t) state->steps_len + 1) * sizeof(int32_t));
+	if (code == NULL)
+		return CP_JIT_ERR_NOMEM;
+	b.steps = state->steps;
+	b.nsteps = state->steps_len;
+	b.code = code;
+	b.ntrampolines = 0;
+	b.far_calls = __atomic_load_n(&cp_jit_far_calls, __ATOMIC_RELAXED);
+	code->nsteps = b.nsteps;
+
+	err = layout(&b, &reserve);
+	if (err != CP_JIT_OK)
+	{
+		free(code);
+		return err;
+	}
+	if (!cp_jit_arena_alloc(reserve, &code->region))
+	{
+		free(code);
+		return CP_JIT_ERR_MAP;
+	}
+	b.rw = code->region.rw;
+	b.rx = (uintptr_t) code->region.rx;
+
+	err = write_code(&b);
+	if (err != CP_JIT_OK)
+	{
+		cp_jit_arena_free(&code->region);
+		free(code);
+		return err;
+	}
+	code->size = b.trampolines + b.ntrampolines * CP_TRAMPOLINE_SIZE;
+	cp_jit_arena_shrink(&code->region, (size_t) code->size);
+
+	publish(state, code);
+	code->compile_ns = now_ns() - t0;
+	*out = code;
+	return CP_JIT_OK;
+}
+
+#else							/* !CP_JIT_HAVE_STENCILS */
+
+int
+cp_jit_compile(ExprState *state, CpJitCode **out)
+{
+	(void) state;
+	*out = NULL;
+	return CP_JIT_ERR_UNAVAILABLE;
+}
+
+#endif
+
+void
+cp_jit_free(CpJitCode *code)
+{
+	if (code == NULL)
+		return;
+	cp_jit_arena_free(&code->region);
+	free(code);
+}
+
+int64_t
+cp_jit_compile_ns(const CpJitCode *code)
+{
+	return code->compile_ns;
+}
+
+int64_t
+cp_jit_code_size(const CpJitCode *code)
+{
+	return code->size;
+}
+
+uintptr_t
+cp_jit_code_address(const CpJitCode *code)
+{
+	return (uintptr_t) code->region.rx;
+}
+
+int32_t
+cp_jit_entry_offset(const CpJitCode *code)
+{
+	return code->entry;
+}
+
+int32_t
+cp_jit_step_offset(const CpJitCode *code, int32_t step)
+{
+	return step >= 0 && step <= code->nsteps ? code->offsets[step] : -1;
+}
