@@ -29,12 +29,17 @@ typedef struct NullableDatum
 	bool		isnull;
 } NullableDatum;
 
-/* fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. */
+/*
+ * fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. As in PostgreSQL,
+ * args is a flexible array: a call info is allocated with room for exactly nargs arguments
+ * (SizeForFunctionCallInfo in copypatch.h; program.py), so that functions of more arguments
+ * cost nothing to the two-argument calls.
+ */
 typedef struct FunctionCallInfoBaseData
 {
 	bool		isnull;			/* result is NULL (set by non-strict functions) */
 	int16_t		nargs;
-	NullableDatum args[2];
+	NullableDatum args[];
 } FunctionCallInfoBaseData;
 
 typedef FunctionCallInfoBaseData *FunctionCallInfo;

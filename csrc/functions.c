@@ -25,11 +25,17 @@
 #define FMATH(name, T, nargs) FN(name, nargs)
 #define BTCMP(name, ...) FN(name, 2)
 
-/* Every family's fmgr wrapper is the same: unpack the arguments, call the implementation. */
+/*
+ * Every family's fmgr wrapper is the same: unpack the arguments, call the implementation. A call
+ * info holds exactly nargs arguments (SizeForFunctionCallInfo), so only those are read.
+ */
+#define CP_FN_ARGS0 0, 0
+#define CP_FN_ARGS1 fcinfo->args[0].value, 0
+#define CP_FN_ARGS2 fcinfo->args[0].value, fcinfo->args[1].value
 #define FN(name, nargs) \
 	Datum name(FunctionCallInfo fcinfo); \
 	Datum name(FunctionCallInfo fcinfo) \
-	{ return name##_impl(fcinfo->args[0].value, fcinfo->args[1].value); }
+	{ (void) fcinfo; return name##_impl(CP_FN_ARGS##nargs); }
 #include "functions.def"
 #undef FN
 
