@@ -32,8 +32,8 @@ typedef struct NullableDatum
 /*
  * fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. As in PostgreSQL,
  * args is a flexible array: a call info is allocated with room for exactly nargs arguments
- * (SizeForFunctionCallInfo in copypatch.h; program.py), so that functions of more arguments
- * cost nothing to the two-argument calls.
+ * (SizeForFunctionCallInfo in copypatch.h; program.py), so width_bucket's four or num_nulls'
+ * any number cost nothing to the two-argument calls.
  */
 typedef struct FunctionCallInfoBaseData
 {
@@ -210,7 +210,7 @@ typedef struct CpFunction
 {
 	const char *name;
 	PGFunction	fn;
-	int32_t		nargs;
+	int32_t		nargs;			/* -1: variadic, any number (num_nulls) */
 } CpFunction;
 extern const int cp_num_functions;
 extern const CpFunction cp_functions[];

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "20eb8f71c446d776568751fe29104487f5ab2992b86419a6efb1db2cd58b3a5e"
+#define CP_JIT_STENCILS_DIGEST "e5cdfa8850eb495c1eea42e31d14938a42d51be5cc17d8a69db4861625a17b3e"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

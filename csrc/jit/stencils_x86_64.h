@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "f9def9598d197cbd20f29aa19f25ddc28f2ce62efd531d5d6ffd4ee11228ea37"
+#define CP_JIT_STENCILS_DIGEST "94d2bf5c1d72b23653f31d04f9e2c90b9f47ce98b1e4004705318b486e5157c5"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

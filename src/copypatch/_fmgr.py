@@ -19,7 +19,8 @@ ERRORS: list[tuple[str, str]] = [
     for i in range(lib.cp_num_errors)
 ]
 
-#: PostgreSQL function name (pg_proc.prosrc) -> (fmgr function pointer, number of arguments)
+#: PostgreSQL function name (pg_proc.prosrc) -> (fmgr function pointer, number of arguments,
+#: -1 for a variadic function such as num_nulls)
 FUNCTIONS: dict[str, tuple[object, int]] = {
     ffi.string(lib.cp_functions[i].name).decode(): (lib.cp_functions[i].fn, lib.cp_functions[i].nargs)
     for i in range(lib.cp_num_functions)
@@ -43,7 +44,7 @@ def new_fcinfo(nargs: int) -> Any:
 
 def call(name: str, argtypes: tuple[SqlType, ...], args: tuple[object, ...], rettype: SqlType) -> object:
     """Call a built-in on constants (constant folding), with the C core's own code. None is a
-    NULL argument, which only a non-strict function is ever called with."""
+    NULL argument, which only a non-strict function (num_nulls) is ever called with."""
     fn, _ = FUNCTIONS[name]
     fcinfo = new_fcinfo(len(args))
     for i, (t, v) in enumerate(zip(argtypes, args)):

@@ -61,6 +61,7 @@ class Schema:
 
 
 INT_RANGES = {SqlType.INT2: 16, SqlType.INT4: 32, SqlType.INT8: 64}
+FUNC_MAX_ARGS = 100  # PostgreSQL's compile-time limit on a function's arguments
 MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit
 
 
@@ -562,6 +563,8 @@ class Analyzer:
         """ParseFuncOrColumn for copypatch's built-ins: resolution as the server does it (read
         off it into _pgcatalog.FUNCTION_CALLS), casts to a type's name included."""
         args = [self.transform(a, d) for a in e.args]
+        if e.name in catalog.VARIADIC_ANY:
+            return self.variadic_any_call(e, args)
         if any(a.type is SqlType.NUMERIC for a in args):
             raise CompileError(
                 "numeric values are not supported: PostgreSQL would compute this in numeric "
@@ -579,3 +582,18 @@ class Analyzer:
             return new_args[0]
         self.require_function(entry["func"], e)
         return FuncExpr(entry["func"], new_args, SqlType(entry["rettype"]))
+
+    def variadic_any_call(self, e: raw.FuncCall, args: list[Node]) -> Node:
+        """num_nulls(VARIADIC "any"), num_nonnulls: ParseFuncOrColumn passes any number of
+        arguments of any types, unconverted, to a function that looks only at which are NULL."""
+        if not args:
+            raise CompileError(f"function {e.name}() does not exist", _pos(e))
+        if len(args) > FUNC_MAX_ARGS:
+            raise CompileError(
+                f"cannot pass more than {FUNC_MAX_ARGS} arguments to a function", _pos(e))
+        # A string or numeric literal stays text/unknown or numeric in PostgreSQL, types
+        # copypatch lacks; being a constant, only whether it is NULL can matter here.
+        args = [Const(SqlType.INT4, None if a.isnull else 0)
+                if isinstance(a, Const) and a.type in (SqlType.UNKNOWN, SqlType.NUMERIC) else a
+                for a in args]
+        return FuncExpr(catalog.VARIADIC_ANY[e.name], tuple(args), SqlType.INT4)

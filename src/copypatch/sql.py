@@ -211,8 +211,12 @@ class Converter:
             names = names[1:]
         if len(names) != 1:
             raise self.unsupported(node, "schema-qualified function " + ".".join(names))
+        if node.func_variadic:
+            raise CompileError(
+                f"{names[0]}(VARIADIC array) is not supported: arrays are not a copypatch type; "
+                "pass the elements as arguments", self.pos(node))
         if (node.agg_star or node.agg_distinct or node.agg_order or node.agg_filter
-                or node.over or node.func_variadic or node.agg_within_group):
+                or node.over or node.agg_within_group):
             raise self.unsupported(node, f"{names[0]}(...) as an aggregate or window function")
         args = []
         for a in node.args or ():
