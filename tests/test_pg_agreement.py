@@ -361,6 +361,17 @@ CASES = [
     ('evaluate', 'num_nulls(i4 + 1, i2 * 2, NULLIF(n, 3))'),
     ('filter', 'num_nulls(i4, i8) = 0 AND num_nonnulls(f8, b) = 2'),
     ('filter', 'num_nulls(i4, i2) > 0'),
+    # ANY/ALL over a NULL array: NULL, once the scalar is evaluated
+    ('evaluate', 'i4 = ANY (NULL::int4[])'),
+    ('evaluate', 'i4 <> ALL (NULL)'),
+    ('evaluate', 'f8 < ANY (NULL::int8[])'),
+    ('evaluate', 'i2 = ANY (CAST(NULL AS int4[]))'),
+    ('evaluate', 'NULL::int4 = ANY (NULL::int4[])'),
+    ('evaluate', '1 = ALL (NULL::int8[])'),
+    ('evaluate', 'i4 / (n - n) = ANY (NULL::int4[])'),
+    ('filter', 'i4 = ANY (NULL::int4[])'),
+    ('filter', 'NOT (i4 = ANY (NULL::int4[])) OR i4 = 42'),
+    ('filter', 'i8 > 0 AND i4 = ANY (NULL::int4[])'),
 ]
 
 

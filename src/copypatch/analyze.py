@@ -524,6 +524,8 @@ class Analyzer:
         cast's), the operator is resolved against it and the elements converted to its right
         argument. Elements must fold to constants: PostgreSQL's per-row ArrayExpr is missing."""
         lexpr = self.transform(e.arg, d)
+        if e.array_isnull:
+            return self.null_array_op(e, lexpr)
         items = [self.transform(i, d) for i in e.items]
         if e.untyped:
             # an untyped literal takes the type the operator wants on its right
@@ -558,6 +560,25 @@ class Analyzer:
         right = SqlType(catalog.FUNCTIONS[probe.funcname]["args"][1])
         converted = tuple(self.apply_conversions(x, conv, e) for x in elements)
         return ScalarArrayOpExpr(probe.funcname, e.use_or, probe.args[0], right, converted, e.op)
+
+    def null_array_op(self, e: raw.ArrayOp, lexpr: Node) -> Node:
+        """x op ANY/ALL (NULL::type[]): ExecEvalScalarArrayOp returns NULL for a NULL array, once
+        its arguments are evaluated. The operator is resolved as make_scalar_array_op does (an
+        untyped NULL takes the operator's right type); the result is x's evaluation, for its
+        errors, and then NULL: CASE WHEN x IS NULL THEN NULL END. That costs what PostgreSQL's
+        ScalarArrayOpExpr does (estimate_array_length of a NULL array is 0, so only x's cost),
+        which keeps the qual order, and folds to NULL when x is a constant, as PostgreSQL's does."""
+        if e.array_type is not None:
+            elem = TYPE_NAMES.get(" ".join(e.array_type.lower().split()))
+            if elem is None or elem in (SqlType.NUMERIC, SqlType.UNKNOWN):
+                raise CompileError(f'type "{e.array_type}[]" is not supported', _pos(e))
+        else:
+            elem = SqlType.UNKNOWN
+        probe = self.make_op(e.op, [lexpr, Const(elem, None)], e, exact_numeric=False)
+        if probe.type is not SqlType.BOOL:
+            raise CompileError("op ANY/ALL (array) requires operator to yield boolean", _pos(e))
+        null = Const(SqlType.BOOL, None)
+        return CaseExpr(SqlType.BOOL, None, ((NullTest(probe.args[0], True), null),), null)
 
     def func_call(self, e: raw.FuncCall, d: int) -> Node:
         """ParseFuncOrColumn for copypatch's built-ins: resolution as the server does it (read
