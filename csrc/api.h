@@ -18,12 +18,17 @@ typedef struct NullableDatum
 	bool		isnull;
 } NullableDatum;
 
-/* fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. */
+/*
+ * fmgr's FunctionCallInfoBaseData, cut down to what copypatch's built-ins need. As in PostgreSQL,
+ * args is a flexible array: a call info is allocated with room for exactly nargs arguments
+ * (SizeForFunctionCallInfo in copypatch.h; program.py), so width_bucket's four or num_nulls'
+ * any number cost nothing to the two-argument calls.
+ */
 typedef struct FunctionCallInfoBaseData
 {
 	bool		isnull;			/* result is NULL (set by non-strict functions) */
 	int16_t		nargs;
-	NullableDatum args[2];
+	NullableDatum args[];
 } FunctionCallInfoBaseData;
 
 typedef FunctionCallInfoBaseData *FunctionCallInfo;
@@ -212,7 +217,7 @@ typedef struct CpFunction
 {
 	const char *name;
 	PGFunction	fn;
-	int32_t		nargs;
+	int32_t		nargs;			/* -1: variadic, any number (num_nulls) */
 } CpFunction;
 extern const int cp_num_functions;
 extern const CpFunction cp_functions[];

@@ -316,8 +316,7 @@ CASE(EEOP_MINMAX)
 	/* PostgreSQL's ExecEvalMinMax: NULL inputs are ignored; all NULL gives NULL */
 	const Datum *values = op->d.minmax.values;
 	const bool *nulls = op->d.minmax.nulls;
-	FunctionCallInfoBaseData fcinfo_data;
-	FunctionCallInfo fcinfo = &fcinfo_data;
+	LOCAL_FCINFO(fcinfo, 2);
 
 	fcinfo->nargs = 2;
 	fcinfo->args[0].isnull = false;

@@ -108,6 +108,17 @@ enum
 #include "types.def"
 #undef TYPE
 
+/* fmgr.h's: the size of a call info with nargs arguments, and one on the stack */
+#define SizeForFunctionCallInfo(nargs) \
+	(offsetof(FunctionCallInfoBaseData, args) + sizeof(NullableDatum) * (nargs))
+#define LOCAL_FCINFO(name, nargs) \
+	union \
+	{ \
+		FunctionCallInfoBaseData fcinfo; \
+		char		fcinfo_data[SizeForFunctionCallInfo(nargs)]; \
+	}			name##data; \
+	FunctionCallInfo name = &name##data.fcinfo
+
 #define DatumGetBool(d) DatumGetBOOL(d)
 #define BoolGetDatum(x) BOOLGetDatum(x)
 

@@ -71,6 +71,11 @@ def test_builder_expression_has_no_truth_value() -> None:
         ("count(*) > 1", "aggregate or window", 0),
         ("sum(a) OVER () > 1", "aggregate or window", 0),
         ("abs(x => a) > 1", "named function argument", None),
+        ("num_nulls(VARIADIC ARRAY[a, 1]) = 1", "VARIADIC array\\) is not supported", 0),
+        ("num_nulls() = 0", "function num_nulls\\(\\) does not exist", 0),
+        ("gcd(a, 1.5) > 1", "numeric", 0),
+        ("gcd(flag, 1) > 1", "function gcd\\(boolean, integer\\) does not exist", 0),
+        ("width_bucket(f, 0, 1.5, 3) = 1", "numeric", 0),
         ("a = ANY(b_array)", "ANY/ALL over anything but ARRAY", None),
         ("a = ANY(ARRAY[b])", "over column values is not supported", None),
         ("a = ANY(ARRAY[])", "syntax error|empty array", None),
@@ -201,3 +206,13 @@ def test_nesting_between_the_parser_and_the_compiler(depth: int) -> None:
                 prog.explain("evaluate")
             except CompileError:
                 pass
+
+
+def test_num_nulls_takes_up_to_func_max_args() -> None:
+    """VARIADIC "any": any number of arguments up to PostgreSQL's FUNC_MAX_ARGS (100), each call
+    info sized for its own."""
+    for engine in ("switch", "goto", "jit"):
+        prog = copypatch.compile("num_nulls(" + ", ".join(["b"] * 100) + ") = 100", T, engine=engine)
+        assert prog.filter(T).tolist() == [False, True, False]
+    with pytest.raises(CompileError, match="cannot pass more than 100 arguments"):
+        copypatch.compile("num_nulls(" + ", ".join(["b"] * 101) + ") = 0", T)

@@ -32,7 +32,7 @@ def test_catalog_is_what_the_server_says(pg: Any) -> None:
     fresh: dict[str, Any] = {}
     exec(compile(text, "<generated>", "exec"), fresh)  # noqa: S102 (our own generated module)
     for name in ("BINARY_OPERATORS", "UNARY_OPERATORS", "COMMON_TYPES", "CASTS", "NEGATORS",
-                 "FUNCTIONS", "FUNCTION_CALLS", "CMP_FUNCTIONS"):
+                 "FUNCTIONS", "FUNCTION_CALLS", "CMP_FUNCTIONS", "VARIADIC_ANY"):
         assert fresh[name] == getattr(catalog, name), f"{name} differs: regenerate _pgcatalog.py"
     assert fresh["SERVER_VERSION"].split(".")[0] == catalog.SERVER_VERSION.split(".")[0]
 
@@ -42,6 +42,10 @@ def test_every_catalog_function_over_supported_types_is_implemented() -> None:
         name for name, f in catalog.FUNCTIONS.items()
         if set(f["args"]) <= SUPPORTED and f["rettype"] in SUPPORTED
     }
-    assert wanted == set(_fmgr.FUNCTIONS)
+    variadic = set(catalog.VARIADIC_ANY.values())  # num_nulls: any number of any types
+    assert wanted | variadic == set(_fmgr.FUNCTIONS)
     for name in wanted:
         assert _fmgr.FUNCTIONS[name][1] == len(catalog.FUNCTIONS[name]["args"])
+    for name in variadic:
+        assert _fmgr.FUNCTIONS[name][1] == -1
+        assert catalog.FUNCTIONS[name]["args"] == ("any",)

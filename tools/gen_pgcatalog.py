@@ -15,6 +15,7 @@ by hand; tests/test_pgcatalog.py regenerates it against the CI server and compar
 from __future__ import annotations
 
 import hashlib
+import itertools
 import pprint
 import sys
 from pathlib import Path
@@ -33,7 +34,12 @@ UNARY_OPS = ("-", "+", "~", "@", "|/", "||/")
 # (numeric only arrives as literals, and no function of numeric is supported).
 CALLABLE = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "ceiling",
             "floor", "round", "trunc", "sign", "power", "pow", "sin", "cos", "tan", "cot", "asin",
-            "acos", "atan", "atan2", "degrees", "radians")
+            "acos", "atan", "atan2", "degrees", "radians", "gcd", "lcm", "width_bucket", "sinh",
+            "cosh", "tanh", "asinh", "acosh", "atanh", "sind", "cosd", "tand", "cotd", "asind",
+            "acosd", "atand", "atan2d", "pi", "num_nulls", "num_nonnulls")
+# the numbers of arguments resolved over every combination of types (pi() has none,
+# width_bucket(operand, low, high, count) four)
+ARITIES = (0, 1, 2, 4)
 CALL_TYPES = tuple(t for t in TYPES if t != "numeric")
 OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
 
@@ -103,7 +109,8 @@ class Catalog:
         self.oid_type = {
             int(oid): name
             for oid, name in conn.execute(
-                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)", (list(TYPES),)
+                # "any": the declared argument type of the VARIADIC "any" functions (num_nulls)
+                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)", (list(TYPES) + ["any"],)
             )
         }
         self.procs: dict[int, tuple[str, bool, float, list[str], str]] = {}
@@ -170,9 +177,10 @@ class Catalog:
         if expr["_type"] != "FUNCEXPR":
             return None
         self.used_funcs.add(int(expr["funcid"]))
+        args = expr["args"] if isinstance(expr["args"], list) else []  # pi(): "<>", no list
         return {
             "func": self.procs[int(expr["funcid"])][0],
-            "args": [self.describe_arg(a) for a in expr["args"]],
+            "args": [self.describe_arg(a) for a in args],
             "rettype": self.typename(expr["funcresulttype"]),
         }
 
@@ -215,18 +223,28 @@ def generate(conn: psycopg.Connection[Any]) -> str:
                 cat.used_funcs.add(int(func))
             casts[(names[src], names[dst])] = {"func": fname, "context": context}
 
-    names = set(CALLABLE)
+    # VARIADIC "any" functions take any number of arguments of any types, unconverted: there is
+    # nothing to resolve per type, only the function to record
+    variadic_any = {}
+    for name, oid in conn.execute(
+        "SELECT proname, oid FROM pg_proc WHERE provariadic = '\"any\"'::regtype"
+        " AND proname = ANY(%s)", (list(CALLABLE),)
+    ):
+        cat.used_funcs.add(int(oid))
+        variadic_any[name] = cat.procs[int(oid)][0]
+
+    names = set(CALLABLE) - set(variadic_any)
     for oid in list(cat.used_funcs):
         (name,) = conn.execute("SELECT proname FROM pg_proc WHERE oid = %s", (oid,)).fetchone()  # type: ignore[misc]
-        names.add(name)
+        if name not in variadic_any:
+            names.add(name)
     calls = {}
     for name in sorted(names):
         arities = sorted({int(n) for (n,) in conn.execute(
-            "SELECT pronargs FROM pg_proc WHERE proname = %s AND pronargs IN (1, 2)", (name,))})
+            "SELECT pronargs FROM pg_proc WHERE proname = %s AND pronargs = ANY(%s)",
+            (name, list(ARITIES)))})
         for arity in arities:
-            combos: list[tuple[str, ...]] = [(t,) for t in CALL_TYPES]
-            if arity == 2:
-                combos = [(a, b) for a in CALL_TYPES for b in CALL_TYPES]
+            combos = list(itertools.product(CALL_TYPES, repeat=arity))
             for argtypes in combos:
                 r = cat.resolve_call(name, argtypes)
                 if r is not None:
@@ -269,6 +287,7 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         "CASTS": dict(sorted(casts.items())),
         "NEGATORS": dict(sorted(negators.items())),
         "FUNCTIONS": dict(sorted(functions.items())),
+        "VARIADIC_ANY": dict(sorted(variadic_any.items())),
     }
     text = "".join(
         f"{k}: Any = {pprint.pformat(v, width=100, sort_dicts=True)}\n\n" for k, v in body.items()

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "f73018af7b02e08b15027fd20497a8b1dc2a793454da02aeb5c64330f8c790c0"
+#define CP_JIT_STENCILS_DIGEST "9be561af3a82a9cb6ba0d2eb75a216099c5a148fa51a50f95b517d327e2abf98"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

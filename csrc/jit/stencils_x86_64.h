@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "264c2eba37cb52ff128b173c219e8a13310dd1c525acf80ecd638ef456ff5a8c"
+#define CP_JIT_STENCILS_DIGEST "454619f0c67a9572fc8bd1682a5ae960901fb4638d8c068801f1eda4c7696ea6"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._core import ffi, lib
 from ._errors import EvalError
 from .sqltypes import SqlType, from_datum, to_datum
@@ -17,7 +19,8 @@ ERRORS: list[tuple[str, str]] = [
     for i in range(lib.cp_num_errors)
 ]
 
-#: PostgreSQL function name (pg_proc.prosrc) -> (fmgr function pointer, number of arguments)
+#: PostgreSQL function name (pg_proc.prosrc) -> (fmgr function pointer, number of arguments,
+#: -1 for a variadic function such as num_nulls)
 FUNCTIONS: dict[str, tuple[object, int]] = {
     ffi.string(lib.cp_functions[i].name).decode(): (lib.cp_functions[i].fn, lib.cp_functions[i].nargs)
     for i in range(lib.cp_num_functions)
@@ -32,14 +35,21 @@ def raise_error(info: object, row: int | None) -> None:
     raise EvalError(sqlstate, message, row)
 
 
-def call(name: str, argtypes: tuple[SqlType, ...], args: tuple[object, ...], rettype: SqlType) -> object:
-    """Call a built-in on non-NULL constants (constant folding), with the C core's own code."""
-    fn, nargs = FUNCTIONS[name]
-    fcinfo = ffi.new("FunctionCallInfoBaseData *")
+def new_fcinfo(nargs: int) -> Any:
+    """A call info with room for exactly nargs arguments (fmgr's SizeForFunctionCallInfo)."""
+    fcinfo = ffi.new("FunctionCallInfoBaseData *", {"args": nargs})
     fcinfo.nargs = nargs
+    return fcinfo
+
+
+def call(name: str, argtypes: tuple[SqlType, ...], args: tuple[object, ...], rettype: SqlType) -> object:
+    """Call a built-in on constants (constant folding), with the C core's own code. None is a
+    NULL argument, which only a non-strict function (num_nulls) is ever called with."""
+    fn, _ = FUNCTIONS[name]
+    fcinfo = new_fcinfo(len(args))
     for i, (t, v) in enumerate(zip(argtypes, args)):
-        fcinfo.args[i].value = to_datum(t, v)
-        fcinfo.args[i].isnull = False
+        fcinfo.args[i].value = 0 if v is None else to_datum(t, v)
+        fcinfo.args[i].isnull = v is None
     result = ffi.new("Datum *")
     info = ffi.new("CpErrorInfo *")
     if lib.cp_call_function(fn, fcinfo, result, info) != 0:

@@ -60,6 +60,7 @@ class Schema:
         return f"Schema({cols})"
 
 
+FUNC_MAX_ARGS = 100  # PostgreSQL's compile-time limit on a function's arguments
 MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit
 
 
@@ -522,6 +523,8 @@ class Analyzer:
         cast's), the operator is resolved against it and the elements converted to its right
         argument. Elements must fold to constants: PostgreSQL's per-row ArrayExpr is missing."""
         lexpr = self.transform(e.arg, d)
+        if e.array_isnull:
+            return self.null_array_op(e, lexpr)
         items = [self.transform(i, d) for i in e.items]
         if e.untyped:
             # an untyped literal takes the type the operator wants on its right
@@ -557,10 +560,31 @@ class Analyzer:
         converted = tuple(self.apply_conversions(x, conv, e) for x in elements)
         return ScalarArrayOpExpr(probe.funcname, e.use_or, probe.args[0], right, converted, e.op)
 
+    def null_array_op(self, e: raw.ArrayOp, lexpr: Node) -> Node:
+        """x op ANY/ALL (NULL::type[]): ExecEvalScalarArrayOp returns NULL for a NULL array, once
+        its arguments are evaluated. The operator is resolved as make_scalar_array_op does (an
+        untyped NULL takes the operator's right type); the result is x's evaluation, for its
+        errors, and then NULL: CASE WHEN x IS NULL THEN NULL END. That costs what PostgreSQL's
+        ScalarArrayOpExpr does (estimate_array_length of a NULL array is 0, so only x's cost),
+        which keeps the qual order, and folds to NULL when x is a constant, as PostgreSQL's does."""
+        if e.array_type is not None:
+            elem = TYPE_NAMES.get(" ".join(e.array_type.lower().split()))
+            if elem is None or elem in (SqlType.NUMERIC, SqlType.UNKNOWN):
+                raise CompileError(f'type "{e.array_type}[]" is not supported', _pos(e))
+        else:
+            elem = SqlType.UNKNOWN
+        probe = self.make_op(e.op, [lexpr, Const(elem, None)], e, exact_numeric=False)
+        if probe.type is not SqlType.BOOL:
+            raise CompileError("op ANY/ALL (array) requires operator to yield boolean", _pos(e))
+        null = Const(SqlType.BOOL, None)
+        return CaseExpr(SqlType.BOOL, None, ((NullTest(probe.args[0], True), null),), null)
+
     def func_call(self, e: raw.FuncCall, d: int) -> Node:
         """ParseFuncOrColumn for copypatch's built-ins: resolution as the server does it (read
         off it into _pgcatalog.FUNCTION_CALLS), casts to a type's name included."""
         args = [self.transform(a, d) for a in e.args]
+        if e.name in catalog.VARIADIC_ANY:
+            return self.variadic_any_call(e, args)
         if any(a.type is SqlType.NUMERIC for a in args):
             raise CompileError(
                 "numeric values are not supported: PostgreSQL would compute this in numeric "
@@ -578,3 +602,18 @@ class Analyzer:
             return new_args[0]
         self.require_function(entry["func"], e)
         return FuncExpr(entry["func"], new_args, SqlType(entry["rettype"]))
+
+    def variadic_any_call(self, e: raw.FuncCall, args: list[Node]) -> Node:
+        """num_nulls(VARIADIC "any"), num_nonnulls: ParseFuncOrColumn passes any number of
+        arguments of any types, unconverted, to a function that looks only at which are NULL."""
+        if not args:
+            raise CompileError(f"function {e.name}() does not exist", _pos(e))
+        if len(args) > FUNC_MAX_ARGS:
+            raise CompileError(
+                f"cannot pass more than {FUNC_MAX_ARGS} arguments to a function", _pos(e))
+        # A string or numeric literal stays text/unknown or numeric in PostgreSQL, types
+        # copypatch lacks; being a constant, only whether it is NULL can matter here.
+        args = [Const(SqlType.INT4, None if a.isnull else 0)
+                if isinstance(a, Const) and a.type in (SqlType.UNKNOWN, SqlType.NUMERIC) else a
+                for a in args]
+        return FuncExpr(catalog.VARIADIC_ANY[e.name], tuple(args), SqlType.INT4)

@@ -268,6 +268,8 @@ class ArrayOp(Expr):
     array_type: str | None = None
     #: '{...}' without a cast: the elements are string literals of the operator's right type
     untyped: bool = False
+    #: the array is NULL (NULL::int4[], or an untyped NULL when untyped): items is empty
+    array_isnull: bool = False
 
 
 @dataclass(eq=False)

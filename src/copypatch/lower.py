@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import _pgcatalog as catalog
 from .nodes import (
     BooleanTest,
     BoolExpr,
@@ -111,7 +112,8 @@ class Lowerer:
             self.push(Step("EEOP_CONST", dest, const=node))
         elif isinstance(node, FuncExpr):
             f = self.call(node.funcname, node.args)
-            self.push(Step("EEOP_FUNCEXPR_STRICT", dest, fcinfo=f))
+            strict = catalog.FUNCTIONS[node.funcname]["strict"]
+            self.push(Step("EEOP_FUNCEXPR_STRICT" if strict else "EEOP_FUNCEXPR", dest, fcinfo=f))
         elif isinstance(node, BoolExpr):
             self.bool_expr(node, dest)
         elif isinstance(node, NullTest):
@@ -148,8 +150,6 @@ class Lowerer:
             self.ntmp += len(node.args)
             for i, a in enumerate(node.args):
                 self.lower(a, ("tmp", first + i))
-            from . import _pgcatalog as catalog
-
             f = self.call(catalog.CMP_FUNCTIONS[node.minmaxtype.value], ())  # slots unused
             self.push(Step("EEOP_MINMAX", dest, fcinfo=f, tmp=first, nelems=len(node.args),
                            least=node.op == "LEAST"))
@@ -169,12 +169,13 @@ class Lowerer:
 
     def call(self, funcname: str, args: tuple[Node, ...], nconst: bool = True) -> int:
         """ExecInitFunc: a call info whose argument slots receive the arguments' values."""
-        from . import _pgcatalog as catalog
-
         info = catalog.FUNCTIONS[funcname]
         f = len(self.calls)
-        call = FuncCall(funcname, tuple(SqlType(t) for t in info["args"]),
-                        maybe_null=tuple(may_be_null(a) for a in args) + (True,) * (len(info["args"]) - len(args)))
+        # VARIADIC "any" (num_nulls) takes its arguments' own types, as many as there are
+        argtypes = (tuple(a.type for a in args) if info["args"] == ("any",)
+                    else tuple(SqlType(t) for t in info["args"]))
+        call = FuncCall(funcname, argtypes,
+                        maybe_null=tuple(may_be_null(a) for a in args) + (True,) * (len(argtypes) - len(args)))
         self.calls.append(call)
         for i, arg in enumerate(args):
             if nconst and isinstance(arg, Const):
@@ -229,7 +230,9 @@ def may_be_null(node: Node, caseval: Node | None = None) -> bool:
     if isinstance(node, Const):
         return node.isnull
     if isinstance(node, FuncExpr):
-        return any(may_be_null(a, caseval) for a in node.args)
+        # the only non-strict built-ins, num_nulls and num_nonnulls, count NULLs: never NULL
+        return catalog.FUNCTIONS[node.funcname]["strict"] and any(
+            may_be_null(a, caseval) for a in node.args)
     if isinstance(node, BoolExpr):
         return any(may_be_null(a, caseval) for a in node.args)
     if isinstance(node, (NullTest, BooleanTest, DistinctExpr)):

@@ -51,8 +51,8 @@ def eval_const_expressions(node: Node) -> Node:
 
 
 def _call(funcname: str, args: tuple[Const, ...], rettype: SqlType) -> Const:
-    info = catalog.FUNCTIONS[funcname]
-    argtypes = tuple(SqlType(t) for t in info["args"])
+    # the arguments' own types: the declared ones, but for VARIADIC "any" (num_nulls)
+    argtypes = tuple(a.type for a in args)
     value = _fmgr.call(funcname, argtypes, tuple(a.value for a in args), rettype)
     return Const(rettype, value)  # type: ignore[arg-type]
 
@@ -69,7 +69,8 @@ def _ece(node: Node, case_val: Const | None) -> Node:
     if isinstance(node, FuncExpr):
         args = tuple(_ece(a, case_val) for a in node.args)
         # a strict function with a constant NULL input is NULL, whatever the other inputs are
-        if any(isinstance(a, Const) and a.isnull for a in args):
+        strict = catalog.FUNCTIONS[node.funcname]["strict"]
+        if strict and any(isinstance(a, Const) and a.isnull for a in args):
             return Const(node.rettype, None)
         if all(isinstance(a, Const) for a in args):
             return _call(node.funcname, args, node.rettype)  # type: ignore[arg-type]

@@ -35,7 +35,8 @@ class Layout:
         n = len(sp.steps)
         self.state = ffi.new("ExprState *")
         self.steps = ffi.new("ExprEvalStep[]", n)
-        self.fcinfos = ffi.new("FunctionCallInfoBaseData[]", max(1, len(sp.calls)))
+        # one allocation per call info, each sized for its own arguments (args is flexible)
+        self.fcinfos = [_fmgr.new_fcinfo(len(call.argtypes)) for call in sp.calls]
         self.tmp_values = ffi.new("Datum[]", max(1, sp.ntmp))
         self.tmp_nulls = ffi.new("bool[]", max(1, sp.ntmp))
         self.keep: list[Any] = []  # arrays' C memory
@@ -43,7 +44,6 @@ class Layout:
 
         for f, call in enumerate(sp.calls):
             fc = self.fcinfos[f]
-            fc.nargs = len(call.argtypes)
             for i, c in call.consts.items():
                 fc.args[i].isnull = c.isnull
                 fc.args[i].value = 0 if c.isnull else to_datum(call.argtypes[i], c.value)
@@ -73,7 +73,7 @@ class Layout:
                 st.d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
             elif s.fcinfo >= 0:
                 call = sp.calls[s.fcinfo]
-                st.d.func.fcinfo = self.fcinfos + s.fcinfo
+                st.d.func.fcinfo = self.fcinfos[s.fcinfo]
                 st.d.func.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
                 st.d.func.nargs = len(call.argtypes)
                 st.d.func.useOr = s.use_or

@@ -163,11 +163,16 @@ class Converter:
         if len(names) != 1:
             raise CompileError("schema-qualified operators are not supported", self.pos(node))
 
-    def array(self, node: Any) -> tuple[tuple[raw.Expr, ...], str | None, bool]:
+    def array(self, node: Any) -> tuple[tuple[raw.Expr, ...] | None, str | None, bool]:
         """The elements of ARRAY[...], ARRAY[...]::type[], '{...}'::type[] or '{...}' (then each
-        element is a string literal, typed later by the operator), the cast's element type, and
-        whether the array is an untyped literal."""
+        element is a string literal, typed later by the operator), None for a NULL array (NULL or
+        NULL::type[]), the cast's element type, and whether the array is an untyped literal."""
         elem_type = None
+        if isinstance(node, ast.A_Const) and node.isnull:
+            return None, None, True
+        if (isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const)
+                and node.arg.isnull):
+            return None, self.array_cast_type(node), False
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
             return self.array_literal(node, node.val.sval), None, True
         if (isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const)
@@ -211,8 +216,12 @@ class Converter:
             names = names[1:]
         if len(names) != 1:
             raise self.unsupported(node, "schema-qualified function " + ".".join(names))
+        if node.func_variadic:
+            raise CompileError(
+                f"{names[0]}(VARIADIC array) is not supported: arrays are not a copypatch type; "
+                "pass the elements as arguments", self.pos(node))
         if (node.agg_star or node.agg_distinct or node.agg_order or node.agg_filter
-                or node.over or node.func_variadic or node.agg_within_group):
+                or node.over or node.agg_within_group):
             raise self.unsupported(node, f"{names[0]}(...) as an aggregate or window function")
         args = []
         for a in node.args or ():
@@ -277,8 +286,8 @@ class Converter:
             if name not in _BINARY_OPS:
                 raise CompileError(f"operator {name} is not supported", p)
             items, array_type, untyped = self.array(node.rexpr)
-            return raw.ArrayOp(name, self.convert(node.lexpr), items, kind == K.AEXPR_OP_ANY, p,
-                               array_type, untyped)
+            return raw.ArrayOp(name, self.convert(node.lexpr), items or (),
+                               kind == K.AEXPR_OP_ANY, p, array_type, untyped, items is None)
         if kind == K.AEXPR_IN:
             negated = name == "<>"
             items = tuple(self.convert(i) for i in node.rexpr)

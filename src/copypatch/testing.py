@@ -75,7 +75,11 @@ _CALLED = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "c
            "round", "trunc", "sign", "power", "pow", "int2", "int4", "int8", "float4", "float8",
            "bool", "int4eq", "int4pl", "int8mul", "float8div", "int24lt", "int4mod", "float48ge",
            "int2abs", "int8shl", "sin", "cos", "tan", "cot", "asin", "acos", "atan", "atan2",
-           "degrees", "radians")
+           "degrees", "radians", "gcd", "lcm", "width_bucket", "sinh", "cosh", "tanh", "asinh",
+           "acosh", "atanh", "sind", "cosd", "tand", "cotd", "asind", "acosd", "atand", "atan2d",
+           "pi")
+# VARIADIC "any" functions, drawn with one to four arguments of any types (_Gen.variadic_any)
+_VARIADIC_ANY = ("num_nulls", "num_nonnulls")
 _CMP = ("=", "<>", "<", "<=", ">", ">=")
 # cast target spellings, all of which PostgreSQL's grammar accepts
 _SPELLINGS = {t: tuple(name for name, u in TYPE_NAMES.items() if u is t) for t in TYPES}
@@ -324,6 +328,8 @@ class _Gen:
         kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast", "minmax"]
         if self.sig.calls[t]:
             kinds.append("call")
+        if t is SqlType.INT4:
+            kinds.append("variadic_any")
         if t is SqlType.BOOL:
             kinds += ["andor", "not", "nulltest", "booltest", "between", "in", "compare", "compare",
                       "distinct", "anyall"]
@@ -393,6 +399,8 @@ class _Gen:
             name = self.draw(st.sampled_from(sorted({n for n, _ in self.sig.calls[t]})))
             argtypes = self.draw(st.sampled_from([a for n, a in self.sig.calls[t] if n == name]))
             return f"{name}({', '.join(self.expr(a, d) for a in argtypes)})"
+        if kind == "variadic_any":
+            return self.variadic_any(d)
         if kind == "distinct":
             xt = self.draw(st.sampled_from(TYPES))
             yt = self.draw(st.sampled_from(self.sig.comparable[xt]))
@@ -405,6 +413,15 @@ class _Gen:
             args = self.args_maybe_null(t, d, 4)
             return f"{self.draw(st.sampled_from(['GREATEST', 'LEAST']))}({', '.join(args)})"
         raise AssertionError(kind)
+
+    def variadic_any(self, d: int) -> str:
+        """num_nulls(...) / num_nonnulls(...): arguments of any types, untyped NULLs among them."""
+        name = self.draw(st.sampled_from(_VARIADIC_ANY))
+        n = self.draw(st.integers(1, 4))
+        args = [self.expr(self.draw(st.sampled_from(TYPES)), d) for _ in range(n)]
+        if self.draw(st.booleans()):
+            args.insert(self.draw(st.integers(0, n)), "NULL")
+        return f"{name}({', '.join(args)})"
 
     def args_maybe_null(self, t: SqlType, d: int, most: int) -> list[str]:
         """1..most expressions of type t, and sometimes a NULL literal among them."""
@@ -450,6 +467,10 @@ class _Gen:
         op = self.draw(st.sampled_from(_CMP))
         n = self.draw(st.integers(0, 5))
         quant = self.draw(st.sampled_from(["ANY", "ALL", "SOME"]))
+        if self.draw(st.integers(0, 7)) == 0:
+            # a NULL array, typed or not: NULL once the scalar is evaluated
+            array = self.draw(st.sampled_from(["NULL", f"NULL::{et.value}[]"]))
+            return f"({self.expr(xt, d)}) {op} {quant} ({array})"
         if self.draw(st.booleans()):
             # an array literal, '{...}': array_in reads each element with the input function of
             # the cast's type, or of the type the operator wants when there is no cast
@@ -680,7 +701,9 @@ def check_engines(case: Case, *, counter: Callable[[], None] | None = None) -> N
 # exact only against a server using the same libm; glibc's differ in the last bit between
 # architectures. (sqrt is correctly rounded everywhere.)
 _LIBM_FUNCTIONS = frozenset({"dcbrt", "dexp", "dlog1", "dlog10", "dpow", "dsin", "dcos", "dtan",
-                             "dcot", "dasin", "dacos", "datan", "datan2"})
+                             "dcot", "dasin", "dacos", "datan", "datan2", "dsinh", "dcosh",
+                             "dtanh", "dasinh", "dacosh", "datanh", "dsind", "dcosd", "dtand",
+                             "dcotd", "dasind", "dacosd", "datand", "datan2d"})
 
 
 def uses_libm(sql: str, table: Mapping[str, Any] | Schema) -> bool:

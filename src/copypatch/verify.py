@@ -456,7 +456,14 @@ def _check_calls(sp: StepProgram) -> None:
         if call.funcname not in _fmgr.FUNCTIONS or call.funcname not in catalog.FUNCTIONS:
             raise CompileError(f"invalid program: {where}: unknown function {call.funcname!r}")
         nargs = _fmgr.FUNCTIONS[call.funcname][1]
-        want = tuple(SqlType(t) for t in catalog.FUNCTIONS[call.funcname]["args"])  # type: ignore[attr-defined]
+        if nargs == -1:  # VARIADIC "any" (num_nulls): any number of arguments of any types
+            nargs = len(call.argtypes)
+            want = tuple(call.argtypes)
+            if not nargs or not all(t in _VALUE_TYPES for t in want):
+                raise CompileError(f"invalid program: {where}: {call.funcname} takes one or "
+                                   "more arguments of copypatch's types")
+        else:
+            want = tuple(SqlType(t) for t in catalog.FUNCTIONS[call.funcname]["args"])  # type: ignore[attr-defined]
         if len(want) != nargs or tuple(call.argtypes) != want:
             raise CompileError(
                 f"invalid program: {where}: {call.funcname} takes "
@@ -540,6 +547,9 @@ def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool")
             name = d["func"]
             if not isinstance(name, str) or name not in _fmgr.FUNCTIONS or name not in catalog.FUNCTIONS:
                 raise CompileError(f"invalid program: step {i}: unknown function {name!r}")
+            if _fmgr.FUNCTIONS[name][1] == -1:
+                raise CompileError(f"invalid program: step {i}: {name} is variadic, which raw "
+                                   "steps cannot declare")
             argtypes = tuple(SqlType(t) for t in catalog.FUNCTIONS[name]["args"])  # type: ignore[attr-defined]
             consts: dict[int, Const] = {}
             args = d.get("args", {})
