@@ -5,8 +5,9 @@
                               [pyperf options: --rigorous, -o FILE for compare_to, ...]
 
 One pyperf Runner times each (query, engine, optimisation level) in worker processes (pyperf's
-calibration, warm-ups and statistics; --fast unless you ask for --rigorous or set --processes);
-the parent process prints one table. When PostgreSQL's server binaries are present (or --dsn is
+calibration, warm-ups and statistics; --fast unless you ask for --rigorous or set --processes).
+The parent shows one progress display on stderr and prints one table on stdout, with the relative
+spread of pyperf's values in place of pyperf's own output (which -v brings back). When PostgreSQL's server binaries are present (or --dsn is
 given), the same table is loaded into PostgreSQL and each query runs there too, with its JIT off
 and on, timed by EXPLAIN ANALYZE. Before anything is timed, every engine's rows are checked
 against PostgreSQL's (and against each other), and the run stops on any difference.
@@ -14,15 +15,35 @@ against PostgreSQL's (and against each other), and the run stops on any differen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ._cli import (
+    SPREAD_HEAD,
+    STEADIER,
+    Progress,
+    check_queries,
+    format_spread,
+    is_unstable,
+    non_negative_int,
+    one_line_errors,
+    positive_int,
+    pyperf_silenced,
+    quiet_pyperf,
+    run_command,
+    shorten,
+    spread_percent,
+)
 from .workload import STANDARD_QUERIES, make_table
+
+PROG = "python -m copypatch bench"
 
 LEVELS = ("none", "all")  # optimisation levels: PostgreSQL's program, and every pass
 
@@ -46,22 +67,30 @@ def level_passes(level: str) -> tuple[str, ...]:
     return () if level == "none" else copypatch.OPTIMIZATIONS
 
 
-def check_agreement(queries: list[str], engines: list[str], levels: list[str],
+def check_agreement(query: str, engines: list[str], levels: list[str],
                     table: Mapping[str, Any], pg: Any | None) -> None:
     """Every configuration returns the same rows as PostgreSQL (or as each other without it)."""
     import copypatch
 
-    for q in queries:
-        ref = pg.filter(q) if pg is not None else None
-        for e in engines:
-            for level in levels:
-                got = copypatch.compile(q, table, engine=e, optimize=level_passes(level)).filter(table)
-                if ref is None:
-                    ref = got
-                elif not np.array_equal(got, ref):
-                    who = "PostgreSQL" if pg is not None else "the first engine"
-                    bad = int(np.flatnonzero(got != ref)[0])
-                    raise SystemExit(f"{e}/{level} disagrees with {who} on {q!r} at row {bad}")
+    # copypatch first: an expression that fails on a row is the user's error, and our EvalError
+    # says so in one line, where PostgreSQL's would surface as a psycopg exception
+    got = {(e, lv): copypatch.compile(query, table, engine=e, optimize=level_passes(lv)).filter(table)
+           for e in engines for lv in levels}
+    who, ref = ("PostgreSQL", pg.filter(query)) if pg is not None else (
+        "the first engine", next(iter(got.values())))
+    for (e, lv), rows in got.items():
+        if not np.array_equal(rows, ref):
+            bad = int(np.flatnonzero(rows != ref)[0])
+            raise SystemExit(f"{e}/{lv} disagrees with {who} on {query!r} at row {bad}")
+
+
+@dataclass
+class Timing:
+    """One configuration's result: pyperf's median per row, the spread of its values, compile time."""
+
+    ns_per_row: float
+    spread: float | None  # stdev/mean of pyperf's values, in %; None with a single value
+    compile_ns: int
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         argv.insert(0, "--fast")  # 18+ benchmarks: pyperf's quick mode unless asked otherwise
     runner = pyperf.Runner(program_args=("-m", "copypatch.bench"), add_cmdline_args=_worker_args)
     ap = runner.argparser
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    one_line_errors(ap, PROG)
+    ap.add_argument("--rows", type=positive_int, default=1_000_000)
+    ap.add_argument("--seed", type=non_negative_int, default=42)
     ap.add_argument("--engine", action="append", choices=copypatch.ENGINES)
     ap.add_argument("--query", action="append", help="SQL; repeatable (default: the standard set)")
     ap.add_argument("--optimize", action="append", choices=LEVELS,
@@ -88,51 +118,62 @@ def main(argv: list[str] | None = None) -> None:
     engines = args.engine or list(copypatch.ENGINES)
     queries = args.query or list(STANDARD_QUERIES)
     levels = args.optimize or list(LEVELS)
-    is_worker = bool(getattr(args, "worker", False))
+    is_worker = bool(args.worker)
+    silenced = quiet_pyperf(args)
     if not is_worker:
-        print(f"generating {args.rows:,} rows (seed {args.seed})", file=sys.stderr, flush=True)
-    table = make_table(args.rows, args.seed)
-
-    pg = None
-    if not is_worker and not args.no_postgres:
-        pg = _start_postgres(args.dsn)
-        if pg is not None:
-            print("loading the table into PostgreSQL", file=sys.stderr, flush=True)
-            pg.load(table)
-    try:
-        if not is_worker:
-            print("checking every engine's rows against "
-                  + ("PostgreSQL's" if pg is not None else "each other"), file=sys.stderr, flush=True)
-            check_agreement(queries, engines, levels, table, pg)
-        configs = [(q, e, lv) for q in queries for e in engines for lv in levels]
-        results: dict[tuple[str, str, str], Any] = {}
-        compile_ns: dict[tuple[str, str, str], int] = {}
-        for i, (q, e, lv) in enumerate(configs, 1):
-            if not is_worker:
-                print(f"[{i}/{len(configs)}] {e}/{lv}: {q}", file=sys.stderr, flush=True)
-            prog = copypatch.compile(q, table, engine=e, optimize=level_passes(lv))
-            compile_ns[(q, e, lv)] = prog.compile_ns
-            # with one level the name leaves it out, so that runs at two levels are comparable
-            # with python -m pyperf compare_to
-            name = f"{e}: {q}" if len(levels) == 1 else f"{e}/{lv}: {q}"
-            results[(q, e, lv)] = runner.bench_time_func(name, scan_timer(prog, table))
+        check_queries(queries, make_table(1))
+    configs = [(q, e, lv) for q in queries for e in engines for lv in levels]
+    want_pg = not is_worker and not args.no_postgres
+    # steps: the table, [PostgreSQL: start, load], a check per query, a timing per configuration,
+    # [PostgreSQL: a timing per query]
+    pg_steps = 2 + len(queries) if want_pg else 0
+    with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(
+            Progress("bench", 1 + len(queries) + len(configs) + pg_steps, enabled=not is_worker))
+        with progress.step(f"generating {args.rows:,} rows (seed {args.seed})"):
+            table = make_table(args.rows, args.seed)
+        pg = None
+        if want_pg:
+            with progress.step("starting PostgreSQL" if args.dsn is None else "connecting to --dsn"):
+                pg = _start_postgres(args.dsn, progress)
+            if pg is None:  # the attempt was one step; loading and timing it are off
+                progress.set_total(2 + len(queries) + len(configs))
+            else:
+                stack.callback(pg.close)
+                with progress.step("loading the table into PostgreSQL"):
+                    pg.load(table)
+        against = "PostgreSQL's" if pg is not None else "each other's"
+        for q in ([] if is_worker else queries):
+            with progress.step(f"checking rows against {against}: {shorten(q, 40)}"):
+                check_agreement(q, engines, levels, table, pg)
+        timings: dict[tuple[str, str, str], Timing] = {}
+        for q, e, lv in configs:
+            with progress.step(f"timing {e}/{lv}: {shorten(q, 40)}"):
+                prog = copypatch.compile(q, table, engine=e, optimize=level_passes(lv))
+                # with one level the name leaves it out, so that runs at two levels are
+                # comparable with python -m pyperf compare_to
+                name = f"{e}: {q}" if len(levels) == 1 else f"{e}/{lv}: {q}"
+                with pyperf_silenced(silenced):
+                    b = runner.bench_time_func(name, scan_timer(prog, table))
+                if b is not None and not is_worker:
+                    timings[(q, e, lv)] = Timing(b.median() * 1e9 / args.rows, spread_percent(b),
+                                                 prog.compile_ns)
         if is_worker:
             return
-        ns = {k: b.median() * 1e9 / args.rows for k, b in results.items()}
         pg_times: dict[tuple[str, str], tuple[float, float | None]] = {}
         if pg is not None:
-            print("timing PostgreSQL (EXPLAIN ANALYZE, JIT off and on)", file=sys.stderr, flush=True)
-            pg_times = time_postgres(pg, queries)
-        print(format_table(queries, engines, levels, ns, compile_ns, pg_times, args.rows))
-        if args.json_file:
-            write_json(args.json_file, args.rows, queries, engines, levels, ns, compile_ns,
-                       pg_times, pg)
-        if args.plot:
-            plot(args.plot, queries, engines, levels, ns, pg_times, args.rows)
-            print(f"wrote {args.plot}", file=sys.stderr)
-    finally:
-        if pg is not None:
-            pg.close()
+            for q in queries:
+                with progress.step(f"timing PostgreSQL, JIT off and on: {shorten(q, 40)}"):
+                    pg_times.update(time_postgres(pg, [q]))
+        pg_version = pg.server_version if pg is not None else None
+    print(format_table(queries, engines, levels, timings, pg_times, args.rows))
+    if args.json_file:
+        write_json(args.json_file, args.rows, queries, engines, levels, timings, pg_times,
+                   pg_version)
+        print(f"wrote {args.json_file}", file=sys.stderr)
+    if args.plot:
+        plot(args.plot, queries, engines, levels, timings, pg_times, args.rows)
+        print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def _worker_args(cmd: list[str], args: Any) -> None:
@@ -146,13 +187,17 @@ def _worker_args(cmd: list[str], args: Any) -> None:
         cmd += ["--optimize", lv]
 
 
-def _start_postgres(dsn: str | None) -> Any | None:
+def _start_postgres(dsn: str | None, progress: Progress) -> Any | None:
+    """A PostgreSQL to compare with: the server --dsn names (which must answer: the user asked for
+    it), else $COPYPATCH_PG_DSN or a throwaway cluster, skipped with a note when there is none."""
     from .pg import PostgreSQL, PostgresUnavailable
 
-    try:
+    if dsn is not None:
         return PostgreSQL(dsn)
+    try:
+        return PostgreSQL()
     except PostgresUnavailable as e:
-        print(f"PostgreSQL skipped: {e}", file=sys.stderr)
+        progress.note(f"PostgreSQL skipped: {e}")
         return None
 
 
@@ -170,42 +215,48 @@ def time_postgres(pg: Any, queries: list[str]) -> dict[tuple[str, str], tuple[fl
 
 
 def format_table(queries: list[str], engines: list[str], levels: list[str],
-                 ns: dict[tuple[str, str, str], float], compile_ns: dict[tuple[str, str, str], int],
-                 pg_times: dict[tuple[str, str], tuple[float, float | None]], rows: int) -> str:
-    head = (f"{'query':<36} {'engine':<6} {'opt':<4} {'ns/row':>7} {'vs goto':>7} "
+                 timings: Mapping[tuple[str, str, str], Timing],
+                 pg_times: Mapping[tuple[str, str], tuple[float, float | None]], rows: int) -> str:
+    head = (f"{'query':<36} {'engine':<6} {'opt':<4} {'ns/row':>7} {SPREAD_HEAD} {'vs goto':>7} "
             f"{'compile us':>10} | {'pg ns/row':>9} {'pg+jit':>7} {'pg jit ms':>9}")
     lines = ["", head, "-" * len(head)]
     for q in queries:
-        short = q if len(q) <= 36 else q[:33] + "..."
+        short = shorten(q, 36)
         pg_off, pg_on = pg_times.get((q, "off")), pg_times.get((q, "on"))
-        pg_cols = (f"{pg_off[0] * 1e6 / rows:9.2f} {pg_on[0] * 1e6 / rows:7.2f} "  # type: ignore[index]
+        pg_cols = (f"{pg_off[0] * 1e6 / rows:9.2f} {pg_on[0] * 1e6 / rows:7.2f} "
                    f"{(pg_on[1] or 0):9.2f}") if pg_off and pg_on else f"{'-':>9} {'-':>7} {'-':>9}"
         for e in engines:
             for lv in levels:
-                base = ns.get((q, "goto", lv))
-                ratio = f"{base / ns[(q, e, lv)]:6.2f}x" if base else "      -"
-                lines.append(f"{short:<36} {e:<6} {lv:<4} {ns[(q, e, lv)]:7.2f} {ratio:>7} "
-                             f"{compile_ns[(q, e, lv)] / 1e3:10.1f} | {pg_cols}")
+                t = timings[(q, e, lv)]
+                base = timings.get((q, "goto", lv))
+                ratio = f"{base.ns_per_row / t.ns_per_row:6.2f}x" if base else "      -"
+                lines.append(f"{short:<36} {e:<6} {lv:<4} {t.ns_per_row:7.2f} "
+                             f"{format_spread(t.spread)} {ratio:>7} "
+                             f"{t.compile_ns / 1e3:10.1f} | {pg_cols}")
                 short, pg_cols = "", ""
     lines += ["",
-              "ns/row: pyperf median of whole-table filters; vs goto: speed-up over the goto",
-              "interpreter at the same optimisation level; compile us: the program's layout (jit:",
-              "copy + patch only). pg: SELECT count(*) WHERE <query>, EXPLAIN ANALYZE execution time",
-              "(best of 5; includes reading and deforming heap tuples), JIT off and on",
-              "(jit_above_cost=0), and the JIT's compile time."]
-    return "\n".join(lines)
+              "ns/row: pyperf median of whole-table filters; ±: relative spread of pyperf's values",
+              "(stdev/mean); vs goto: speed-up over the goto interpreter at the same optimisation",
+              "level; compile us: the program's layout (jit: copy + patch only). pg: SELECT count(*)",
+              "WHERE <query>, EXPLAIN ANALYZE execution time (best of 5; includes reading and",
+              "deforming heap tuples), JIT off and on (jit_above_cost=0), and the JIT's compile time."]
+    if any(is_unstable(t.spread) for t in timings.values()):
+        lines.append(STEADIER)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def write_json(path: str, rows: int, queries: list[str], engines: list[str], levels: list[str],
-               ns: dict[tuple[str, str, str], float], compile_ns: dict[tuple[str, str, str], int],
-               pg_times: dict[tuple[str, str], tuple[float, float | None]], pg: Any | None) -> None:
+               timings: Mapping[tuple[str, str, str], Timing],
+               pg_times: Mapping[tuple[str, str], tuple[float, float | None]],
+               postgres_version: int | None) -> None:
     doc = {
         "rows": rows,
-        "postgres_version": pg.server_version if pg is not None else None,
+        "postgres_version": postgres_version,
         "engines": [
-            {"query": q, "engine": e, "optimize": lv, "ns_per_row": ns[(q, e, lv)],
-             "compile_ns": compile_ns[(q, e, lv)]}
+            {"query": q, "engine": e, "optimize": lv, "ns_per_row": t.ns_per_row,
+             "spread_percent": t.spread, "compile_ns": t.compile_ns}
             for q in queries for e in engines for lv in levels
+            for t in [timings[(q, e, lv)]]
         ],
         "postgres": [
             {"query": q, "jit": jit, "execution_ms": t[0], "jit_ms": t[1],
@@ -218,15 +269,15 @@ def write_json(path: str, rows: int, queries: list[str], engines: list[str], lev
 
 
 def plot(path: str, queries: list[str], engines: list[str], levels: list[str],
-         ns: dict[tuple[str, str, str], float],
-         pg_times: dict[tuple[str, str], tuple[float, float | None]], rows: int) -> None:
+         timings: Mapping[tuple[str, str, str], Timing],
+         pg_times: Mapping[tuple[str, str], tuple[float, float | None]], rows: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     series: list[tuple[str, list[float]]] = [
-        (f"{e}/{lv}", [ns[(q, e, lv)] for q in queries]) for e in engines for lv in levels
+        (f"{e}/{lv}", [timings[(q, e, lv)].ns_per_row for q in queries]) for e in engines for lv in levels
     ]
     for jit in ("off", "on"):
         if all((q, jit) in pg_times for q in queries):
@@ -245,5 +296,5 @@ def plot(path: str, queries: list[str], engines: list[str], levels: list[str],
     fig.savefig(path, dpi=100)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # pyperf's workers, and python -m copypatch.bench
+    run_command(PROG, main, sys.argv[1:])
