@@ -3,8 +3,9 @@
     python -m copypatch experiment [--rows 10000000] [--plot FILE] [--json FILE]
                                    [--count-rows 200000] [--no-count] [pyperf options]
 
-ns/row comes from pyperf (one Runner; each configuration timed in worker processes), instructions
-per row from valgrind's callgrind (on --count-rows rows: the count per row does not depend on
+ns/row comes from pyperf (one Runner; each configuration timed in worker processes; one progress
+display for both phases, and the spread of pyperf's values in the table), instructions per row
+from valgrind's callgrind (on --count-rows rows: the count per row does not depend on
 the table's size, and callgrind is slow). The post found that skipping null checks on arguments
 that cannot be NULL and inlining int4eq help an interpreter as much as a JIT; the table shows
 what they do here.
@@ -16,6 +17,19 @@ import json
 import sys
 from typing import Any
 
+from ._cli import (
+    STEADIER,
+    Progress,
+    check_queries,
+    format_spread,
+    is_unstable,
+    one_line_errors,
+    positive_int,
+    pyperf_silenced,
+    quiet_pyperf,
+    run_command,
+    spread_percent,
+)
 from .passes import OPTIMIZATIONS
 
 SETTINGS: dict[str, tuple[str, ...]] = {
@@ -27,6 +41,9 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "all": OPTIMIZATIONS,
 }
 QUERY = "a = 42"
+
+
+PROG = "python -m copypatch experiment"
 
 
 def _worker_args(cmd: list[str], args: Any) -> None:
@@ -45,70 +62,89 @@ def main(argv: list[str] | None = None) -> None:
 
     runner = pyperf.Runner(program_args=("-m", "copypatch.experiment"), add_cmdline_args=_worker_args)
     ap = runner.argparser
-    ap.add_argument("--rows", type=int, default=10_000_000)
+    one_line_errors(ap, PROG)
+    ap.add_argument("--rows", type=positive_int, default=10_000_000)
     ap.add_argument("--query", default=QUERY)
     ap.add_argument("--engine", action="append", choices=copypatch.ENGINES)
-    ap.add_argument("--count-rows", type=int, default=200_000,
+    ap.add_argument("--count-rows", type=positive_int, default=200_000,
                     help="rows for the valgrind instruction counts")
     ap.add_argument("--no-count", action="store_true", help="skip the valgrind counts")
     ap.add_argument("--plot", metavar="FILE", help="write a PNG bar chart (matplotlib)")
     ap.add_argument("--json", dest="json_file", metavar="FILE", help="write every number as JSON")
     args = runner.parse_args(argv)
-    is_worker = bool(getattr(args, "worker", False))
+    is_worker = bool(args.worker)
+    silenced = quiet_pyperf(args)
     engines = args.engine or list(copypatch.ENGINES)
     configs = [(e, s) for e in engines for s in SETTINGS]
-    table = make_table(args.rows)
-
-    ns: dict[tuple[str, str], float] = {}
-    for i, (engine, setting) in enumerate(configs, 1):
-        if not is_worker:
-            print(f"[{i}/{len(configs)}] timing {engine} / {setting} on {args.rows:,} rows",
-                  file=sys.stderr, flush=True)
-        prog = copypatch.compile(args.query, table, engine=engine, optimize=SETTINGS[setting])
-        bench = runner.bench_time_func(f"{engine} {setting}", scan_timer(prog, table))
-        if bench is not None and not is_worker:
-            ns[(engine, setting)] = bench.median() * 1e9 / args.rows
-    if is_worker:
-        return
-
-    instr: dict[tuple[str, str], float] = {}
-    if not args.no_count:
+    if not is_worker:
+        check_queries([args.query], make_table(1))
+    counting = not is_worker and not args.no_count
+    if counting:
         from .instructions import count, valgrind_available
 
         if not valgrind_available():
             print("valgrind not found: instruction counts skipped", file=sys.stderr)
-        else:
-            for i, (engine, setting) in enumerate(configs, 1):
-                print(f"[{i}/{len(configs)}] counting instructions: {engine} / {setting}",
-                      file=sys.stderr, flush=True)
-                instr[(engine, setting)] = count(args.query, engine, args.count_rows,
-                                                 optimize=SETTINGS[setting])
-    text = format_table(args.query, engines, ns, instr)
-    print(text)
+            counting = False
+
+    ns: dict[tuple[str, str], float] = {}
+    spread: dict[tuple[str, str], float | None] = {}
+    instr: dict[tuple[str, str], float] = {}
+    # steps: the table, a timing per configuration, [an instruction count per configuration]
+    with Progress("experiment", 1 + len(configs) * (2 if counting else 1),
+                  enabled=not is_worker) as progress:
+        with progress.step(f"generating {args.rows:,} rows"):
+            table = make_table(args.rows)
+        for engine, setting in configs:
+            with progress.step(f"timing {engine} / {setting} on {args.rows:,} rows"):
+                prog = copypatch.compile(args.query, table, engine=engine,
+                                         optimize=SETTINGS[setting])
+                with pyperf_silenced(silenced):
+                    bench = runner.bench_time_func(f"{engine} {setting}", scan_timer(prog, table))
+                if bench is not None and not is_worker:
+                    ns[(engine, setting)] = bench.median() * 1e9 / args.rows
+                    spread[(engine, setting)] = spread_percent(bench)
+        if is_worker:
+            return
+        if counting:
+            for engine, setting in configs:
+                with progress.step(f"counting instructions (valgrind): {engine} / {setting} "
+                                   f"on {args.count_rows:,} rows"):
+                    instr[(engine, setting)] = count(args.query, engine, args.count_rows,
+                                                     optimize=SETTINGS[setting])
+    print(format_table(args.query, engines, ns, spread, instr))
     if args.json_file:
         with open(args.json_file, "w") as f:
             json.dump({"query": args.query, "rows": args.rows, "count_rows": args.count_rows,
                        "results": [{"engine": e, "optimizations": s, "ns_per_row": ns.get((e, s)),
+                                    "spread_percent": spread.get((e, s)),
                                     "instructions_per_row": instr.get((e, s))}
                                    for e, s in configs]}, f, indent=2)
+        print(f"wrote {args.json_file}", file=sys.stderr)
     if args.plot:
         plot(args.plot, args.query, engines, ns, instr)
         print(f"wrote {args.plot}", file=sys.stderr)
 
 
 def format_table(query: str, engines: list[str], ns: dict[tuple[str, str], float],
+                 spread: dict[tuple[str, str], float | None],
                  instr: dict[tuple[str, str], float]) -> str:
-    lines = [f"{query!r}: ns/row (pyperf median) | instructions/row (callgrind)", ""]
-    head = f"{'engine':<8}" + "".join(f"{s:>20}" for s in SETTINGS)
-    lines += [head, "-" * len(head)]
+    """Two blocks, one per measure: ns/row with its spread, then instructions/row if counted."""
+    width = 15
+    head = f"{'engine':<8}" + "".join(f"{s:>{width}}" for s in SETTINGS)
+    lines = [f"{query!r}: ns/row (pyperf median) and ± its relative spread (stdev/mean)", "",
+             head, "-" * len(head)]
     for e in engines:
-        cells = []
-        for s in SETTINGS:
-            t = ns.get((e, s))
-            n = instr.get((e, s))
-            cells.append(f"{'-' if t is None else f'{t:.2f}':>7} | {'-' if n is None else f'{n:.1f}':>6}")
-        lines.append(f"{e:<8}" + "".join(f"{c:>20}" for c in cells))
-    return "\n".join(lines)
+        cells = [f"{'-':>7} {'':6}" if (e, s) not in ns
+                 else f"{ns[(e, s)]:7.2f} {format_spread(spread.get((e, s)))}" for s in SETTINGS]
+        lines.append(f"{e:<8}" + "".join(f"{c:>{width}}" for c in cells))
+    if instr:
+        lines += ["", f"{query!r}: instructions/row (callgrind)", "", head, "-" * len(head)]
+        for e in engines:
+            cells = [f"{instr[(e, s)]:.1f}" if (e, s) in instr else "-" for s in SETTINGS]
+            lines.append(f"{e:<8}" + "".join(f"{c:>{width - 7}}       " for c in cells))
+    if any(is_unstable(p) for p in spread.values()):
+        lines += ["", STEADIER]
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def plot(path: str, query: str, engines: list[str], ns: dict[tuple[str, str], float],
@@ -134,5 +170,5 @@ def plot(path: str, query: str, engines: list[str], ns: dict[tuple[str, str], fl
     fig.savefig(path, dpi=100)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # pyperf's workers, and python -m copypatch.experiment
+    run_command(PROG, main, sys.argv[1:])
