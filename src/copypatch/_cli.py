@@ -155,8 +155,8 @@ class Progress:
     not a terminal (a log, a test) there is nothing to redraw: one line at the end says how long
     the run took."""
 
-    def __init__(self, title: str, total: int, *, enabled: bool = True) -> None:
-        self.title = title
+    def __init__(self, title: str, total: int, *, unit: str = "steps", enabled: bool = True) -> None:
+        self.title, self.unit = title, unit
         self._rich: rich.progress.Progress | None = None
         if enabled:
             from rich.console import Console
@@ -196,7 +196,7 @@ class Progress:
         elif kind is None:
             task = self._rich.tasks[0]
             elapsed = datetime.timedelta(seconds=round(task.elapsed or 0.0))
-            self.note(f"{self.title}: {task.completed:.0f} steps done in {elapsed}")
+            self.note(f"{self.title}: {task.completed:.0f} {self.unit} done in {elapsed}")
 
     def set_total(self, total: int) -> None:
         if self._rich is not None:

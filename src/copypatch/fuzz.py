@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -14,6 +15,9 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Found
 
 from . import testing
+from ._cli import Progress, one_line_errors, positive_int, run_command
+
+PROG = "python -m copypatch fuzz"
 
 #: expressions per generated table; shrinking still goes down to one
 MAX_EXPRESSIONS = 4
@@ -56,15 +60,19 @@ def run(
     seed_value: int | None = None,
     max_depth: int = 4,
     max_rows: int = 20,
+    on_example: Callable[[int], None] | None = None,
 ) -> FuzzResult:
     """Check about `examples` generated (table, expression) pairs: every engine and optimisation
     setting against each other, or, given a copypatch.pg.PostgreSQL, copypatch against it.
-    Runs until that many were checked (more cases if hypothesis stops short) or one fails."""
+    Runs until that many were checked (more cases if hypothesis stops short) or one fails;
+    on_example, if given, is called with the number checked so far after each one."""
     result = FuzzResult()
     t0 = time.perf_counter()
 
     def counted() -> None:
         result.examples += 1
+        if on_example is not None:
+            on_example(result.examples)
 
     check: Callable[[testing.Case], None]
     if postgres is not None:
@@ -104,32 +112,34 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m copypatch fuzz",
+        prog=PROG,
         description="Differential fuzzing: every engine and optimisation setting against each "
                     "other, or (--postgres) copypatch against a real PostgreSQL.",
     )
-    ap.add_argument("--examples", type=int, default=1000,
+    one_line_errors(ap, PROG)
+    ap.add_argument("--examples", type=positive_int, default=1000,
                     help="(table, expression) pairs to check (default 1000)")
     ap.add_argument("--postgres", action="store_true",
                     help="compare with PostgreSQL ($COPYPATCH_PG_DSN, else a throwaway cluster)")
     ap.add_argument("--seed", type=int, default=None,
                     help="random seed (default: hypothesis's fixed derandomized sequence)")
-    ap.add_argument("--max-depth", type=int, default=4, help="expression nesting bound")
-    ap.add_argument("--max-rows", type=int, default=20, help="rows per generated table")
+    ap.add_argument("--max-depth", type=positive_int, default=4, help="expression nesting bound")
+    ap.add_argument("--max-rows", type=positive_int, default=20, help="rows per generated table")
     args = ap.parse_args(argv)
-
-    pg = None
-    if args.postgres:
-        from .pg import PostgreSQL
-
-        pg = PostgreSQL()
-    try:
-        res = run(args.examples, postgres=pg, seed_value=args.seed, max_depth=args.max_depth,
-                  max_rows=args.max_rows)
-    finally:
-        if pg is not None:
-            pg.close()
     against = "PostgreSQL" if args.postgres else "every engine and optimisation setting"
+
+    with contextlib.ExitStack() as stack:
+        pg = None
+        if args.postgres:
+            from .pg import PostgreSQL
+
+            pg = PostgreSQL()
+            stack.callback(pg.close)
+        progress = stack.enter_context(Progress("fuzz", args.examples, unit="examples"))
+        progress.update(description=f"examples checked against {against}")
+        res = run(args.examples, postgres=pg, seed_value=args.seed, max_depth=args.max_depth,
+                  max_rows=args.max_rows,
+                  on_example=lambda n: progress.update(completed=min(n, args.examples)))
     print(f"{res.examples} examples ({res.cases} tables) checked against {against} "
           f"in {res.seconds:.1f}s: {'no mismatch' if res.ok else 'MISMATCH'}")
     if res.failure is not None:
@@ -140,4 +150,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(PROG, main, sys.argv[1:])
