@@ -59,6 +59,7 @@ def test_main_job_runs_end_to_end_with_postgres(pg: Any, tmp_path: Path) -> None
     assert "pg ns/row" in out and "a = 42" in out
     doc = json.loads((tmp_path / "b.json").read_text())
     assert {r["engine"] for r in doc["engines"]} == set(copypatch.ENGINES)
+    assert all("spread_percent" in r for r in doc["engines"])  # None here: one value each
     assert {r["jit"] for r in doc["postgres"]} == {"off", "on"}
     assert (tmp_path / "b.png").stat().st_size > 1000
     # pyperf's own JSON, for python -m pyperf compare_to
@@ -71,6 +72,7 @@ def test_experiment_runs(tmp_path: Path) -> None:
     assert "null-elision" in out
     doc = json.loads((tmp_path / "e.json").read_text())
     assert len(doc["results"]) == len(copypatch.ENGINES) * 5
+    assert all("spread_percent" in r for r in doc["results"])
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ SITE=$CACHE/site
 reqs=$("$PYTHON" - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
 wanted = ["numpy", "pglast", "cffi", "pytest", "hypothesis", "pyperf", "psycopg", "psycopg-binary",
-          "capstone", "pyelftools", "matplotlib"]
+          "capstone", "pyelftools", "matplotlib", "rich"]
 out = []
 for name in wanted:
     try:
