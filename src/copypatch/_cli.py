@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import datetime
 import io
+import os
 import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +56,11 @@ def run_command(prog: str, main: Callable[[list[str]], int | None], argv: list[s
         code = main(argv)
     except _user_errors() as e:
         fail(prog, str(e))
+    except BrokenPipeError:
+        # stdout was closed early (`... | head`): as Python's docs advise, point it at devnull so
+        # that the interpreter's flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
     raise SystemExit(code or 0)
 
 
