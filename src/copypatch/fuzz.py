@@ -129,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     against = "PostgreSQL" if args.postgres else "every engine and optimisation setting"
 
     with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(Progress("fuzz", args.examples, unit="examples"))
         pg = None
         if args.postgres:
             from .pg import PostgreSQL
 
+            progress.update(description="starting PostgreSQL")
             pg = PostgreSQL()
             stack.callback(pg.close)
-        progress = stack.enter_context(Progress("fuzz", args.examples, unit="examples"))
         progress.update(description=f"examples checked against {against}")
         res = run(args.examples, postgres=pg, seed_value=args.seed, max_depth=args.max_depth,
                   max_rows=args.max_rows,
