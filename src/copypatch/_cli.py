@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 #: a relative spread (stdev/mean of pyperf's values) above this, in %, marks a cell as unstable
 UNSTABLE_PERCENT = 5.0
 #: the footer line of a table with an unstable cell
-STEADIER = ("!: spread above 5 %; for steadier numbers, run python -m pyperf system tune "
-            "and add --rigorous")
+STEADIER = (f"!: spread above {UNSTABLE_PERCENT:g} %; for steadier numbers, run python -m pyperf "
+            "system tune and add --rigorous")
 USER_ERROR = 2  # argparse's exit status for its own errors
 
 
@@ -110,7 +110,7 @@ def quiet_pyperf(args: argparse.Namespace) -> bool:
     line (`pyperf_silenced`). The spread goes into our table instead. True if silenced."""
     if args.verbose or args.worker:
         return False
-    args.quiet = True  # read by pyperf only when it displays a result, so setting it now counts
+    args.quiet = True  # pyperf reads it only when it reports (dots, checks), after parsing
     return True
 
 
