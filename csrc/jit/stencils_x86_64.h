@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "9e3412e0a15c2d7baec7a8765a2ed3b47ebf94d9605af2daf79262b6c2d29c5e"
+#define CP_JIT_STENCILS_DIGEST "3170e0d75a0a34c45f39f8a9373294325fb0b85261c20aa1f148b71518d9db6b"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
