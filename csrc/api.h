@@ -78,6 +78,7 @@ typedef enum CpOperandKind
 	CP_OPERANDS_column,
 	CP_OPERANDS_constval,
 	CP_OPERANDS_func,
+	CP_OPERANDS_scalararrayop,
 	CP_OPERANDS_boolexpr,
 	CP_OPERANDS_qualexpr,
 	CP_OPERANDS_jump,
@@ -147,14 +148,25 @@ typedef struct ExprEvalStep
 			bool		isnull;
 		}			constval;
 
-		/* for EEOP_FUNCEXPR*, EEOP_DISTINCT, EEOP_NULLIF, EEOP_SCALARARRAYOP, EEOP_INLINE_* */
+		/* for EEOP_FUNCEXPR*, EEOP_DISTINCT, EEOP_NULLIF, EEOP_INLINE_* */
 		struct
 		{
 			FunctionCallInfo fcinfo;
 			PGFunction	fn_addr;
 			int32_t		nargs;
-			bool		useOr;		/* for EEOP_SCALARARRAYOP: ANY (true) or ALL */
 		}			func;
+
+		/*
+		 * for EEOP_SCALARARRAYOP: the operator's call (as d.func), once per element of the array
+		 * its destination holds, with each element in args[1]
+		 */
+		struct
+		{
+			FunctionCallInfo fcinfo;
+			PGFunction	fn_addr;
+			int32_t		nargs;
+			bool		useOr;		/* ANY (true) or ALL */
+		}			scalararrayop;
 
 		/* for EEOP_BOOL_*_STEP* */
 		struct

@@ -56,6 +56,7 @@ _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d
 #define CP_JUMPDONE_column		(-1)
 #define CP_JUMPDONE_constval	(-1)
 #define CP_JUMPDONE_func		(-1)
+#define CP_JUMPDONE_scalararrayop	(-1)
 #define CP_JUMPDONE_boolexpr	CP_JUMPDONE_AT(boolexpr)
 #define CP_JUMPDONE_qualexpr	CP_JUMPDONE_AT(qualexpr)
 #define CP_JUMPDONE_jump		CP_JUMPDONE_AT(jump)

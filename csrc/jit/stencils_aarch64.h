@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "6c46dc342e0da6bd4ff08391efe0502a1425a6835453a1b85266cda2a4814626"
+#define CP_JIT_STENCILS_DIGEST "f31c1012dc309bcc2992635a83437caf13a0d6f4b3514e1a1d6850ebf934c31f"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

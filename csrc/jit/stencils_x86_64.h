@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "3170e0d75a0a34c45f39f8a9373294325fb0b85261c20aa1f148b71518d9db6b"
+#define CP_JIT_STENCILS_DIGEST "770a490454a0451edf155d58ef558659f73bdbcb83d71d766783ceaedc909c55"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -10,33 +10,45 @@ Python beyond its lowering rule. CPython keeps the same facts about its uops in 
 
 from __future__ import annotations
 
-import enum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ._core import ffi, lib
 
 
-class OpFlag(enum.IntFlag):
-    """CpOpFlag (csrc/api.h): what an opcode does beyond reading its operands."""
+class OpFlag:
+    """CpOpFlag (csrc/api.h): what an opcode does beyond reading its operands.
 
-    JUMPS = lib.CP_OPF_JUMPS  # may continue at its operands' jumpdone instead of the next step
-    NO_FALLTHROUGH = lib.CP_OPF_NO_FALLTHROUGH  # never continues with the next step
-    ENDS = lib.CP_OPF_ENDS  # the row's end: reads the result, returns or stores it
-    CALLS = lib.CP_OPF_CALLS  # may call out of line (its function, or a helper)
-    NO_DEST = lib.CP_OPF_NO_DEST  # writes no destination
-    READS_DEST = lib.CP_OPF_READS_DEST  # reads the value in its destination ...
-    BOOL_IN = lib.CP_OPF_BOOL_IN  # ... as a boolean
-    BOOL_OUT = lib.CP_OPF_BOOL_OUT  # leaves a boolean in its destination
-    READS_TMP = lib.CP_OPF_READS_TMP  # reads its temporary
-    WRITES_TMP = lib.CP_OPF_WRITES_TMP  # writes its temporary
-    NONULL = lib.CP_OPF_NONULL  # skips a NULL check: only where no NULL can arrive
-    INLINE = lib.CP_OPF_INLINE  # an inlined built-in (csrc/inline.def)
-    OPTIMIZED = lib.CP_OPF_OPTIMIZED  # produced only by the optimisation passes
+    Plain ints, not an enum.IntFlag: the verifier tests flags for every step of every program,
+    and IntFlag's `&` costs a Python call each time. flag_names() spells a set of them.
+    """
+
+    JUMPS: Final = int(lib.CP_OPF_JUMPS)  # may continue at its operands' jumpdone
+    NO_FALLTHROUGH: Final = int(lib.CP_OPF_NO_FALLTHROUGH)  # never continues with the next step
+    ENDS: Final = int(lib.CP_OPF_ENDS)  # the row's end: reads the result, returns or stores it
+    CALLS: Final = int(lib.CP_OPF_CALLS)  # may call out of line (its function, or a helper)
+    NO_DEST: Final = int(lib.CP_OPF_NO_DEST)  # writes no destination
+    READS_DEST: Final = int(lib.CP_OPF_READS_DEST)  # reads the value in its destination ...
+    BOOL_IN: Final = int(lib.CP_OPF_BOOL_IN)  # ... as a boolean
+    BOOL_OUT: Final = int(lib.CP_OPF_BOOL_OUT)  # leaves a boolean in its destination
+    READS_TMP: Final = int(lib.CP_OPF_READS_TMP)  # reads its temporary
+    WRITES_TMP: Final = int(lib.CP_OPF_WRITES_TMP)  # writes its temporary
+    NONULL: Final = int(lib.CP_OPF_NONULL)  # skips a NULL check: only where no NULL can arrive
+    INLINE: Final = int(lib.CP_OPF_INLINE)  # an inlined built-in (csrc/inline.def)
+    OPTIMIZED: Final = int(lib.CP_OPF_OPTIMIZED)  # produced only by the optimisation passes
 
 
+_FLAG_NAMES: dict[int, str] = {
+    v: k for k, v in vars(OpFlag).items() if not k.startswith("_") and isinstance(v, int)
+}
 # the C enum is the list: a flag added there and not here fails at import, not silently
-assert {f"CP_OPF_{f.name}" for f in OpFlag} == set(ffi.typeof("CpOpFlag").relements), \
+assert {f"CP_OPF_{n}" for n in _FLAG_NAMES.values()} == set(ffi.typeof("CpOpFlag").relements), \
     "OpFlag is out of whack with csrc/api.h's CpOpFlag"
+
+
+def flag_names(flags: int) -> list[str]:
+    """The names of the OpFlag bits set in flags."""
+    return [name for bit, name in _FLAG_NAMES.items() if flags & bit]
+
 
 #: the operand kinds, CpOperandKind's members by value: the names of ExprEvalStep.d's members
 KINDS: tuple[str, ...] = tuple(
@@ -53,7 +65,8 @@ OPERANDS: dict[str, tuple[str, ...]] = {
     "var": ("attnum",),
     "column": ("attnum",),
     "constval": ("const", "array"),
-    "func": ("fcinfo", "use_or"),
+    "func": ("fcinfo",),
+    "scalararrayop": ("fcinfo", "use_or"),
     "boolexpr": ("jumpdone", "tmp"),
     "qualexpr": ("jumpdone",),
     "jump": ("jumpdone",),
@@ -74,14 +87,14 @@ class OpInfo(NamedTuple):
     name: str  # EEOP_*
     code: int  # its ExprEvalOp value
     kind: str  # a member of KINDS
-    flags: OpFlag
+    flags: int  # OpFlag bits
 
 
 OPS: dict[str, OpInfo] = {}
 for _code in range(lib.cp_num_opcodes):
     _name = ffi.string(lib.cp_opcode_names[_code]).decode()
     OPS[_name] = OpInfo(_name, _code, KINDS[lib.cp_opcode_kinds[_code]],
-                        OpFlag(lib.cp_opcode_flags[_code]))
+                        int(lib.cp_opcode_flags[_code]))
 
 #: opcode name -> number
 OPCODES: dict[str, int] = {name: info.code for name, info in OPS.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,8 +13,9 @@ from . import _fmgr
 from ._core import ffi, lib
 from ._errors import CompileError
 from .analyze import Schema
-from .lower import Dest, StepProgram
+from .lower import Dest, Step, StepProgram
 from .nodes import Const
+from .opcodes import KINDS, OPS
 from .sqltypes import SqlType, to_datum
 
 if TYPE_CHECKING:
@@ -48,45 +49,15 @@ class Layout:
                 fc.args[i].isnull = c.isnull
                 fc.args[i].value = 0 if c.isnull else to_datum(call.argtypes[i], c.value)
 
+        ops = OPS
+        fill = _FILL
         for i, s in enumerate(sp.steps):
             st = self.steps[i]
-            st.opcode = _fmgr.OPCODES[s.opcode]
+            info = ops[s.opcode]
+            st.opcode = info.code
             if s.dest is not None:
                 st.resvalue, st.resnull = self.dest(s.dest)
-            if s.opcode == "EEOP_SCAN_FETCHSOME":
-                st.d.fetch.last_var = s.last_var
-            elif s.attnum >= 0:  # SCAN_VAR, SCAN_COLUMN_*
-                st.d.var.attnum = s.attnum
-            elif s.opcode.startswith("EEOP_CONST"):
-                if s.array >= 0:
-                    st.d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
-                else:
-                    k = s.const
-                    assert k is not None
-                    st.d.constval.isnull = k.isnull
-                    st.d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
-            elif s.opcode == "EEOP_MINMAX":
-                st.d.minmax.values = self.tmp_values + s.tmp
-                st.d.minmax.nulls = self.tmp_nulls + s.tmp
-                st.d.minmax.fn_addr = _fmgr.FUNCTIONS[sp.calls[s.fcinfo].funcname][0]
-                st.d.minmax.nelems = s.nelems
-                st.d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
-            elif s.fcinfo >= 0:
-                call = sp.calls[s.fcinfo]
-                st.d.func.fcinfo = self.fcinfos + s.fcinfo
-                st.d.func.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
-                st.d.func.nargs = len(call.argtypes)
-                st.d.func.useOr = s.use_or
-            elif s.opcode.startswith("EEOP_BOOL_") and s.opcode != "EEOP_BOOL_NOT_STEP":
-                st.d.boolexpr.jumpdone = s.jumpdone
-                st.d.boolexpr.anynull = self.tmp_nulls + s.tmp
-            elif s.opcode in ("EEOP_QUAL",):
-                st.d.qualexpr.jumpdone = s.jumpdone
-            elif s.opcode.startswith(("EEOP_JUMP", "EEOP_DONE_NEXTROW_")):
-                st.d.jump.jumpdone = s.jumpdone
-            elif s.opcode == "EEOP_CASE_TESTVAL":
-                st.d.casetest.value = self.tmp_values + s.tmp
-                st.d.casetest.isnull = self.tmp_nulls + s.tmp
+            fill[info.kind](self, st.d, s)
 
         self.state.steps = self.steps
         self.state.steps_len = n
@@ -106,6 +77,62 @@ class Layout:
             self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
         else:
             raise ValueError(f"unknown engine {engine!r}")
+
+    # ---- the operands of each kind: which member of ExprEvalStep.d they fill ----------------
+    def _fill_none(self, d: Any, s: Step) -> None:
+        pass
+
+    def _fill_fetch(self, d: Any, s: Step) -> None:
+        d.fetch.last_var = s.last_var
+
+    def _fill_var(self, d: Any, s: Step) -> None:
+        d.var.attnum = s.attnum
+
+    def _fill_column(self, d: Any, s: Step) -> None:
+        d.column.attnum = s.attnum
+
+    def _fill_constval(self, d: Any, s: Step) -> None:
+        if s.array >= 0:
+            d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
+        else:
+            k = s.const
+            assert k is not None
+            d.constval.isnull = k.isnull
+            d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
+
+    def _fill_func(self, d: Any, s: Step) -> None:
+        call = self.sp.calls[s.fcinfo]
+        d.func.fcinfo = self.fcinfos + s.fcinfo
+        d.func.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
+        d.func.nargs = len(call.argtypes)
+
+    def _fill_scalararrayop(self, d: Any, s: Step) -> None:
+        call = self.sp.calls[s.fcinfo]
+        d.scalararrayop.fcinfo = self.fcinfos + s.fcinfo
+        d.scalararrayop.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
+        d.scalararrayop.nargs = len(call.argtypes)
+        d.scalararrayop.useOr = s.use_or
+
+    def _fill_boolexpr(self, d: Any, s: Step) -> None:
+        d.boolexpr.jumpdone = s.jumpdone
+        d.boolexpr.anynull = self.tmp_nulls + s.tmp
+
+    def _fill_qualexpr(self, d: Any, s: Step) -> None:
+        d.qualexpr.jumpdone = s.jumpdone
+
+    def _fill_jump(self, d: Any, s: Step) -> None:
+        d.jump.jumpdone = s.jumpdone
+
+    def _fill_minmax(self, d: Any, s: Step) -> None:
+        d.minmax.values = self.tmp_values + s.tmp
+        d.minmax.nulls = self.tmp_nulls + s.tmp
+        d.minmax.fn_addr = _fmgr.FUNCTIONS[self.sp.calls[s.fcinfo].funcname][0]
+        d.minmax.nelems = s.nelems
+        d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
+
+    def _fill_casetest(self, d: Any, s: Step) -> None:
+        d.casetest.value = self.tmp_values + s.tmp
+        d.casetest.isnull = self.tmp_nulls + s.tmp
 
     def dest(self, d: Dest) -> tuple[Any, Any]:
         if d[0] == "result":
@@ -132,6 +159,12 @@ class Layout:
         return arr
 
 
+#: operand kind -> the Layout method that fills its member of ExprEvalStep.d
+_FILL: dict[str, Callable[[Layout, Any, Step], None]] = {
+    kind: getattr(Layout, f"_fill_{kind}") for kind in KINDS
+}
+
+
 def describe_dest(d: Dest | None) -> str:
     if d is None:
         return ""
@@ -142,44 +175,56 @@ def describe_dest(d: Dest | None) -> str:
     return f"fcinfo{d[1]}.arg{d[2]}"
 
 
+def _explain_call(sp: StepProgram, s: Step) -> str:
+    call = sp.calls[s.fcinfo]
+    args = []
+    for a in range(len(call.argtypes)):
+        c = call.consts.get(a)
+        if c is not None:
+            args.append("NULL" if c.isnull else repr(c.value))
+        else:
+            args.append(f"arg{a}")
+    return f"{call.funcname}({', '.join(args)}) fcinfo{s.fcinfo}"
+
+
+def _explain_constval(sp: StepProgram, s: Step) -> list[str]:
+    if s.array >= 0:
+        t, elems = sp.arrays[s.array]
+        vals = ", ".join("NULL" if c.isnull else repr(c.value) for c in elems)
+        return [f"array {t.value}[{vals}]"]
+    assert s.const is not None
+    return ["NULL" if s.const.isnull else f"{s.const.value!r}::{s.const.type.value}"]
+
+
+def _explain_minmax(sp: StepProgram, s: Step) -> list[str]:
+    which = "LEAST" if s.least else "GREATEST"
+    return [f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) {sp.calls[s.fcinfo].funcname}"]
+
+
+#: operand kind -> its operands as explain shows them
+_EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
+    "none": lambda sp, s: [],
+    "fetch": lambda sp, s: [f"last_var={s.last_var}"],
+    "var": lambda sp, s: [f"attnum={s.attnum} ({s.var_name})"],
+    "column": lambda sp, s: [f"attnum={s.attnum} ({s.var_name})"],
+    "constval": _explain_constval,
+    "func": lambda sp, s: [_explain_call(sp, s)],
+    "scalararrayop": lambda sp, s: [_explain_call(sp, s), "ANY" if s.use_or else "ALL"],
+    "boolexpr": lambda sp, s: [f"jumpdone={s.jumpdone}", f"anynull=tmp{s.tmp}"],
+    "qualexpr": lambda sp, s: [f"jumpdone={s.jumpdone}"],
+    "jump": lambda sp, s: [f"jumpdone={s.jumpdone}"],
+    "minmax": _explain_minmax,
+    "casetest": lambda sp, s: [f"caseval=tmp{s.tmp}"],
+}
+assert tuple(_EXPLAIN) == KINDS
+
+
 def explain_steps(sp: StepProgram) -> str:
     """One line per step: index, opcode, operands, result target."""
     lines = []
     width = max(len(s.opcode) for s in sp.steps)
     for i, s in enumerate(sp.steps):
-        ops: list[str] = []
-        if s.opcode == "EEOP_SCAN_FETCHSOME":
-            ops.append(f"last_var={s.last_var}")
-        elif s.attnum >= 0:
-            ops.append(f"attnum={s.attnum} ({s.var_name})")
-        elif s.opcode.startswith("EEOP_CONST"):
-            if s.array >= 0:
-                t, elems = sp.arrays[s.array]
-                vals = ", ".join("NULL" if c.isnull else repr(c.value) for c in elems)
-                ops.append(f"array {t.value}[{vals}]")
-            else:
-                assert s.const is not None
-                ops.append("NULL" if s.const.isnull else f"{s.const.value!r}::{s.const.type.value}")
-        if s.opcode == "EEOP_MINMAX":
-            which = "LEAST" if s.least else "GREATEST"
-            ops.append(f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) "
-                       f"{sp.calls[s.fcinfo].funcname}")
-        elif s.fcinfo >= 0:
-            call = sp.calls[s.fcinfo]
-            args = []
-            for a in range(len(call.argtypes)):
-                c = call.consts.get(a)
-                if c is not None:
-                    args.append("NULL" if c.isnull else repr(c.value))
-                else:
-                    args.append(f"arg{a}")
-            ops.append(f"{call.funcname}({', '.join(args)}) fcinfo{s.fcinfo}")
-            if s.opcode == "EEOP_SCALARARRAYOP":
-                ops.append("ANY" if s.use_or else "ALL")
-        if s.jumpdone >= 0:
-            ops.append(f"jumpdone={s.jumpdone}")
-        if s.tmp >= 0 and s.opcode != "EEOP_MINMAX":
-            ops.append(("anynull=" if "BOOL" in s.opcode else "caseval=") + f"tmp{s.tmp}")
+        ops = _EXPLAIN[OPS[s.opcode].kind](sp, s)
         target = describe_dest(s.dest)
         line = f"{i:3d}  {s.opcode:<{width}}  {' '.join(ops)}"
         if target:
