@@ -1,10 +1,10 @@
-"""The step-program verifier, and programs built from raw steps for experiments with opcodes.
+"""The step-program verifier: no program reaches an engine unless it is safe to run.
 
 The C engines trust their program completely: a jump past the end, an argument slot beyond a
 call info, a column the scan never deformed or an IN-list array that is not one would read or
 write wild memory. So every program is checked here before it is laid out in C memory, the ones
 compile() lowers (a lowering bug must never reach an engine) and the ones people write by hand
-with :func:`from_steps`. A bad program raises CompileError naming the first bad step.
+with :func:`copypatch.from_steps` (rawsteps.py). A bad program raises CompileError naming the first bad step.
 
 What is checked, by a forward dataflow over the steps (jumps only go forward, as PostgreSQL's
 ExecInitExpr emits them, so every program terminates and one pass in step order suffices):
@@ -24,7 +24,7 @@ ExecInitExpr emits them, so every program terminates and one pass in step order 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,21 +34,12 @@ from . import _fmgr
 from . import _pgcatalog as catalog
 from ._errors import CompileError
 from .analyze import Schema
-from .lower import Dest, FuncCall, Step, StepProgram
+from .lower import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
 from .nodes import Const
-from .opcodes import (
-    OPCODES,
-    OPERANDS,
-    OPS,
-    STEP_DEFAULTS,
-    OpFlag,
-    OpInfo,
-    column_opcode,
-    inline_opcode,
-)
-from .sqltypes import TYPE_NAMES, SqlType
+from .opcodes import OPERANDS, OPS, STEP_DEFAULTS, OpFlag, OpInfo, column_opcode, inline_opcode
+from .sqltypes import SqlType
 
-__all__ = ["StepsProgram", "from_steps", "verify"]
+__all__ = ["check_const", "verify"]
 
 _ARRAY = "array"  # the type of an IN list's constant array (a CpArray pointer)
 _CONFLICT = "conflict"  # different types on different paths
@@ -88,14 +79,10 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
     return None
 
 
-def _slot(d: Any) -> tuple[Any, ...]:
-    return tuple(d)
-
-
 @dataclass
 class _State:
     fetched: int  # columns [0, fetched) are deformed on every path here
-    slots: dict[tuple[Any, ...], Any]  # slot -> type written there on every path (or CONFLICT)
+    slots: dict[Dest, Any]  # slot -> type written there on every path (or CONFLICT)
 
     def merge(self, other: _State) -> _State:
         slots = {}
@@ -199,24 +186,26 @@ class _Verifier:
 
     def dest(self, i: int, s: Step, d: Any) -> None:
         sp = self.sp
-        if not isinstance(d, tuple) or not d:
-            raise _fail(i, s, f"bad destination {d!r}")
-        if d == ("result",):
+        t = type(d)
+        if t is Result:
             return
-        if len(d) == 2 and d[0] == "tmp" and _is_index(d[1], sp.ntmp):
+        if t is Tmp and _is_index(d.tmpno, sp.ntmp):
             return
-        if len(d) == 3 and d[0] == "arg" and _is_index(d[1], len(sp.calls)):
-            if _is_index(d[2], len(sp.calls[d[1]].argtypes)):
+        if t is Arg and _is_index(d.fcinfo, len(sp.calls)):
+            nargs = len(sp.calls[d.fcinfo].argtypes)
+            if _is_index(d.argno, nargs):
                 return
-            raise _fail(i, s, f"argument slot {d[2]!r} of call info {d[1]} "
-                              f"({sp.calls[d[1]].funcname} takes {len(sp.calls[d[1]].argtypes)})")
+            raise _fail(i, s, f"argument slot {d.argno!r} of call info {d.fcinfo} "
+                              f"({sp.calls[d.fcinfo].funcname} takes {nargs})")
+        if t not in (Result, Tmp, Arg):  # a bare tuple, say: lower.Dest is typed
+            raise _fail(i, s, f"bad destination {d!r}")
         raise _fail(i, s, f"bad destination {d!r} (calls: {len(sp.calls)}, tmps: {sp.ntmp})")
 
     def tmp(self, i: int, s: Step) -> None:
         if not _is_index(s.tmp, self.sp.ntmp):
             raise _fail(i, s, f"temporary {s.tmp!r} (the program has {self.sp.ntmp})")
 
-    def call(self, i: int, s: Step) -> FuncCall:
+    def call(self, i: int, s: Step) -> CallInfo:
         if not _is_index(s.fcinfo, len(self.sp.calls)):
             raise _fail(i, s, f"call info {s.fcinfo!r} (the program has {len(self.sp.calls)})")
         return self.sp.calls[s.fcinfo]
@@ -276,7 +265,7 @@ class _Verifier:
         self.tmp(i, s)
 
     def _operands_qualexpr(self, i: int, s: Step, info: OpInfo) -> None:
-        if s.dest != ("result",):
+        if type(s.dest) is not Result:
             raise _fail(i, s, "QUAL works on the result")
 
     def _operands_jump(self, i: int, s: Step, info: OpInfo) -> None:
@@ -315,7 +304,7 @@ class _Verifier:
             self.read(d, SqlType.BOOL if flags & OpFlag.BOOL_IN else None)
         if flags & OpFlag.ENDS:
             want = SqlType.BOOL if self.mode == "filter" else self.sp.result_type
-            self.read(("result",), want, "the program's result")
+            self.read(RESULT, want, "the program's result")
         if flags & OpFlag.BOOL_OUT:
             written = SqlType.BOOL
         if written is not None:
@@ -332,7 +321,7 @@ class _Verifier:
         cur = self.incoming[target]
         self.incoming[target] = st if cur is None else cur.merge(st)
 
-    def read(self, slot: tuple[Any, ...], want: Any = None, what: str = "value") -> Any:
+    def read(self, slot: Dest, want: Any = None, what: str = "value") -> Any:
         t = self.st.slots.get(slot)
         if t is None:
             raise _fail(self.i, self.s, f"reads {_describe(slot)} before anything is written "
@@ -345,10 +334,10 @@ class _Verifier:
                                         f"holds {_tname(t)} ({what})")
         return t
 
-    def write(self, d: tuple[Any, ...], t: Any) -> None:
+    def write(self, d: Dest, t: Any) -> None:
         # any type may pass through a slot (a CASE condition goes through its result's slot,
         # as in PostgreSQL); what the call reads is checked when it reads it
-        if d[0] == "arg" and d[2] in self.sp.calls[d[1]].consts:
+        if type(d) is Arg and d.argno in self.sp.calls[d.fcinfo].consts:
             raise _fail(self.i, self.s, f"writes to {_describe(d)}, which holds a constant")
         self.st.slots[d] = t
 
@@ -358,10 +347,11 @@ class _Verifier:
         for a, t in enumerate(c.argtypes):
             if a in c.consts or a in skip:
                 continue
-            self.read(("arg", s.fcinfo, a), t, f"argument {a} of {c.funcname}")
+            slot = Arg(s.fcinfo, a)
+            self.read(slot, t, f"argument {a} of {c.funcname}")
             # consumed: a call's arguments are written anew before each call, as lowering
             # does; forgetting them keeps the state as small as the expression is deep
-            del slots[("arg", s.fcinfo, a)]
+            del slots[slot]
 
     # each returns the type the step writes to its destination (None: it writes nothing, or
     # what its flags say)
@@ -406,11 +396,11 @@ class _Verifier:
     def _reads_minmax(self, s: Step) -> Any:
         t = self.sp.calls[s.fcinfo].argtypes[0]
         for k in range(s.tmp, s.tmp + s.nelems):
-            self.read(("tmp", k), t, f"input {k - s.tmp} of GREATEST/LEAST")
+            self.read(Tmp(k), t, f"input {k - s.tmp} of GREATEST/LEAST")
         return t
 
     def _reads_casetest(self, s: Step) -> Any:
-        return self.read(("tmp", s.tmp), None, "the CASE operand")
+        return self.read(Tmp(s.tmp), None, "the CASE operand")
 
 
 # ---- opcodes with a rule of their own, beyond their kind's and flags' ---------------------------
@@ -468,15 +458,11 @@ def _tname(t: Any) -> str:
     return str(t)
 
 
-def _describe(slot: tuple[Any, ...]) -> str:
-    if slot[0] == "result":
-        return "the result"
-    if slot[0] == "tmp":
-        return f"tmp{slot[1]}"
-    return f"fcinfo{slot[1]}.arg{slot[2]}"
+def _describe(slot: Dest) -> str:
+    return "the result" if isinstance(slot, Result) else str(slot)
 
 
-def _need_bool_binary(i: int, s: Step, call: FuncCall) -> None:
+def _need_bool_binary(i: int, s: Step, call: CallInfo) -> None:
     info = catalog.FUNCTIONS[call.funcname]
     if len(call.argtypes) != 2 or info["rettype"] != "bool":
         raise _fail(i, s, f"{call.funcname} is not a boolean operator of two arguments")
@@ -485,8 +471,8 @@ def _need_bool_binary(i: int, s: Step, call: FuncCall) -> None:
 def _check_calls(sp: StepProgram) -> None:
     for f, call in enumerate(sp.calls):
         where = f"call info {f}"
-        if not isinstance(call, FuncCall):
-            raise CompileError(f"invalid program: {where} is not a FuncCall")
+        if not isinstance(call, CallInfo):
+            raise CompileError(f"invalid program: {where} is not a CallInfo")
         if call.funcname not in _fmgr.FUNCTIONS or call.funcname not in catalog.FUNCTIONS:
             raise CompileError(f"invalid program: {where}: unknown function {call.funcname!r}")
         nargs = _fmgr.FUNCTIONS[call.funcname][1]
@@ -517,203 +503,3 @@ def _check_arrays(sp: StepProgram) -> None:
             why = check_const(e, t)
             if why:
                 raise CompileError(f"invalid program: array {k}: {why}")
-
-
-# ---- programs from raw steps ----------------------------------------------------------------
-#: each operand of lower.Step (opcodes.OPERANDS) as the keys of a raw step that give it
-_RAW_KEYS: dict[str, tuple[str, ...]] = {
-    "last_var": ("last_var",), "attnum": ("attnum",), "const": ("const", "type"),
-    "array": ("array", "type"), "fcinfo": ("func", "args"), "use_or": ("use_or",),
-    "jumpdone": ("jump",), "tmp": ("tmp",), "nelems": ("nelems",), "least": ("least",),
-}
-assert set(_RAW_KEYS) == set(STEP_DEFAULTS)
-_STEP_KEYS = {"op", "to"}.union(*_RAW_KEYS.values())
-
-
-def _type(i: int, name: Any) -> SqlType:
-    if isinstance(name, SqlType) and name in _VALUE_TYPES:
-        return name
-    t = TYPE_NAMES.get(name) if isinstance(name, str) else None
-    if t is None or t not in _VALUE_TYPES:
-        raise CompileError(f"invalid program: step {i}: unknown type {name!r}")
-    return t
-
-
-def _parse_dest(i: int, to: Any, call_of_step: dict[int, int]) -> Dest | None:
-    """'result', 'tmp3', 'step2.arg0' (argument 0 of the call step 2 makes), or tuples."""
-    if to is None:
-        return None
-    if isinstance(to, str):
-        if to == "result":
-            return ("result",)
-        if to.startswith("tmp") and to[3:].isdigit():
-            return ("tmp", int(to[3:]))
-        if to.startswith("step") and ".arg" in to:
-            a, _, b = to[4:].partition(".arg")
-            if a.isdigit() and b.isdigit():
-                to = ("arg", int(a), int(b))
-    if isinstance(to, tuple) and len(to) == 3 and to[0] == "arg":
-        if to[1] not in call_of_step:
-            raise CompileError(f"invalid program: step {i}: destination {to!r}: step {to[1]} "
-                               "calls no function")
-        return ("arg", call_of_step[to[1]], to[2])
-    if isinstance(to, tuple) and to in (("result",),) or (
-        isinstance(to, tuple) and len(to) == 2 and to[0] == "tmp"
-    ):
-        return to
-    raise CompileError(f"invalid program: step {i}: bad destination {to!r}")
-
-
-def steps_program(steps: Sequence[Mapping[str, Any]], result_type: Any = "bool") -> StepProgram:
-    """A StepProgram from plain step descriptions (see :func:`from_steps`); not yet verified."""
-    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
-        raise CompileError("invalid program: steps must be a list of dicts")
-    if len(steps) > MAX_STEPS:
-        raise CompileError(f"invalid program: {len(steps)} steps (at most {MAX_STEPS})")
-    calls: list[FuncCall] = []
-    arrays: list[tuple[SqlType, tuple[Const, ...]]] = []
-    call_of_step: dict[int, int] = {}
-    for i, d in enumerate(steps):
-        if not isinstance(d, Mapping):
-            raise CompileError(f"invalid program: step {i}: expected a dict, not {type(d).__name__}")
-        if "func" in d:
-            name = d["func"]
-            if not isinstance(name, str) or name not in _fmgr.FUNCTIONS or name not in catalog.FUNCTIONS:
-                raise CompileError(f"invalid program: step {i}: unknown function {name!r}")
-            argtypes = tuple(SqlType(t) for t in catalog.FUNCTIONS[name]["args"])  # type: ignore[attr-defined]
-            consts: dict[int, Const] = {}
-            args = d.get("args", {})
-            if isinstance(args, Sequence) and not isinstance(args, (str, bytes)):
-                args = {a: v for a, v in enumerate(args) if not isinstance(v, _Slot)}
-            if not isinstance(args, Mapping):
-                raise CompileError(f"invalid program: step {i}: args must be a dict or list")
-            for a, v in args.items():
-                if not _is_index(a, len(argtypes)):
-                    raise CompileError(f"invalid program: step {i}: {name} has no argument {a!r}")
-                consts[a] = Const(argtypes[a], v)
-            call_of_step[i] = len(calls)
-            calls.append(FuncCall(name, argtypes, consts))
-    out: list[Step] = []
-    ntmp = 0
-    for i, d in enumerate(steps):
-        unknown = set(d) - _STEP_KEYS
-        if unknown:
-            raise CompileError(f"invalid program: step {i}: unknown keys {sorted(unknown)}")
-        op = d.get("op")
-        if not isinstance(op, str):
-            raise CompileError(f"invalid program: step {i}: op must be an opcode name")
-        op = op if op.startswith("EEOP_") else "EEOP_" + op
-        if op not in OPCODES:
-            raise CompileError(f"invalid program: step {i}: unknown opcode {d.get('op')!r}")
-        step = Step(op, _parse_dest(i, d.get("to"), call_of_step))
-        for key, attr in (("last_var", "last_var"), ("attnum", "attnum"), ("jump", "jumpdone"),
-                          ("tmp", "tmp"), ("nelems", "nelems")):
-            if key in d:
-                if not _is_int(d[key]):
-                    raise CompileError(f"invalid program: step {i}: {key} must be an int")
-                setattr(step, attr, d[key])
-        if "use_or" in d:
-            step.use_or = bool(d["use_or"])
-        if "least" in d:
-            step.least = bool(d["least"])
-        if i in call_of_step:
-            step.fcinfo = call_of_step[i]
-        if "array" in d:
-            t = _type(i, d.get("type"))
-            items = d["array"]
-            if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-                raise CompileError(f"invalid program: step {i}: array must be a list")
-            arrays.append((t, tuple(Const(t, v) for v in items)))
-            step.array = len(arrays) - 1
-        elif OPS[op].kind == "constval":
-            step.const = Const(_type(i, d.get("type")), d.get("const"))
-        if step.tmp >= 0:
-            ntmp = max(ntmp, step.tmp + max(1, step.nelems if _is_int(step.nelems) else 1))
-        if step.dest is not None and step.dest[0] == "tmp" and _is_int(step.dest[1]):
-            ntmp = max(ntmp, step.dest[1] + 1)
-        out.append(step)
-    return StepProgram(out, calls, arrays, min(ntmp, MAX_STEPS + 1), _type(-1, result_type))
-
-
-class _Slot:
-    def __repr__(self) -> str:
-        return "SLOT"
-
-
-#: In a step's "args" list: this argument is written by another step (not a constant).
-SLOT = _SLOT = _Slot()
-
-
-class StepsProgram:
-    """A verified program built from raw steps, bound to an engine: filter, evaluate, explain."""
-
-    def __init__(self, sp: StepProgram, schema: Schema, engine: str) -> None:
-        from .compiler import check_engine
-        from .program import Executable
-
-        check_engine(engine)
-        verify(sp, schema)
-        self.schema = schema
-        self.engine = engine
-        self.result_type = sp.result_type
-        self._exe = Executable(sp, engine)
-
-    @property
-    def steps(self) -> StepProgram:
-        return self._exe.sp
-
-    def filter(self, table: Mapping[str, Any]) -> np.ndarray:
-        from ._core import lib
-
-        if self.result_type is not SqlType.BOOL:
-            raise CompileError(
-                f"filter needs a boolean program, not {self.result_type.sql_name}"
-            )
-        out, _ = self._exe.scan(self.schema, table, lib.CP_SCAN_FILTER)
-        return out  # type: ignore[no-any-return]
-
-    def evaluate(self, table: Mapping[str, Any]) -> np.ma.MaskedArray:
-        from ._core import lib
-
-        values, nulls = self._exe.scan(self.schema, table, lib.CP_SCAN_EVALUATE)
-        return np.ma.MaskedArray(values, mask=nulls)
-
-    def explain(self) -> str:
-        from .program import explain_steps
-
-        return f"engine: {self.engine}\n{explain_steps(self._exe.sp)}"
-
-    def close(self) -> None:
-        self._exe.close()
-
-
-def from_steps(
-    steps: Sequence[Mapping[str, Any]],
-    schema: Any,
-    *,
-    result_type: Any = "bool",
-    engine: str = "goto",
-) -> StepsProgram:
-    """A program from raw steps, for experiments with opcodes; verified before any engine sees it.
-
-    Each step is a dict: ``op`` (opcode name, ``EEOP_`` optional); ``to``, where it writes
-    (``"result"``, ``"tmp0"``, or ``"step2.arg0"``: argument 0 of the function step 2 calls);
-    and its operands: ``last_var``, ``attnum``, ``jump`` (target step), ``tmp``, ``nelems``
-    and ``least`` (MINMAX over tmp .. tmp + nelems - 1),
-    ``const`` + ``type`` (a constant; const None is NULL), ``array`` + ``type`` (an IN list's
-    elements), ``func`` (PostgreSQL's name, e.g. ``"int4eq"``) + ``args`` (constant arguments by
-    position; ``SLOT`` or a missing key for an argument another step writes), ``use_or``.
-
-        copypatch.from_steps([
-            {"op": "SCAN_FETCHSOME", "last_var": 1},
-            {"op": "SCAN_VAR", "attnum": 0, "to": "step2.arg0"},
-            {"op": "FUNCEXPR_STRICT", "func": "int4eq", "args": [SLOT, 42], "to": "result"},
-            {"op": "DONE"},
-        ], {"a": np.int32})
-
-    Raises CompileError, naming the step, for any program an engine could not run safely.
-    """
-    from .compiler import make_schema
-
-    sch = make_schema(schema)
-    return StepsProgram(steps_program(steps, result_type), sch, engine)
