@@ -48,6 +48,7 @@ def test_from_steps_runs_on_every_engine() -> None:
 
 def test_from_steps_is_exported() -> None:
     assert copypatch.from_steps is from_steps
+    assert copypatch.StepsProgram is copypatch.RawProgram  # the old name still works
 
 
 def test_from_steps_evaluates_other_types_and_errors() -> None:

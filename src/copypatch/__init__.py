@@ -7,7 +7,7 @@ from .expr import case, coalesce, col, func, greatest, least, lit, nullif
 from .layout import ENGINES
 from .passes import OPTIMIZATIONS
 from .program import Program
-from .rawsteps import SLOT, RawProgram, from_steps
+from .rawsteps import SLOT, RawProgram, StepsProgram, from_steps
 from .sqltypes import SqlType
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "RawProgram",
     "Schema",
     "SqlType",
+    "StepsProgram",  # RawProgram's old name
     "case",
     "coalesce",
     "col",

@@ -26,7 +26,7 @@ from .opcodes import OPCODES, OPS, STEP_DEFAULTS
 from .sqltypes import TYPE_NAMES, SqlType
 from .verify import _VALUE_TYPES, MAX_STEPS, _is_index, _is_int, verify
 
-__all__ = ["SLOT", "RawProgram", "from_steps", "steps_program"]
+__all__ = ["SLOT", "RawProgram", "StepsProgram", "from_steps", "steps_program"]
 
 
 def _int(i: int, key: str, v: Any) -> int:
@@ -201,6 +201,10 @@ class RawProgram:
 
     def close(self) -> None:
         self._exe.close()
+
+
+#: RawProgram's name before the middle layer was split by concern, kept for existing callers
+StepsProgram = RawProgram
 
 
 def from_steps(
