@@ -36,7 +36,16 @@ from ._errors import CompileError
 from .analyze import Schema
 from .lower import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
 from .nodes import Const
-from .opcodes import OPERANDS, OPS, STEP_DEFAULTS, OpFlag, OpInfo, column_opcode, inline_opcode
+from .opcodes import (
+    KINDS,
+    OPERANDS,
+    OPS,
+    STEP_DEFAULTS,
+    OpFlag,
+    OpInfo,
+    column_opcode,
+    inline_opcode,
+)
 from .sqltypes import SqlType
 
 __all__ = ["check_const", "verify"]
@@ -178,7 +187,7 @@ class _Verifier:
             elif not i < s.jumpdone < self.n:
                 raise _fail(i, s, f"jump target {s.jumpdone} outside ({i}, {self.n}): "
                                   "jumps go forward, to a step of the program")
-        getattr(self, f"_operands_{info.kind}")(i, s, info)
+        _OPERAND_CHECKS[info.kind](self, i, s, info)
         rule = _RULES.get(info.name)
         if rule is not None:
             rule(self, i, s)
@@ -294,7 +303,7 @@ class _Verifier:
         self.st, self.i, self.s = st, i, s
         typing = _TYPING.get(info.name)
         if typing is None:
-            written = getattr(self, f"_reads_{info.kind}")(s)
+            written = _READS[info.kind](self, s)
         else:
             written = typing(self, s)  # instead of its kind's
         flags = info.flags
@@ -401,6 +410,15 @@ class _Verifier:
 
     def _reads_casetest(self, s: Step) -> Any:
         return self.read(Tmp(s.tmp), None, "the CASE operand")
+
+
+# every operand kind has both methods: a kind added to the C table fails here, at import
+_OPERAND_CHECKS: dict[str, Callable[[_Verifier, int, Step, OpInfo], None]] = {
+    kind: getattr(_Verifier, f"_operands_{kind}") for kind in KINDS
+}
+_READS: dict[str, Callable[[_Verifier, Step], Any]] = {
+    kind: getattr(_Verifier, f"_reads_{kind}") for kind in KINDS
+}
 
 
 # ---- opcodes with a rule of their own, beyond their kind's and flags' ---------------------------
