@@ -4,21 +4,26 @@ The C engines trust their program completely: a jump past the end, an argument s
 call info, a column the scan never deformed or an IN-list array that is not one would read or
 write wild memory. So every program is checked here before it is laid out in C memory, the ones
 compile() lowers (a lowering bug must never reach an engine) and the ones people write by hand
-with :func:`copypatch.from_steps` (rawsteps.py). A bad program raises CompileError naming the first bad step.
+with :func:`copypatch.from_steps` (rawsteps.py). A bad program raises CompileError naming the
+first bad step.
 
 What is checked, by a forward dataflow over the steps (jumps only go forward, as PostgreSQL's
 ExecInitExpr emits them, so every program terminates and one pass in step order suffices):
 
-- every opcode is known and every step has the operands its opcode reads: jump targets inside
+Every check is by operand kind and flag (the opcode table, csrc/opcodes.def, read through
+opcodes.py), never by a list of opcode names; only the opcodes whose typing is not their kind's
+and flags' have a rule of their own (_RULES, _TYPING).
+
+- every opcode is known and every step has exactly its kind's operands: jump targets inside
   the program and after the step, call infos and their functions (by PostgreSQL name, with the
   C core's number of arguments), argument slots below the function's nargs, temporaries below
   ntmp, arrays that exist, constants of their declared type;
 - SCAN_FETCHSOME covers at most the schema's columns, and every SCAN_VAR comes after (on every
   path) a FETCHSOME covering its column;
 - the type of what each slot holds: every read sees a written slot (a call consumes its
-  argument slots: they are written again before another call of the same call info) of the type the opcode needs
-  (bool for BOOL_*/QUAL/JUMP_IF_NOT_TRUE/BOOLTEST, the function's argument types for calls, an
-  IN-list array for SCALARARRAYOP), and no step overwrites a call's constant argument;
+  argument slots: they are written again before another call of the same call info) of the
+  type the opcode needs (bool for the BOOL_IN flag, the function's argument types for calls,
+  an IN-list array for SCALARARRAYOP), and no step overwrites a call's constant argument;
 - the last reachable step cannot fall off the end, and DONE finds the program's result type.
 """
 
@@ -112,7 +117,7 @@ class _Verifier:
     """One program's verification: the program-wide checks, then each step's operands (by its
     operand kind, _operands_<kind>) and, for a reachable step, its effect on the slots (its
     flags, and its kind's reads: _reads_<kind>). Opcodes that share a kind share their checks;
-    an opcode with a typing rule of its own has it in _RULES."""
+    an opcode with a typing rule of its own has it in _RULES or _TYPING."""
 
     def __init__(self, sp: StepProgram, schema: Schema, mode: str | None) -> None:
         self.sp = sp
