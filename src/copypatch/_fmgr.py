@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from . import opcodes
 from ._core import ffi, lib
 from ._errors import EvalError
-
-# opcode name -> number and back, re-exported for the modules that want only these: the opcode
-# table itself, with each opcode's operands and flags, is opcodes.py
-from .opcodes import OPCODE_NAMES, OPCODES  # noqa: F401
 from .sqltypes import SqlType, from_datum, to_datum
+
+# opcode name -> number and back, for the modules that want only these: the opcode table
+# itself, with each opcode's operands and flags, is opcodes.py
+OPCODES: dict[str, int] = opcodes.OPCODES
+OPCODE_NAMES: list[str] = opcodes.OPCODE_NAMES
 
 ERRORS: list[tuple[str, str]] = [
     (ffi.string(lib.cp_error_sqlstates[i]).decode(), ffi.string(lib.cp_error_messages[i]).decode())

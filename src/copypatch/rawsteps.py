@@ -101,7 +101,7 @@ def _calls(steps: Sequence[Any]) -> tuple[list[CallInfo], dict[int, int]]:
         name = d["func"]
         if not isinstance(name, str) or name not in _fmgr.FUNCTIONS or name not in catalog.FUNCTIONS:
             raise CompileError(f"invalid program: step {i}: unknown function {name!r}")
-        argtypes = tuple(SqlType(t) for t in catalog.FUNCTIONS[name]["args"])  # type: ignore[attr-defined]
+        argtypes = tuple(SqlType(t) for t in catalog.FUNCTIONS[name]["args"])
         consts: dict[int, Const] = {}
         args = d.get("args", {})
         if isinstance(args, Sequence) and not isinstance(args, (str, bytes)):

@@ -499,7 +499,7 @@ def _check_calls(sp: StepProgram) -> None:
         if call.funcname not in _fmgr.FUNCTIONS or call.funcname not in catalog.FUNCTIONS:
             raise CompileError(f"invalid program: {where}: unknown function {call.funcname!r}")
         nargs = _fmgr.FUNCTIONS[call.funcname][1]
-        want = tuple(SqlType(t) for t in catalog.FUNCTIONS[call.funcname]["args"])  # type: ignore[attr-defined]
+        want = tuple(SqlType(t) for t in catalog.FUNCTIONS[call.funcname]["args"])
         if len(want) != nargs or tuple(call.argtypes) != want:
             raise CompileError(
                 f"invalid program: {where}: {call.funcname} takes "
