@@ -13,7 +13,7 @@ from _common import COMPILE_EXPRESSIONS, make_table
 
 import copypatch
 from copypatch import jit
-from copypatch.program import Layout
+from copypatch.layout import Layout
 
 
 def bench_jit_compile(loops: int, sql: str) -> float:

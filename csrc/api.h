@@ -60,6 +60,49 @@ typedef struct CpColumn
 } CpColumn;
 
 /*
+ * Which member of ExprEvalStep.d an opcode's operands are (opcodes.def's second column):
+ * CP_OPERANDS_<member>, or CP_OPERANDS_none for an opcode without operands. Python lays out,
+ * explains, verifies and reads raw steps by this kind (src/copypatch/opcodes.py).
+ */
+typedef enum CpOperandKind
+{
+	CP_OPERANDS_none,
+	CP_OPERANDS_fetch,
+	CP_OPERANDS_var,
+	CP_OPERANDS_column,
+	CP_OPERANDS_constval,
+	CP_OPERANDS_func,
+	CP_OPERANDS_scalararrayop,
+	CP_OPERANDS_boolexpr,
+	CP_OPERANDS_qualexpr,
+	CP_OPERANDS_jump,
+	CP_OPERANDS_minmax,
+	CP_OPERANDS_casetest
+} CpOperandKind;
+
+/*
+ * What an opcode does beyond reading its operands (opcodes.def's third column), as CPython's
+ * _PyUop_Flags describe its uops. "Destination" is the value/isnull pair resvalue/resnull point
+ * at; "temporary" is the one the operands point at (d.boolexpr.anynull, d.casetest, d.minmax).
+ */
+typedef enum CpOpFlag
+{
+	CP_OPF_JUMPS = 0x1,			/* may continue at d.<kind>.jumpdone, not the next step */
+	CP_OPF_NO_FALLTHROUGH = 0x2,	/* never continues with the next step */
+	CP_OPF_ENDS = 0x4,			/* the row's end: reads the result, returns or stores it */
+	CP_OPF_CALLS = 0x8,			/* may call out of line: its function (fn_addr) or a helper */
+	CP_OPF_NO_DEST = 0x10,		/* writes no destination: resvalue/resnull are unused */
+	CP_OPF_READS_DEST = 0x20,	/* reads the value in its destination */
+	CP_OPF_BOOL_IN = 0x40,		/* ... which must be a boolean */
+	CP_OPF_BOOL_OUT = 0x80,		/* leaves a boolean in its destination */
+	CP_OPF_READS_TMP = 0x100,	/* reads its temporary */
+	CP_OPF_WRITES_TMP = 0x200,	/* writes its temporary */
+	CP_OPF_NONULL = 0x400,		/* skips a NULL check: only where no NULL can arrive */
+	CP_OPF_INLINE = 0x800,		/* an inlined built-in (inline.def): d.func, but no call */
+	CP_OPF_OPTIMIZED = 0x1000	/* produced only by the optimisation passes */
+} CpOpFlag;
+
+/*
  * One program step. PostgreSQL's ExprEvalStep: the opcode (for the computed-goto engine, the
  * address of the opcode's label), where the step writes its result, and a union of per-opcode
  * operands. The union is also readable as four machine words, which is how the JIT sees a step:
@@ -86,21 +129,38 @@ typedef struct ExprEvalStep
 			int32_t		attnum;		/* 0-based column index */
 		}			var;
 
-		/* for EEOP_CONST */
+		/* for EEOP_SCAN_COLUMN_*: the column read in place, from its array */
+		struct
+		{
+			int32_t		attnum;		/* 0-based column index */
+		}			column;
+
+		/* for EEOP_CONST* */
 		struct
 		{
 			Datum		value;
 			bool		isnull;
 		}			constval;
 
-		/* for EEOP_FUNCEXPR, EEOP_FUNCEXPR_STRICT, EEOP_DISTINCT, EEOP_NULLIF, EEOP_SCALARARRAYOP */
+		/* for EEOP_FUNCEXPR*, EEOP_DISTINCT, EEOP_NULLIF, EEOP_INLINE_* */
 		struct
 		{
 			FunctionCallInfo fcinfo;
 			PGFunction	fn_addr;
 			int32_t		nargs;
-			bool		useOr;		/* for EEOP_SCALARARRAYOP: ANY (true) or ALL */
 		}			func;
+
+		/*
+		 * for EEOP_SCALARARRAYOP: the operator's call (as d.func), once per element of the array
+		 * its destination holds, with each element in args[1]
+		 */
+		struct
+		{
+			FunctionCallInfo fcinfo;
+			PGFunction	fn_addr;
+			int32_t		nargs;
+			bool		useOr;		/* ANY (true) or ALL */
+		}			scalararrayop;
 
 		/* for EEOP_BOOL_*_STEP* */
 		struct
@@ -115,7 +175,7 @@ typedef struct ExprEvalStep
 			int32_t		jumpdone;
 		}			qualexpr;
 
-		/* for EEOP_JUMP* */
+		/* for EEOP_JUMP*, EEOP_DONE_NEXTROW_* (whose target is step 0) */
 		struct
 		{
 			int32_t		jumpdone;
@@ -205,9 +265,11 @@ typedef struct CpTypeInfo
 extern const int cp_num_types;
 extern const CpTypeInfo cp_types[];
 
-/* Opcode and error tables, for Python and for explain(). */
+/* Opcode and error tables, for Python and for explain(): opcodes.def's columns, by opcode. */
 extern const int cp_num_opcodes;
 extern const char *const cp_opcode_names[];
+extern const uint8_t cp_opcode_kinds[];		/* CpOperandKind */
+extern const uint32_t cp_opcode_flags[];	/* CpOpFlag bits */
 extern const int cp_num_errors;
 extern const char *const cp_error_sqlstates[];
 extern const char *const cp_error_messages[];

@@ -431,7 +431,7 @@ CASE(EEOP_CONST_NULL)
  */
 #define CP_SCAN_COLUMN(T, check_nulls) \
 { \
-	const CpColumn *col = &econtext->columns[op->d.var.attnum]; \
+	const CpColumn *col = &econtext->columns[op->d.column.attnum]; \
 	int64_t		row = econtext->row; \
 	\
 	*op->resvalue = cp_load_##T(col->data + row * col->stride); \

@@ -18,9 +18,12 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* the boolean steps: they read a boolean from their destination and leave one there */
+#define CP_OPF_BOOL_IN_OUT (CP_OPF_READS_DEST | CP_OPF_BOOL_IN | CP_OPF_BOOL_OUT)
+
 typedef enum ExprEvalOp
 {
-#define OP(name) name,
+#define OP(name, kind, flags) name,
 #include "opcodes.def"
 #undef OP
 	EEOP_LAST
@@ -40,6 +43,38 @@ _Static_assert(offsetof(ExprEvalStep, d.minmax.fn_addr) == offsetof(ExprEvalStep
 			   "CALL_FN finds EEOP_MINMAX's comparison function where it finds a call's");
 _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d.words),
 			   "an ExprEvalStep operand is not covered by d.words");
+
+/*
+ * Where each operand kind keeps its jump target, relative to d.words[0]; -1 for a kind without
+ * one. A new member of ExprEvalStep.d gets a line here (the check below will not compile
+ * without it).
+ */
+#define CP_JUMPDONE_AT(member) \
+	((int) offsetof(ExprEvalStep, d.member.jumpdone) - (int) offsetof(ExprEvalStep, d.words))
+#define CP_JUMPDONE_none		(-1)
+#define CP_JUMPDONE_fetch		(-1)
+#define CP_JUMPDONE_var			(-1)
+#define CP_JUMPDONE_column		(-1)
+#define CP_JUMPDONE_constval	(-1)
+#define CP_JUMPDONE_func		(-1)
+#define CP_JUMPDONE_scalararrayop	(-1)
+#define CP_JUMPDONE_boolexpr	CP_JUMPDONE_AT(boolexpr)
+#define CP_JUMPDONE_qualexpr	CP_JUMPDONE_AT(qualexpr)
+#define CP_JUMPDONE_jump		CP_JUMPDONE_AT(jump)
+#define CP_JUMPDONE_minmax		(-1)
+#define CP_JUMPDONE_casetest	(-1)
+
+/*
+ * The JIT reads every jump target from d.words[0] (runtime.c's jump_target): an opcode flagged
+ * CP_OPF_JUMPS must have operands whose jump target sits there, and an opcode whose operands
+ * have a jump target must be flagged, or the JIT would not patch its jump.
+ */
+#define OP(name, kind, flags) \
+	_Static_assert(((flags) & CP_OPF_JUMPS) ? CP_JUMPDONE_##kind == 0 : CP_JUMPDONE_##kind < 0, \
+				   #name ": its CP_OPF_JUMPS flag and its operands' jump target disagree, or the " \
+				   "target is not in d.words[0], where the JIT reads it");
+#include "opcodes.def"
+#undef OP
 
 /*
  * The SQL types (types.def): their CpType codes, C types cp_<T>, Datum conversions

@@ -54,7 +54,7 @@ Datum
 cp_interp_goto(ExprState *state, ExprContext *econtext, bool *isnull)
 {
 	static const void *const dispatch_table[] = {
-#define OP(name) &&label_##name,
+#define OP(name, kind, flags) &&label_##name,
 #include "opcodes.def"
 #undef OP
 	};
@@ -105,9 +105,25 @@ cp_engine_goto(void)
 	return cp_interp_goto;
 }
 
+/* opcodes.def's columns, for Python (src/copypatch/opcodes.py) */
 const char *const cp_opcode_names[] = {
-#define OP(name) #name,
+#define OP(name, kind, flags) #name,
+#include "opcodes.def"
+#undef OP
+};
+const uint8_t cp_opcode_kinds[] = {
+#define OP(name, kind, flags) CP_OPERANDS_##kind,
+#include "opcodes.def"
+#undef OP
+};
+const uint32_t cp_opcode_flags[] = {
+#define OP(name, kind, flags) (flags),
 #include "opcodes.def"
 #undef OP
 };
 const int	cp_num_opcodes = EEOP_LAST;
+
+_Static_assert(sizeof(cp_opcode_names) / sizeof(cp_opcode_names[0]) == EEOP_LAST &&
+			   sizeof(cp_opcode_kinds) == EEOP_LAST &&
+			   sizeof(cp_opcode_flags) / sizeof(cp_opcode_flags[0]) == EEOP_LAST,
+			   "opcode tables out of whack with ExprEvalOp");

@@ -85,8 +85,8 @@ cp_slot_getsomeattrs(ExprContext *econtext, int32_t last_var)
 void
 ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op)
 {
-	FunctionCallInfo fcinfo = op->d.func.fcinfo;
-	bool		useOr = op->d.func.useOr;
+	FunctionCallInfo fcinfo = op->d.scalararrayop.fcinfo;
+	bool		useOr = op->d.scalararrayop.useOr;
 	const CpArray *arr = (const CpArray *) (uintptr_t) *op->resvalue;
 	bool		resultnull = false;
 	Datum		result;
@@ -119,7 +119,7 @@ ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op)
 		fcinfo->args[1].value = arr->values[i];
 		fcinfo->args[1].isnull = false;
 		fcinfo->isnull = false;
-		thisresult = op->d.func.fn_addr(fcinfo);
+		thisresult = op->d.scalararrayop.fn_addr(fcinfo);
 		if (fcinfo->isnull)
 			resultnull = true;
 		else if (useOr ? DatumGetBool(thisresult) : !DatumGetBool(thisresult))

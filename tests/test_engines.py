@@ -334,22 +334,22 @@ def test_raw_steps(engine: str) -> None:
     from copypatch._core import lib
 
     from copypatch.analyze import Column, Schema
-    from copypatch.lower import FuncCall, Step, StepProgram
+    from copypatch.layout import Executable
+    from copypatch.lower import RESULT, Arg, CallInfo, Step, StepProgram
     from copypatch.nodes import Const
-    from copypatch.program import Executable
     from copypatch.sqltypes import SqlType
 
     schema = Schema([Column("a", SqlType.INT4, True)])
     table = {"a": nullable([1, None, 5], np.int32)}
     steps = [
         Step("EEOP_SCAN_FETCHSOME", None, last_var=1),
-        Step("EEOP_SCAN_VAR", ("result",), attnum=0, var_name="a"),
-        Step("EEOP_JUMP_IF_NULL", ("result",), jumpdone=5),
-        Step("EEOP_SCAN_VAR", ("arg", 0, 0), attnum=0, var_name="a"),
-        Step("EEOP_FUNCEXPR", ("result",), fcinfo=0),
+        Step("EEOP_SCAN_VAR", RESULT, attnum=0, var_name="a"),
+        Step("EEOP_JUMP_IF_NULL", RESULT, jumpdone=5),
+        Step("EEOP_SCAN_VAR", Arg(0, 0), attnum=0, var_name="a"),
+        Step("EEOP_FUNCEXPR", RESULT, fcinfo=0),
         Step("EEOP_DONE", None),
     ]
-    calls = [FuncCall("int4pl", (SqlType.INT4, SqlType.INT4), {1: Const(SqlType.INT4, 10)})]
+    calls = [CallInfo("int4pl", (SqlType.INT4, SqlType.INT4), {1: Const(SqlType.INT4, 10)})]
     exe = Executable(StepProgram(steps, calls, [], 0, SqlType.INT4), engine)
     vals, nulls = exe.scan(schema, table, lib.CP_SCAN_EVALUATE)
     assert nulls.tolist() == [False, True, False]

@@ -14,7 +14,7 @@ from helpers import JIT_EXPRESSIONS, JIT_TABLE
 
 import copypatch
 from copypatch import jit
-from copypatch.program import Executable, Layout
+from copypatch.layout import Executable, Layout
 
 pytestmark = pytest.mark.skipif(not jit.available(), reason="no JIT stencils for this machine")
 

@@ -13,6 +13,7 @@ from helpers import run_all
 import copypatch
 from copypatch import passes
 from copypatch._fmgr import OPCODE_NAMES
+from copypatch.opcodes import INLINED
 from copypatch.testing import outcome
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
@@ -48,7 +49,7 @@ def inlined() -> list[str]:
 
 
 def test_inline_list_matches_the_pass() -> None:
-    assert set(inlined()) == passes._INLINED
+    assert set(inlined()) == INLINED
     for f in inlined():
         assert f"EEOP_INLINE_{f}" in OPCODE_NAMES and f"EEOP_INLINE_{f}_NONULL" in OPCODE_NAMES
 

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 import copypatch
 from copypatch import CompileError, CopypatchError, EvalError, testing
 from copypatch._fmgr import OPCODE_NAMES
-from copypatch.verify import SLOT, from_steps, steps_program, verify
+from copypatch.lower import RESULT, Arg, Tmp
+from copypatch.rawsteps import SLOT, from_steps, steps_program
+from copypatch.verify import verify
 
 FUZZ = int(os.environ.get("COPYPATCH_HOSTILE_EXAMPLES", "200"))
 FAST = settings(max_examples=FUZZ, deadline=None, database=None,
@@ -46,6 +48,7 @@ def test_from_steps_runs_on_every_engine() -> None:
 
 def test_from_steps_is_exported() -> None:
     assert copypatch.from_steps is from_steps
+    assert copypatch.StepsProgram is copypatch.RawProgram  # the old name still works
 
 
 def test_from_steps_evaluates_other_types_and_errors() -> None:
@@ -161,16 +164,16 @@ def test_every_compiled_program_is_verified() -> None:
 
 
 def test_a_lowering_bug_cannot_reach_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    from copypatch import compiler
+    from copypatch import program
 
-    real = compiler.lower_qual
+    real = program.lower_qual
 
     def broken(quals: Any) -> Any:
         sp = real(quals)
         sp.steps[-2] = replace(sp.steps[-2], jumpdone=len(sp.steps) + 100)
         return sp
 
-    monkeypatch.setattr(compiler, "lower_qual", broken)
+    monkeypatch.setattr(program, "lower_qual", broken)
     with pytest.raises(CompileError, match="jump target"):
         copypatch.compile("a = 42", TABLE)
 
@@ -253,8 +256,8 @@ def mutated_program(draw: st.DrawFn) -> Any:
     if field == "opcode":
         s.opcode = draw(st.sampled_from(OPCODE_NAMES))
     elif field == "dest":
-        s.dest = draw(st.sampled_from([None, ("result",), ("tmp", 0), ("tmp", 5), ("arg", 0, 0),
-                                       ("arg", 0, 1), ("arg", 1, 0), ("arg", 9, 0), ("bogus",)]))
+        s.dest = draw(st.sampled_from([None, RESULT, Tmp(0), Tmp(5), Arg(0, 0), Arg(0, 1), Arg(1, 0),
+                                       Arg(9, 0), ("tmp", 0), ("bogus",)]))
     elif field == "drop":
         del sp.steps[i]
         if not sp.steps:
@@ -274,7 +277,7 @@ def test_mutated_programs_work_or_raise(m: Any) -> None:
     sp, schema, table, _ = m
     from copypatch._core import lib
 
-    from copypatch.program import Executable
+    from copypatch.layout import Executable
 
     try:
         verify(sp, schema)

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "9be561af3a82a9cb6ba0d2eb75a216099c5a148fa51a50f95b517d327e2abf98"
+#define CP_JIT_STENCILS_DIGEST "22e3fe3b32238931dfa846b3ea18fd5741f05c41f6561172a8188fd7fa5f5ca0"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

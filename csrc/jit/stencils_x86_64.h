@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "454619f0c67a9572fc8bd1682a5ae960901fb4638d8c068801f1eda4c7696ea6"
+#define CP_JIT_STENCILS_DIGEST "11b19f2609f31a29a77ca9be024429d17755be2e9b4ab19397da6bb4f3dc00ac"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -50,10 +50,8 @@ extern Datum _JIT_FN(FunctionCallInfo fcinfo);
 #define HOLE(name) \
 	({ uintptr_t hole_; __asm__("" : "=r" (hole_) : "0" ((uintptr_t) name)); hole_; })
 
-/* Every jump target sits in d.words[0], as an int32 step index: the runtime reads it there. */
-_Static_assert(offsetof(ExprEvalStep, d.boolexpr.jumpdone) == offsetof(ExprEvalStep, d.words), "");
-_Static_assert(offsetof(ExprEvalStep, d.qualexpr.jumpdone) == offsetof(ExprEvalStep, d.words), "");
-_Static_assert(offsetof(ExprEvalStep, d.jump.jumpdone) == offsetof(ExprEvalStep, d.words), "");
+/* Every jump target sits in d.words[0], as an int32 step index: the runtime reads it there
+ * (asserted for every opcode from opcodes.def's kinds and flags, in copypatch.h). */
 
 /*
  * CASE(name) closes the previous function and opens stencil_<name>: a body's closing brace is

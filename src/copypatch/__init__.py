@@ -2,12 +2,13 @@
 
 from ._errors import CompileError, CopypatchError, EvalError
 from .analyze import Column, Schema
-from .compiler import Program, compile
+from .compiler import compile
 from .expr import case, coalesce, col, func, greatest, least, lit, nullif
+from .layout import ENGINES
 from .passes import OPTIMIZATIONS
-from .program import ENGINES
+from .program import Program
+from .rawsteps import SLOT, RawProgram, StepsProgram, from_steps
 from .sqltypes import SqlType
-from .verify import SLOT, StepsProgram, from_steps
 
 __all__ = [
     "ENGINES",
@@ -18,9 +19,10 @@ __all__ = [
     "CopypatchError",
     "EvalError",
     "Program",
+    "RawProgram",
     "Schema",
     "SqlType",
-    "StepsProgram",
+    "StepsProgram",  # RawProgram's old name
     "case",
     "coalesce",
     "col",

@@ -1,18 +1,18 @@
-"""The C core as Python sees it: opcodes, errors and built-in functions read from its tables."""
+"""The C core as Python sees it: errors and built-in functions read from its tables."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import opcodes
 from ._core import ffi, lib
 from ._errors import EvalError
 from .sqltypes import SqlType, from_datum, to_datum
 
-#: opcode name -> number, from opcodes.def through the core's name table
-OPCODES: dict[str, int] = {
-    ffi.string(lib.cp_opcode_names[i]).decode(): i for i in range(lib.cp_num_opcodes)
-}
-OPCODE_NAMES: list[str] = list(OPCODES)
+# opcode name -> number and back, for the modules that want only these: the opcode table
+# itself, with each opcode's operands and flags, is opcodes.py
+OPCODES: dict[str, int] = opcodes.OPCODES
+OPCODE_NAMES: list[str] = opcodes.OPCODE_NAMES
 
 ERRORS: list[tuple[str, str]] = [
     (ffi.string(lib.cp_error_sqlstates[i]).decode(), ffi.string(lib.cp_error_messages[i]).decode())

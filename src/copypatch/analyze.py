@@ -369,7 +369,7 @@ class Analyzer:
         if isinstance(e, raw.BoolTest):
             what = e.test.replace("_", " ")
             return BooleanTest(self.as_bool(self.transform(e.arg, d), what, e), e.test)
-        if isinstance(e, raw.Case):
+        if isinstance(e, raw.CaseWhen):
             return self.case(e, d)
         if isinstance(e, raw.Coalesce):
             args = [self.transform(a, d) for a in e.args]
@@ -434,7 +434,7 @@ class Analyzer:
             raise CompileError("numeric values are not supported", _pos(e))
         return self.coerce(arg, target, e, context="e")
 
-    def case(self, e: raw.Case, d: int) -> Node:
+    def case(self, e: raw.CaseWhen, d: int) -> Node:
         arg = None if e.arg is None else self.transform(e.arg, d)
         if arg is not None and arg.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
             raise CompileError("CASE operand of unknown or numeric type is not supported", _pos(e))

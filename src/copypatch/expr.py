@@ -207,8 +207,9 @@ class BoolTest(Expr):
 
 
 @dataclass(eq=False)
-class Case(Expr):
-    """CASE [arg] WHEN cond THEN result ... [ELSE default] END."""
+class CaseWhen(Expr):
+    """CASE [arg] WHEN cond THEN result ... [ELSE default] END (nodes.CaseExpr once analysed;
+    testing.Case is something else: a table and expressions for the fuzzers)."""
 
     arg: Expr | None
     whens: tuple[tuple[Expr, Expr], ...]
@@ -326,7 +327,7 @@ def lit(value: object) -> Expr:
 
 def case(*whens: tuple[object, object], else_: object = None, arg: object = None) -> Expr:
     """CASE WHEN cond THEN result ... ELSE else_ END (or CASE arg WHEN value THEN ...)."""
-    return Case(
+    return CaseWhen(
         None if arg is None else as_expr(arg),
         tuple((as_expr(c), as_expr(r)) for c, r in whens),
         None if else_ is None else as_expr(else_),
@@ -365,7 +366,7 @@ __all__ = [
     "Between",
     "BoolOp",
     "BoolTest",
-    "Case",
+    "CaseWhen",
     "Cast",
     "Coalesce",
     "ColumnRef",

@@ -10,6 +10,7 @@ passes remove). Jumps are patched once their target is known, like ExprEvalPushS
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import _pgcatalog as catalog
 from .nodes import (
@@ -31,12 +32,41 @@ from .nodes import (
 )
 from .sqltypes import SqlType
 
-# A destination (resvalue/resnull pair): ("result",), ("tmp", i) or ("arg", fcinfo, argno).
-Dest = tuple
+
+# ---- destinations: where a step writes its value/isnull pair (its resvalue/resnull) ----------
+# NamedTuples, not dataclasses: the verifier keys its state by them, and a tuple hashes in C.
+class Result(NamedTuple):
+    """The expression's result, ExprState.resvalue/resnull."""
+
+    def __str__(self) -> str:
+        return "result"
+
+
+class Tmp(NamedTuple):
+    """Temporary number tmpno of the program."""
+
+    tmpno: int
+
+    def __str__(self) -> str:
+        return f"tmp{self.tmpno}"
+
+
+class Arg(NamedTuple):
+    """Argument slot `argno` of call info `fcinfo` (FunctionCallInfoBaseData.args[argno])."""
+
+    fcinfo: int
+    argno: int
+
+    def __str__(self) -> str:
+        return f"fcinfo{self.fcinfo}.arg{self.argno}"
+
+
+Dest = Result | Tmp | Arg
+RESULT = Result()
 
 
 @dataclass
-class FuncCall:
+class CallInfo:
     """A call info: the function and its argument slots (constants filled in at compile time).
 
     maybe_null[i] says whether argument i can be NULL at run time (see may_be_null); the
@@ -73,7 +103,7 @@ class Step:
 @dataclass
 class StepProgram:
     steps: list[Step]
-    calls: list[FuncCall]
+    calls: list[CallInfo]
     arrays: list[tuple[SqlType, tuple[Const, ...]]]
     ntmp: int
     result_type: SqlType
@@ -84,7 +114,7 @@ class StepProgram:
 class Lowerer:
     def __init__(self) -> None:
         self.steps: list[Step] = []
-        self.calls: list[FuncCall] = []
+        self.calls: list[CallInfo] = []
         self.arrays: list[tuple[SqlType, tuple[Const, ...]]] = []
         self.ntmp = 0
         self.caseval: list[int] = []  # stack of the tmps holding CASE operands
@@ -149,7 +179,7 @@ class Lowerer:
             first = self.ntmp
             self.ntmp += len(node.args)
             for i, a in enumerate(node.args):
-                self.lower(a, ("tmp", first + i))
+                self.lower(a, Tmp(first + i))
             f = self.call(catalog.CMP_FUNCTIONS[node.minmaxtype.value], ())  # slots unused
             self.push(Step("EEOP_MINMAX", dest, fcinfo=f, tmp=first, nelems=len(node.args),
                            least=node.op == "LEAST"))
@@ -174,14 +204,14 @@ class Lowerer:
         # VARIADIC "any" (num_nulls) takes its arguments' own types, as many as there are
         argtypes = (tuple(a.type for a in args) if info["args"] == ("any",)
                     else tuple(SqlType(t) for t in info["args"]))
-        call = FuncCall(funcname, argtypes,
+        call = CallInfo(funcname, argtypes,
                         maybe_null=tuple(may_be_null(a) for a in args) + (True,) * (len(argtypes) - len(args)))
         self.calls.append(call)
         for i, arg in enumerate(args):
             if nconst and isinstance(arg, Const):
                 call.consts[i] = arg  # stored once, no step
             else:
-                self.lower(arg, ("arg", f, i))
+                self.lower(arg, Arg(f, i))
         return f
 
     def bool_expr(self, node: BoolExpr, dest: Dest) -> None:
@@ -203,7 +233,7 @@ class Lowerer:
     def case(self, node: CaseExpr, dest: Dest) -> None:
         if node.arg is not None:
             t = self.new_tmp()
-            self.lower(node.arg, ("tmp", t))
+            self.lower(node.arg, Tmp(t))
             self.caseval.append(t)
         done_jumps = []
         for cond, result in node.whens:
@@ -257,8 +287,8 @@ def lower_qual(quals: list[Node]) -> StepProgram:
     lw.setup(quals)
     qual_steps = []
     for q in quals:
-        lw.lower(q, ("result",))
-        qual_steps.append(lw.push(Step("EEOP_QUAL", ("result",))))
+        lw.lower(q, RESULT)
+        qual_steps.append(lw.push(Step("EEOP_QUAL", RESULT)))
     for j in qual_steps:
         lw.steps[j].jumpdone = len(lw.steps)
     lw.push(Step("EEOP_DONE", None))
@@ -269,6 +299,6 @@ def lower_expr(node: Node) -> StepProgram:
     """ExecInitExpr: the expression's value into the result, then DONE."""
     lw = Lowerer()
     lw.setup([node])
-    lw.lower(node, ("result",))
+    lw.lower(node, RESULT)
     lw.push(Step("EEOP_DONE", None))
     return lw.program(node.type, "evaluate")

@@ -26,19 +26,14 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .lower import Step, StepProgram
+from .opcodes import INLINED, column_opcode, inline_opcode
+
+# the plain calls of a function, which inline_builtins may replace by the function's opcode
+_CALLS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
+          "EEOP_FUNCEXPR_STRICT_ARG1")
 
 OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads",
                  "row_loop")
-
-_INLINED = frozenset(
-    f"{t}{op}"
-    for t in ("int2", "int4", "int8")
-    for op in ("eq", "ne", "lt", "le", "gt", "ge", "pl", "mi", "mul", "div", "mod")
-) | frozenset(f"float8{op}" for op in ("eq", "ne", "lt", "le", "gt", "ge", "pl", "mi", "mul", "div"))
-# every name here must have opcodes (csrc/inline.def); tests/test_optimize.py checks both ways
-
-_CALL_OPS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
-             "EEOP_FUNCEXPR_STRICT_ARG1")
 
 
 def _recode(sp: StepProgram, opcode_for: Callable[[Step], str | None]) -> list[Step]:
@@ -68,11 +63,10 @@ def null_check_elision(sp: StepProgram) -> StepProgram:
 
 def inline_builtins(sp: StepProgram) -> StepProgram:
     def opcode_for(s: Step) -> str | None:
-        if s.opcode not in _CALL_OPS or sp.calls[s.fcinfo].funcname not in _INLINED:
+        if s.opcode not in _CALLS or sp.calls[s.fcinfo].funcname not in INLINED:
             return None
         # only a plain FUNCEXPR (no argument can be NULL) drops the null check
-        suffix = "_NONULL" if s.opcode == "EEOP_FUNCEXPR" else ""
-        return f"EEOP_INLINE_{sp.calls[s.fcinfo].funcname}{suffix}"
+        return inline_opcode(sp.calls[s.fcinfo].funcname, nonull=s.opcode == "EEOP_FUNCEXPR")
 
     return replace(sp, steps=_recode(sp, opcode_for))
 
@@ -94,7 +88,7 @@ def direct_column_reads(sp: StepProgram) -> StepProgram:
     def opcode_for(s: Step) -> str | None:
         if s.opcode != "EEOP_SCAN_VAR" or s.var_type is None:
             return None
-        return f"EEOP_SCAN_COLUMN_{s.var_type.name}{'' if s.var_nullable else '_NOTNULL'}"
+        return column_opcode(s.var_type.name, s.var_nullable)
 
     steps = _recode(sp, opcode_for)
     if not any(s.opcode == "EEOP_SCAN_VAR" for s in steps):

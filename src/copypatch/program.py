@@ -1,294 +1,182 @@
-"""Programs: step programs laid out in C memory, bound to an engine, run over numpy columns."""
+"""Program: a compiled expression, its two step programs (filter and evaluate) and their engine.
+
+The driver of the middle layer: it plans, lowers, runs the passes between two verifications
+and lays out each program the first time it is needed. compile() (compiler.py) makes one.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
-from . import _fmgr
-from ._core import ffi, lib
+from ._core import lib
 from ._errors import CompileError
 from .analyze import Schema
-from .lower import Dest, StepProgram
-from .nodes import Const
-from .sqltypes import SqlType, to_datum
+from .layout import Executable, bind_columns, explain_steps
+from .lower import StepProgram, lower_expr, lower_qual
+from .nodes import Node
+from .passes import OPTIMIZATIONS
+from .passes import optimize as run_passes
+from .planner import QualPlan, eval_const_expressions, plan_qual
+from .sqltypes import SqlType
+from .verify import verify
 
-if TYPE_CHECKING:
-    from .jit import JitCode
-
-ENGINES = ("switch", "goto", "jit")
+__all__ = ["Program", "nesting_guard"]
 
 
-class Layout:
-    """The C structures of one step program: ExprState, steps, call infos, temporaries, arrays.
+@contextlib.contextmanager
+def nesting_guard() -> Iterator[None]:
+    """Analysis, planning and lowering recurse over the expression: an expression nested deeper
+    than Python's recursion limit allows is a CompileError (PostgreSQL's own limit is
+    max_stack_depth), never a RecursionError."""
+    try:
+        yield
+    except RecursionError:
+        raise CompileError(
+            "expression nested too deeply for copypatch's compiler (Python's recursion limit)"
+        ) from None
 
-    Everything the steps point to is owned here, so it lives exactly as long as the program.
+
+class Program:
+    """A compiled expression: PostgreSQL-style steps run by one engine over numpy columns.
+
+    ``filter(table)`` evaluates it as a WHERE clause (the bool mask of rows where it is true);
+    ``evaluate(table)`` as a SELECT-list expression (its value per row, masked where NULL).
+    PostgreSQL plans the two differently (a WHERE clause is split into quals ordered by cost), so
+    each has its own step program; ``explain()`` shows the one ``filter`` runs for a boolean
+    expression and the one ``evaluate`` runs otherwise.
     """
 
-    def __init__(self, sp: StepProgram, engine: str) -> None:
-        self.sp = sp
+    def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None,
+                 optimize: tuple[str, ...] = OPTIMIZATIONS) -> None:
+        self.schema = schema
         self.engine = engine
-        n = len(sp.steps)
-        self.state = ffi.new("ExprState *")
-        self.steps = ffi.new("ExprEvalStep[]", n)
-        # one allocation per call info, each sized for its own arguments (args is flexible)
-        self.fcinfos = [_fmgr.new_fcinfo(len(call.argtypes)) for call in sp.calls]
-        self.tmp_values = ffi.new("Datum[]", max(1, sp.ntmp))
-        self.tmp_nulls = ffi.new("bool[]", max(1, sp.ntmp))
-        self.keep: list[Any] = []  # arrays' C memory
-        self.array_ptrs = [self._array(t, elems) for t, elems in sp.arrays]
-
-        for f, call in enumerate(sp.calls):
-            fc = self.fcinfos[f]
-            for i, c in call.consts.items():
-                fc.args[i].isnull = c.isnull
-                fc.args[i].value = 0 if c.isnull else to_datum(call.argtypes[i], c.value)
-
-        for i, s in enumerate(sp.steps):
-            st = self.steps[i]
-            st.opcode = _fmgr.OPCODES[s.opcode]
-            if s.dest is not None:
-                st.resvalue, st.resnull = self.dest(s.dest)
-            if s.opcode == "EEOP_SCAN_FETCHSOME":
-                st.d.fetch.last_var = s.last_var
-            elif s.attnum >= 0:  # SCAN_VAR, SCAN_COLUMN_*
-                st.d.var.attnum = s.attnum
-            elif s.opcode.startswith("EEOP_CONST"):
-                if s.array >= 0:
-                    st.d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
-                else:
-                    k = s.const
-                    assert k is not None
-                    st.d.constval.isnull = k.isnull
-                    st.d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
-            elif s.opcode == "EEOP_MINMAX":
-                st.d.minmax.values = self.tmp_values + s.tmp
-                st.d.minmax.nulls = self.tmp_nulls + s.tmp
-                st.d.minmax.fn_addr = _fmgr.FUNCTIONS[sp.calls[s.fcinfo].funcname][0]
-                st.d.minmax.nelems = s.nelems
-                st.d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
-            elif s.fcinfo >= 0:
-                call = sp.calls[s.fcinfo]
-                st.d.func.fcinfo = self.fcinfos[s.fcinfo]
-                st.d.func.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
-                st.d.func.nargs = len(call.argtypes)
-                st.d.func.useOr = s.use_or
-            elif s.opcode.startswith("EEOP_BOOL_") and s.opcode != "EEOP_BOOL_NOT_STEP":
-                st.d.boolexpr.jumpdone = s.jumpdone
-                st.d.boolexpr.anynull = self.tmp_nulls + s.tmp
-            elif s.opcode in ("EEOP_QUAL",):
-                st.d.qualexpr.jumpdone = s.jumpdone
-            elif s.opcode.startswith(("EEOP_JUMP", "EEOP_DONE_NEXTROW_")):
-                st.d.jump.jumpdone = s.jumpdone
-            elif s.opcode == "EEOP_CASE_TESTVAL":
-                st.d.casetest.value = self.tmp_values + s.tmp
-                st.d.casetest.isnull = self.tmp_nulls + s.tmp
-
-        self.state.steps = self.steps
-        self.state.steps_len = n
-        for name, mode in (("EEOP_DONE_NEXTROW_FILTER", lib.CP_SCAN_FILTER),
-                           ("EEOP_DONE_NEXTROW_EVALUATE", lib.CP_SCAN_EVALUATE)):
-            if any(s.opcode == name for s in sp.steps):
-                self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
-        self.jit: JitCode | None = None
-        if engine == "switch":
-            self.state.evalfunc = lib.cp_engine_switch()
-        elif engine == "goto":
-            lib.cp_goto_prepare(self.state)
-            self.state.evalfunc = lib.cp_engine_goto()
-        elif engine == "jit":
-            from .jit import JitCode
-
-            self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
+        self.optimize = optimize
+        self.text = text
+        self.tree = tree
+        self.result_type = tree.type
+        self._qual: tuple[QualPlan, Executable | None] | None = None
+        self._expr: Executable | None = None
+        self.closed = False
+        # build the main program now, so that compile() pays for it and compile_ns means it
+        if self.result_type is SqlType.BOOL:
+            self._qual_program()
         else:
-            raise ValueError(f"unknown engine {engine!r}")
+            self._expr_program()
 
-    def dest(self, d: Dest) -> tuple[Any, Any]:
-        if d[0] == "result":
-            return ffi.addressof(self.state, "resvalue"), ffi.addressof(self.state, "resnull")
-        if d[0] == "tmp":
-            return self.tmp_values + d[1], self.tmp_nulls + d[1]
-        if d[0] == "arg":
-            arg = self.fcinfos[d[1]].args[d[2]]
-            return ffi.addressof(arg, "value"), ffi.addressof(arg, "isnull")
-        raise ValueError(f"bad destination {d!r}")
+    # -- the two programs ---------------------------------------------------------------------
+    def _qual_program(self) -> tuple[QualPlan, Executable | None]:
+        if self._qual is None:
+            if self.result_type is not SqlType.BOOL:
+                raise CompileError(
+                    f"argument of WHERE must be type boolean, not type {self.result_type.sql_name}"
+                )
+            with nesting_guard():
+                plan = plan_qual(self.tree)
+                exe = (None if plan.constant_false or not plan.quals
+                       else self._build(lower_qual(plan.quals)))
+            self._qual = (plan, exe)
+        return self._qual
 
-    def _array(self, t: SqlType, elems: tuple[Const, ...]) -> Any:
-        arr = ffi.new("CpArray *")
-        values = ffi.new("Datum[]", max(1, len(elems)))
-        nulls = ffi.new("bool[]", max(1, len(elems)))
-        for i, c in enumerate(elems):
-            nulls[i] = c.isnull
-            values[i] = 0 if c.isnull else to_datum(t, c.value)
-        arr.nitems = len(elems)
-        arr.has_nulls = any(c.isnull for c in elems)
-        arr.values = values
-        arr.nulls = nulls
-        self.keep += [arr, values, nulls]
-        return arr
+    def _expr_program(self) -> Executable:
+        if self._expr is None:
+            with nesting_guard():
+                self._expr = self._build(lower_expr(eval_const_expressions(self.tree)))
+        return self._expr
 
+    def _build(self, sp: StepProgram) -> Executable:
+        # verified before and after the passes: a lowering or optimisation bug never reaches an engine
+        return Executable(verify(run_passes(verify(sp, self.schema), self.optimize), self.schema), self.engine)
 
-def describe_dest(d: Dest | None) -> str:
-    if d is None:
-        return ""
-    if d[0] == "result":
-        return "result"
-    if d[0] == "tmp":
-        return f"tmp{d[1]}"
-    return f"fcinfo{d[1]}.arg{d[2]}"
+    @property
+    def _main(self) -> Executable | None:
+        if self.result_type is SqlType.BOOL:
+            return self._qual_program()[1]
+        return self._expr_program()
 
+    # -- running ------------------------------------------------------------------------------
+    def filter(self, table: Mapping[str, Any]) -> np.ndarray:
+        """The rows where the expression is true (NULL and false are not), as a bool array."""
+        self._check_open()
+        plan, exe = self._qual_program()
+        if exe is None:
+            _, nrows, _ = bind_columns(self.schema, table)
+            # no quals pass everything; a FALSE one-time filter skips the scan altogether
+            return np.full(nrows, not plan.constant_false, dtype=np.bool_)
+        out, _ = exe.scan(self.schema, table, lib.CP_SCAN_FILTER)
+        return out  # type: ignore[no-any-return]
 
-def explain_steps(sp: StepProgram) -> str:
-    """One line per step: index, opcode, operands, result target."""
-    lines = []
-    width = max(len(s.opcode) for s in sp.steps)
-    for i, s in enumerate(sp.steps):
-        ops: list[str] = []
-        if s.opcode == "EEOP_SCAN_FETCHSOME":
-            ops.append(f"last_var={s.last_var}")
-        elif s.attnum >= 0:
-            ops.append(f"attnum={s.attnum} ({s.var_name})")
-        elif s.opcode.startswith("EEOP_CONST"):
-            if s.array >= 0:
-                t, elems = sp.arrays[s.array]
-                vals = ", ".join("NULL" if c.isnull else repr(c.value) for c in elems)
-                ops.append(f"array {t.value}[{vals}]")
-            else:
-                assert s.const is not None
-                ops.append("NULL" if s.const.isnull else f"{s.const.value!r}::{s.const.type.value}")
-        if s.opcode == "EEOP_MINMAX":
-            which = "LEAST" if s.least else "GREATEST"
-            ops.append(f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) "
-                       f"{sp.calls[s.fcinfo].funcname}")
-        elif s.fcinfo >= 0:
-            call = sp.calls[s.fcinfo]
-            args = []
-            for a in range(len(call.argtypes)):
-                c = call.consts.get(a)
-                if c is not None:
-                    args.append("NULL" if c.isnull else repr(c.value))
-                else:
-                    args.append(f"arg{a}")
-            ops.append(f"{call.funcname}({', '.join(args)}) fcinfo{s.fcinfo}")
-            if s.opcode == "EEOP_SCALARARRAYOP":
-                ops.append("ANY" if s.use_or else "ALL")
-        if s.jumpdone >= 0:
-            ops.append(f"jumpdone={s.jumpdone}")
-        if s.tmp >= 0 and s.opcode != "EEOP_MINMAX":
-            ops.append(("anynull=" if "BOOL" in s.opcode else "caseval=") + f"tmp{s.tmp}")
-        target = describe_dest(s.dest)
-        line = f"{i:3d}  {s.opcode:<{width}}  {' '.join(ops)}"
-        if target:
-            line = f"{line:<60} -> {target}"
-        lines.append(line.rstrip())
-    return "\n".join(lines)
+    def evaluate(self, table: Mapping[str, Any]) -> np.ma.MaskedArray:
+        """The expression's value for every row, masked where it is NULL."""
+        self._check_open()
+        values, nulls = self._expr_program().scan(self.schema, table, lib.CP_SCAN_EVALUATE)
+        return np.ma.MaskedArray(values, mask=nulls)
 
+    # -- introspection ------------------------------------------------------------------------
+    @property
+    def steps(self) -> StepProgram | None:
+        exe = self._main
+        return None if exe is None else exe.sp
 
-def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, list[Any]]:
-    """Check a table against the schema and describe its columns to C, without copying."""
-    if not isinstance(table, Mapping):
-        raise TypeError(f"a table is a mapping of column name to numpy array, not {type(table).__name__}")
-    cols = ffi.new("CpColumn[]", max(1, len(schema.columns)))
-    keep: list[Any] = []
-    nrows: int | None = None
-    for i, c in enumerate(schema.columns):
-        if c.name not in table:
-            raise KeyError(f'table has no column "{c.name}" (it has: {", ".join(map(str, table))})')
-        arr = table[c.name]
-        if not isinstance(arr, np.ndarray):
-            raise TypeError(f'column "{c.name}" is a {type(arr).__name__}, not a numpy array')
-        if arr.ndim != 1:
-            raise ValueError(f'column "{c.name}" has {arr.ndim} dimensions; columns are 1-D')
-        if arr.dtype.hasobject:
-            raise TypeError(f'column "{c.name}" is an object array; use a numeric or bool dtype')
-        t = SqlType.from_dtype(arr.dtype)
-        if t is not c.type:
-            raise TypeError(
-                f'column "{c.name}" has dtype {arr.dtype}, but the program was compiled for '
-                f"{c.type.dtype} ({c.type.sql_name})"
-            )
-        if nrows is None:
-            nrows = len(arr)
-        elif len(arr) != nrows:
-            raise ValueError(f'column "{c.name}" has {len(arr)} rows, others have {nrows}')
-        data = np.ma.getdata(arr)
-        cols[i].data = ffi.cast("const char *", data.ctypes.data)
-        cols[i].stride = data.strides[0] if len(data) else 0
-        cols[i].type = t.cp_type
-        keep.append(data)
-        mask: Any = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
-        if mask is not np.ma.nomask and mask.any():
-            if not c.nullable:
-                raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')
-            cols[i].nulls = ffi.cast("const char *", mask.ctypes.data)
-            cols[i].null_stride = mask.strides[0]
-            keep.append(mask)
-        else:
-            cols[i].nulls = ffi.NULL
-    if nrows is None:
-        nrows = 0
-        for arr in table.values():
-            nrows = len(arr)
-            break
-    return cols, nrows, keep
-
-
-class Executable:
-    """One step program bound to an engine, with its C memory."""
-
-    def __init__(self, sp: StepProgram, engine: str) -> None:
-        t0 = time.perf_counter_ns()
-        self.sp = sp
-        self.layout = Layout(sp, engine)
-        self.compile_ns = time.perf_counter_ns() - t0
-        if self.layout.jit is not None:
-            # the JIT's own compile (copy + patch + publish), measured in C
-            self.compile_ns = self.layout.jit.compile_ns
-        self.lock = threading.Lock()  # the steps' slots are per program: one scan at a time
+    @property
+    def compile_ns(self) -> int:
+        """Nanoseconds spent laying out (and, for the JIT, compiling) the main program."""
+        exe = self._main
+        return 0 if exe is None else exe.compile_ns
 
     @property
     def code_size(self) -> int:
-        """Bytes of machine code (0 for the interpreters)."""
-        return 0 if self.layout.jit is None else self.layout.jit.code_size
+        """Bytes of machine code of the main program (0 for the interpreters)."""
+        exe = self._main
+        return 0 if exe is None else exe.code_size
 
     def disassemble(self) -> str:
-        """The JIT's machine code, annotated with steps and holes."""
-        if self.layout.jit is None:
-            raise ValueError(f"engine {self.layout.engine!r} generates no machine code")
-        return self.layout.jit.disassemble()
+        """The JIT's machine code for the main program, disassembled with capstone and annotated
+        with the step each range came from and each patched hole (engine="jit" only)."""
+        exe = self._main
+        if exe is None:
+            raise ValueError("this program has no steps (its WHERE clause is constant)")
+        return exe.disassemble()
+
+    def explain(self, mode: str | None = None) -> str:
+        """The steps, one per line: index, opcode, operands, result target.
+
+        mode: "filter" or "evaluate"; by default filter for boolean expressions.
+        """
+        if mode is None:
+            mode = "filter" if self.result_type is SqlType.BOOL else "evaluate"
+        if mode == "filter":
+            plan, exe = self._qual_program()
+            if exe is None:
+                return (
+                    "one-time filter is FALSE: no row is scanned"
+                    if plan.constant_false
+                    else "no quals: every row passes"
+                )
+            sp = exe.sp
+        elif mode == "evaluate":
+            sp = self._expr_program().sp
+        else:
+            raise ValueError(f"mode must be 'filter' or 'evaluate', not {mode!r}")
+        passes = ", ".join(self.optimize) if self.optimize else "none (PostgreSQL's program)"
+        return f"engine: {self.engine}; optimisations: {passes}\n{explain_steps(sp)}"
 
     def close(self) -> None:
-        """Free the JIT's code now (the interpreters' memory goes with the Executable)."""
-        with self.lock:
-            if self.layout.jit is not None:
-                self.layout.jit.close()
+        """Release the program's memory now rather than when it is garbage-collected."""
+        self.closed = True
+        for exe in (self._qual[1] if self._qual else None, self._expr):
+            if exe is not None:
+                exe.close()  # the JIT's code goes back to its arena now
+        self._qual = None
+        self._expr = None
 
-    def scan(self, schema: Schema, table: Mapping[str, Any], mode: int) -> tuple[Any, Any]:
-        cols, nrows, keep = bind_columns(schema, table)
-        if mode == lib.CP_SCAN_FILTER:
-            out = np.zeros(nrows, dtype=np.bool_)
-            nulls = None
-        else:
-            out = np.empty(nrows, dtype=self.sp.result_type.dtype)
-            nulls = np.empty(nrows, dtype=np.bool_)
-        info = ffi.new("CpErrorInfo *")
-        with self.lock:
-            rc = lib.cp_scan(
-                self.layout.state, cols, len(schema.columns), nrows, mode,
-                self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0,
-                ffi.from_buffer(out), ffi.NULL if nulls is None else ffi.from_buffer(nulls), info,
-            )
-        del keep
-        if rc == -2:
-            which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
-            raise CompileError(f"the program ends in EEOP_DONE_NEXTROW_{which.upper()}: it can "
-                               f"only run as {which}()")
-        if rc < 0:
-            raise CompileError("the table has more columns than the C core supports (1664)")
-        if rc:
-            _fmgr.raise_error(info, info.row)
-        return out, nulls
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("program is closed")
+
+    def __repr__(self) -> str:
+        what = self.text if self.text is not None else "<expression>"
+        return f"<copypatch.Program {what!r} engine={self.engine}>"

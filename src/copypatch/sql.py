@@ -139,7 +139,7 @@ class Converter:
             return raw.BoolTest(self.convert(node.arg), test, p)
         if isinstance(node, ast.CaseExpr):
             whens = tuple((self.convert(w.expr), self.convert(w.result)) for w in node.args)
-            return raw.Case(
+            return raw.CaseWhen(
                 None if node.arg is None else self.convert(node.arg),
                 whens,
                 None if node.defresult is None else self.convert(node.defresult),

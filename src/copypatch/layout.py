@@ -1,0 +1,339 @@
+"""Layout: step programs laid out in C memory, bound to an engine, run over numpy columns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _fmgr
+from ._core import ffi, lib
+from ._errors import CompileError
+from .analyze import Schema
+from .lower import Arg, Dest, Result, Step, StepProgram, Tmp
+from .nodes import Const
+from .opcodes import KINDS, OPS
+from .sqltypes import SqlType, to_datum
+
+if TYPE_CHECKING:
+    from .jit import JitCode
+
+ENGINES = ("switch", "goto", "jit")
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+class Layout:
+    """The C structures of one step program: ExprState, steps, call infos, temporaries, arrays.
+
+    Everything the steps point to is owned here, so it lives exactly as long as the program.
+    """
+
+    def __init__(self, sp: StepProgram, engine: str) -> None:
+        self.sp = sp
+        self.engine = engine
+        n = len(sp.steps)
+        self.state = ffi.new("ExprState *")
+        self.steps = ffi.new("ExprEvalStep[]", n)
+        # one allocation per call info, each sized for its own arguments (args is flexible)
+        self.fcinfos = [_fmgr.new_fcinfo(len(call.argtypes)) for call in sp.calls]
+        self.tmp_values = ffi.new("Datum[]", max(1, sp.ntmp))
+        self.tmp_nulls = ffi.new("bool[]", max(1, sp.ntmp))
+        self.keep: list[Any] = []  # arrays' C memory
+        self.array_ptrs = [self._array(t, elems) for t, elems in sp.arrays]
+
+        for f, call in enumerate(sp.calls):
+            fc = self.fcinfos[f]
+            for i, c in call.consts.items():
+                fc.args[i].isnull = c.isnull
+                fc.args[i].value = 0 if c.isnull else to_datum(call.argtypes[i], c.value)
+
+        ops = OPS
+        fill = _FILL
+        for i, s in enumerate(sp.steps):
+            st = self.steps[i]
+            info = ops[s.opcode]
+            st.opcode = info.code
+            if s.dest is not None:
+                st.resvalue, st.resnull = self.dest(s.dest)
+            fill[info.kind](self, st.d, s)
+
+        self.state.steps = self.steps
+        self.state.steps_len = n
+        for name, mode in (("EEOP_DONE_NEXTROW_FILTER", lib.CP_SCAN_FILTER),
+                           ("EEOP_DONE_NEXTROW_EVALUATE", lib.CP_SCAN_EVALUATE)):
+            if any(s.opcode == name for s in sp.steps):
+                self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
+        self.jit: JitCode | None = None
+        if engine == "switch":
+            self.state.evalfunc = lib.cp_engine_switch()
+        elif engine == "goto":
+            lib.cp_goto_prepare(self.state)
+            self.state.evalfunc = lib.cp_engine_goto()
+        elif engine == "jit":
+            from .jit import JitCode
+
+            self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
+        else:
+            raise ValueError(f"unknown engine {engine!r}")
+
+    # ---- the operands of each kind: which member of ExprEvalStep.d they fill ----------------
+    def _fill_none(self, d: Any, s: Step) -> None:
+        pass
+
+    def _fill_fetch(self, d: Any, s: Step) -> None:
+        d.fetch.last_var = s.last_var
+
+    def _fill_var(self, d: Any, s: Step) -> None:
+        d.var.attnum = s.attnum
+
+    def _fill_column(self, d: Any, s: Step) -> None:
+        d.column.attnum = s.attnum
+
+    def _fill_constval(self, d: Any, s: Step) -> None:
+        if s.array >= 0:
+            d.constval.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
+        else:
+            k = s.const
+            assert k is not None
+            d.constval.isnull = k.isnull
+            d.constval.value = 0 if k.isnull else to_datum(k.type, k.value)
+
+    def _fill_func(self, d: Any, s: Step) -> None:
+        call = self.sp.calls[s.fcinfo]
+        d.func.fcinfo = self.fcinfos[s.fcinfo]
+        d.func.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
+        d.func.nargs = len(call.argtypes)
+
+    def _fill_scalararrayop(self, d: Any, s: Step) -> None:
+        call = self.sp.calls[s.fcinfo]
+        d.scalararrayop.fcinfo = self.fcinfos[s.fcinfo]
+        d.scalararrayop.fn_addr = _fmgr.FUNCTIONS[call.funcname][0]
+        d.scalararrayop.nargs = len(call.argtypes)
+        d.scalararrayop.useOr = s.use_or
+
+    def _fill_boolexpr(self, d: Any, s: Step) -> None:
+        d.boolexpr.jumpdone = s.jumpdone
+        d.boolexpr.anynull = self.tmp_nulls + s.tmp
+
+    def _fill_qualexpr(self, d: Any, s: Step) -> None:
+        d.qualexpr.jumpdone = s.jumpdone
+
+    def _fill_jump(self, d: Any, s: Step) -> None:
+        d.jump.jumpdone = s.jumpdone
+
+    def _fill_minmax(self, d: Any, s: Step) -> None:
+        d.minmax.values = self.tmp_values + s.tmp
+        d.minmax.nulls = self.tmp_nulls + s.tmp
+        d.minmax.fn_addr = _fmgr.FUNCTIONS[self.sp.calls[s.fcinfo].funcname][0]
+        d.minmax.nelems = s.nelems
+        d.minmax.op = lib.CP_MINMAX_LEAST if s.least else lib.CP_MINMAX_GREATEST
+
+    def _fill_casetest(self, d: Any, s: Step) -> None:
+        d.casetest.value = self.tmp_values + s.tmp
+        d.casetest.isnull = self.tmp_nulls + s.tmp
+
+    def dest(self, d: Dest) -> tuple[Any, Any]:
+        if isinstance(d, Result):
+            return ffi.addressof(self.state, "resvalue"), ffi.addressof(self.state, "resnull")
+        if isinstance(d, Tmp):
+            return self.tmp_values + d.tmpno, self.tmp_nulls + d.tmpno
+        if isinstance(d, Arg):
+            arg = self.fcinfos[d.fcinfo].args[d.argno]
+            return ffi.addressof(arg, "value"), ffi.addressof(arg, "isnull")
+        raise ValueError(f"bad destination {d!r}")
+
+    def _array(self, t: SqlType, elems: tuple[Const, ...]) -> Any:
+        arr = ffi.new("CpArray *")
+        values = ffi.new("Datum[]", max(1, len(elems)))
+        nulls = ffi.new("bool[]", max(1, len(elems)))
+        for i, c in enumerate(elems):
+            nulls[i] = c.isnull
+            values[i] = 0 if c.isnull else to_datum(t, c.value)
+        arr.nitems = len(elems)
+        arr.has_nulls = any(c.isnull for c in elems)
+        arr.values = values
+        arr.nulls = nulls
+        self.keep += [arr, values, nulls]
+        return arr
+
+
+#: operand kind -> the Layout method that fills its member of ExprEvalStep.d
+_FILL: dict[str, Callable[[Layout, Any, Step], None]] = {
+    kind: getattr(Layout, f"_fill_{kind}") for kind in KINDS
+}
+
+
+def describe_dest(d: Dest | None) -> str:
+    return "" if d is None else str(d)
+
+
+def _explain_call(sp: StepProgram, s: Step) -> str:
+    call = sp.calls[s.fcinfo]
+    args = []
+    for a in range(len(call.argtypes)):
+        c = call.consts.get(a)
+        if c is not None:
+            args.append("NULL" if c.isnull else repr(c.value))
+        else:
+            args.append(f"arg{a}")
+    return f"{call.funcname}({', '.join(args)}) fcinfo{s.fcinfo}"
+
+
+def _explain_constval(sp: StepProgram, s: Step) -> list[str]:
+    if s.array >= 0:
+        t, elems = sp.arrays[s.array]
+        vals = ", ".join("NULL" if c.isnull else repr(c.value) for c in elems)
+        return [f"array {t.value}[{vals}]"]
+    assert s.const is not None
+    return ["NULL" if s.const.isnull else f"{s.const.value!r}::{s.const.type.value}"]
+
+
+def _explain_minmax(sp: StepProgram, s: Step) -> list[str]:
+    which = "LEAST" if s.least else "GREATEST"
+    return [f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) {sp.calls[s.fcinfo].funcname}"]
+
+
+#: operand kind -> its operands as explain shows them
+_EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
+    "none": lambda sp, s: [],
+    "fetch": lambda sp, s: [f"last_var={s.last_var}"],
+    "var": lambda sp, s: [f"attnum={s.attnum} ({s.var_name})"],
+    "column": lambda sp, s: [f"attnum={s.attnum} ({s.var_name})"],
+    "constval": _explain_constval,
+    "func": lambda sp, s: [_explain_call(sp, s)],
+    "scalararrayop": lambda sp, s: [_explain_call(sp, s), "ANY" if s.use_or else "ALL"],
+    "boolexpr": lambda sp, s: [f"jumpdone={s.jumpdone}", f"anynull=tmp{s.tmp}"],
+    "qualexpr": lambda sp, s: [f"jumpdone={s.jumpdone}"],
+    "jump": lambda sp, s: [f"jumpdone={s.jumpdone}"],
+    "minmax": _explain_minmax,
+    "casetest": lambda sp, s: [f"caseval=tmp{s.tmp}"],
+}
+assert tuple(_EXPLAIN) == KINDS
+
+
+def explain_steps(sp: StepProgram) -> str:
+    """One line per step: index, opcode, operands, result target."""
+    lines = []
+    width = max(len(s.opcode) for s in sp.steps)
+    for i, s in enumerate(sp.steps):
+        ops = _EXPLAIN[OPS[s.opcode].kind](sp, s)
+        target = describe_dest(s.dest)
+        line = f"{i:3d}  {s.opcode:<{width}}  {' '.join(ops)}"
+        if target:
+            line = f"{line:<60} -> {target}"
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, list[Any]]:
+    """Check a table against the schema and describe its columns to C, without copying."""
+    if not isinstance(table, Mapping):
+        raise TypeError(f"a table is a mapping of column name to numpy array, not {type(table).__name__}")
+    cols = ffi.new("CpColumn[]", max(1, len(schema.columns)))
+    keep: list[Any] = []
+    nrows: int | None = None
+    for i, c in enumerate(schema.columns):
+        if c.name not in table:
+            raise KeyError(f'table has no column "{c.name}" (it has: {", ".join(map(str, table))})')
+        arr = table[c.name]
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f'column "{c.name}" is a {type(arr).__name__}, not a numpy array')
+        if arr.ndim != 1:
+            raise ValueError(f'column "{c.name}" has {arr.ndim} dimensions; columns are 1-D')
+        if arr.dtype.hasobject:
+            raise TypeError(f'column "{c.name}" is an object array; use a numeric or bool dtype')
+        t = SqlType.from_dtype(arr.dtype)
+        if t is not c.type:
+            raise TypeError(
+                f'column "{c.name}" has dtype {arr.dtype}, but the program was compiled for '
+                f"{c.type.dtype} ({c.type.sql_name})"
+            )
+        if nrows is None:
+            nrows = len(arr)
+        elif len(arr) != nrows:
+            raise ValueError(f'column "{c.name}" has {len(arr)} rows, others have {nrows}')
+        data = np.ma.getdata(arr)
+        cols[i].data = ffi.cast("const char *", data.ctypes.data)
+        cols[i].stride = data.strides[0] if len(data) else 0
+        cols[i].type = t.cp_type
+        keep.append(data)
+        mask: Any = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
+        if mask is not np.ma.nomask and mask.any():
+            if not c.nullable:
+                raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')
+            cols[i].nulls = ffi.cast("const char *", mask.ctypes.data)
+            cols[i].null_stride = mask.strides[0]
+            keep.append(mask)
+        else:
+            cols[i].nulls = ffi.NULL
+    if nrows is None:
+        nrows = 0
+        for arr in table.values():
+            nrows = len(arr)
+            break
+    return cols, nrows, keep
+
+
+class Executable:
+    """One step program bound to an engine, with its C memory."""
+
+    def __init__(self, sp: StepProgram, engine: str) -> None:
+        t0 = time.perf_counter_ns()
+        self.sp = sp
+        self.layout = Layout(sp, engine)
+        self.compile_ns = time.perf_counter_ns() - t0
+        if self.layout.jit is not None:
+            # the JIT's own compile (copy + patch + publish), measured in C
+            self.compile_ns = self.layout.jit.compile_ns
+        self.lock = threading.Lock()  # the steps' slots are per program: one scan at a time
+
+    @property
+    def code_size(self) -> int:
+        """Bytes of machine code (0 for the interpreters)."""
+        return 0 if self.layout.jit is None else self.layout.jit.code_size
+
+    def disassemble(self) -> str:
+        """The JIT's machine code, annotated with steps and holes."""
+        if self.layout.jit is None:
+            raise ValueError(f"engine {self.layout.engine!r} generates no machine code")
+        return self.layout.jit.disassemble()
+
+    def close(self) -> None:
+        """Free the JIT's code now (the interpreters' memory goes with the Executable)."""
+        with self.lock:
+            if self.layout.jit is not None:
+                self.layout.jit.close()
+
+    def scan(self, schema: Schema, table: Mapping[str, Any], mode: int) -> tuple[Any, Any]:
+        cols, nrows, keep = bind_columns(schema, table)
+        if mode == lib.CP_SCAN_FILTER:
+            out = np.zeros(nrows, dtype=np.bool_)
+            nulls = None
+        else:
+            out = np.empty(nrows, dtype=self.sp.result_type.dtype)
+            nulls = np.empty(nrows, dtype=np.bool_)
+        info = ffi.new("CpErrorInfo *")
+        with self.lock:
+            rc = lib.cp_scan(
+                self.layout.state, cols, len(schema.columns), nrows, mode,
+                self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0,
+                ffi.from_buffer(out), ffi.NULL if nulls is None else ffi.from_buffer(nulls), info,
+            )
+        del keep
+        if rc == -2:
+            which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
+            raise CompileError(f"the program ends in EEOP_DONE_NEXTROW_{which.upper()}: it can "
+                               f"only run as {which}()")
+        if rc < 0:
+            raise CompileError("the table has more columns than the C core supports (1664)")
+        if rc:
+            _fmgr.raise_error(info, info.row)
+        return out, nulls

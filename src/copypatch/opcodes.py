@@ -1,0 +1,123 @@
+"""The opcode table (csrc/opcodes.def) as Python reads it from the C core: each opcode's operands and flags.
+
+Every per-opcode fact the middle layer needs comes from here, read once at import from the
+core's tables, so it exists once, in opcodes.def: which member of ExprEvalStep.d an opcode's
+operands are (its *kind*), and what it does (its flags: jumps, calls, ends the row, writes a
+destination, reads it as a boolean, ...). The layout, explain, the verifier and from_steps each
+handle an operand kind, never a list of opcode names, so an opcode that reuses a kind needs no
+Python beyond its lowering rule. CPython keeps the same facts about its uops in _PyUop_Flags.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from ._core import ffi, lib
+
+
+class OpFlag:
+    """CpOpFlag (csrc/api.h): what an opcode does beyond reading its operands.
+
+    Plain ints, not an enum.IntFlag: the verifier tests flags for every step of every program,
+    and IntFlag's `&` costs a Python call each time. flag_names() spells a set of them.
+    """
+
+    JUMPS: Final = int(lib.CP_OPF_JUMPS)  # may continue at its operands' jumpdone
+    NO_FALLTHROUGH: Final = int(lib.CP_OPF_NO_FALLTHROUGH)  # never continues with the next step
+    ENDS: Final = int(lib.CP_OPF_ENDS)  # the row's end: reads the result, returns or stores it
+    CALLS: Final = int(lib.CP_OPF_CALLS)  # may call out of line (its function, or a helper)
+    NO_DEST: Final = int(lib.CP_OPF_NO_DEST)  # writes no destination
+    READS_DEST: Final = int(lib.CP_OPF_READS_DEST)  # reads the value in its destination ...
+    BOOL_IN: Final = int(lib.CP_OPF_BOOL_IN)  # ... as a boolean
+    BOOL_OUT: Final = int(lib.CP_OPF_BOOL_OUT)  # leaves a boolean in its destination
+    READS_TMP: Final = int(lib.CP_OPF_READS_TMP)  # reads its temporary
+    WRITES_TMP: Final = int(lib.CP_OPF_WRITES_TMP)  # writes its temporary
+    NONULL: Final = int(lib.CP_OPF_NONULL)  # skips a NULL check: only where no NULL can arrive
+    INLINE: Final = int(lib.CP_OPF_INLINE)  # an inlined built-in (csrc/inline.def)
+    OPTIMIZED: Final = int(lib.CP_OPF_OPTIMIZED)  # produced only by the optimisation passes
+
+
+_FLAG_NAMES: dict[int, str] = {
+    v: k for k, v in vars(OpFlag).items() if not k.startswith("_") and isinstance(v, int)
+}
+# the C enum is the list: a flag added there and not here fails at import, not silently
+assert {f"CP_OPF_{n}" for n in _FLAG_NAMES.values()} == set(ffi.typeof("CpOpFlag").relements), \
+    "OpFlag is out of whack with csrc/api.h's CpOpFlag"
+
+
+def flag_names(flags: int) -> list[str]:
+    """The names of the OpFlag bits set in flags."""
+    return [name for bit, name in _FLAG_NAMES.items() if flags & bit]
+
+
+#: the operand kinds, CpOperandKind's members by value: the names of ExprEvalStep.d's members
+KINDS: tuple[str, ...] = tuple(
+    name.removeprefix("CP_OPERANDS_")
+    for _, name in sorted(ffi.typeof("CpOperandKind").elements.items())
+)
+
+#: the fields of lower.Step each operand kind carries: what from_steps accepts, what the layout
+#: fills in, what explain shows, and what the verifier checks; any other field must be at its
+#: default (see STEP_DEFAULTS), so a stray operand can never reach the C layout
+OPERANDS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "fetch": ("last_var",),
+    "var": ("attnum",),
+    "column": ("attnum",),
+    "constval": ("const", "array"),
+    "func": ("fcinfo",),
+    "scalararrayop": ("fcinfo", "use_or"),
+    "boolexpr": ("jumpdone", "tmp"),
+    "qualexpr": ("jumpdone",),
+    "jump": ("jumpdone",),
+    "minmax": ("fcinfo", "tmp", "nelems", "least"),
+    "casetest": ("tmp",),
+}
+assert tuple(OPERANDS) == KINDS, "OPERANDS is out of whack with csrc/api.h's CpOperandKind"
+
+#: the operand fields of lower.Step and their values when unused
+STEP_DEFAULTS: dict[str, object] = {"last_var": 0, "attnum": -1, "const": None, "fcinfo": -1,
+                                    "use_or": False, "jumpdone": -1, "tmp": -1, "array": -1,
+                                    "nelems": 0, "least": False}
+
+
+class OpInfo(NamedTuple):
+    """One row of opcodes.def."""
+
+    name: str  # EEOP_*
+    code: int  # its ExprEvalOp value
+    kind: str  # a member of KINDS
+    flags: int  # OpFlag bits
+
+
+OPS: dict[str, OpInfo] = {}
+for _code in range(lib.cp_num_opcodes):
+    _name = ffi.string(lib.cp_opcode_names[_code]).decode()
+    OPS[_name] = OpInfo(_name, _code, KINDS[lib.cp_opcode_kinds[_code]],
+                        int(lib.cp_opcode_flags[_code]))
+
+#: opcode name -> number
+OPCODES: dict[str, int] = {name: info.code for name, info in OPS.items()}
+#: opcode names by number
+OPCODE_NAMES: list[str] = list(OPCODES)
+
+
+# ---- the two families of opcodes named after what they specialise for ------------------------
+# opcodes.def names them so (EEOP_SCAN_COLUMN_<CpType>[_NOTNULL], inline.def's
+# EEOP_INLINE_<function>[_NONULL]); these are the one place Python spells those names.
+def column_opcode(type_name: str, nullable: bool) -> str:
+    """The opcode that reads a column of CpType type_name in place (kind "column")."""
+    return f"EEOP_SCAN_COLUMN_{type_name}{'' if nullable else '_NOTNULL'}"
+
+
+def inline_opcode(funcname: str, nonull: bool) -> str:
+    """The opcode that inlines built-in funcname (flag INLINE), or its form without NULL checks."""
+    return f"EEOP_INLINE_{funcname}{'_NONULL' if nonull else ''}"
+
+
+#: the built-ins with opcodes of their own (csrc/inline.def)
+INLINED: frozenset[str] = frozenset(
+    name.removeprefix("EEOP_INLINE_")
+    for name, info in OPS.items()
+    if info.flags & OpFlag.INLINE and not info.flags & OpFlag.NONULL
+)
