@@ -127,7 +127,7 @@ def pyperf_silenced(silence: bool) -> Iterator[None]:
 
 def spread_percent(bench: Any) -> float | None:
     """Relative spread of a pyperf Benchmark's values, stdev/mean in %; None with one value."""
-    values = bench.get_values()
+    values: list[float] = list(bench.get_values())
     if len(values) < 2:
         return None
     return 100.0 * statistics.stdev(values) / statistics.mean(values)
