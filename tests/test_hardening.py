@@ -1,0 +1,136 @@
+"""Process safety and the driver (issue 11, items 6-9): Ctrl-C in a scan, lying arrays, NUL bytes in
+identifiers, and a throwaway cluster that never outlives its owner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import copypatch
+
+SRC = Path(copypatch.__file__).resolve().parents[1]
+
+
+def _run_child(code: str, timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter; on timeout, kill it (and say so) rather than hang."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"child still running after {timeout:g} s\nstdout:\n{out}\nstderr:\n{err}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+# -- item 7: arrays that lie about themselves -----------------------------------------------------
+
+_LIAR_CHILD = """
+import json, sys
+sys.path.insert(0, {src!r})
+import numpy as np, copypatch
+
+class LongLen(np.ndarray):
+    def __len__(self):
+        return 50_000_000
+
+class LongShape(np.ndarray):
+    @property
+    def shape(self):
+        return (50_000_000,)
+    @property
+    def strides(self):
+        return (1 << 40,)
+    @property
+    def ndim(self):
+        return 1
+    def __array__(self, *args, **kwargs):
+        return np.zeros(50_000_000, dtype=np.int32)
+
+class WideDtype(np.ndarray):
+    @property
+    def dtype(self):
+        return np.dtype(np.int64)
+
+def short_mask(n):
+    m = np.ma.masked_array(np.arange(n, dtype=np.int32), mask=np.zeros(n, dtype=bool))
+    m._mask = np.ones(1, dtype=bool)   # numpy itself checks nothing here
+    return m
+
+def long_mask():
+    m = np.ma.masked_array(np.arange(4, dtype=np.int32), mask=[True, False, False, False])
+    m._mask = np.zeros(1000, dtype=bool)
+    return m
+
+def int_mask():
+    m = np.ma.masked_array(np.arange(4, dtype=np.int32), mask=[True, False, False, False])
+    m._mask = np.array([256, 0, 1, 0], dtype=np.int64)  # not a bool mask: only 0 is "not NULL"
+    return m
+
+def mask_2d():
+    m = np.ma.masked_array(np.arange(4, dtype=np.int32), mask=[True, False, False, False])
+    m._mask = np.zeros((4, 2), dtype=bool)
+    return m
+
+prog = copypatch.compile("a > 1", {{"a": np.ma.masked_array(np.arange(4, dtype=np.int32))}})
+prog64 = copypatch.compile("a > 1", {{"a": np.arange(4, dtype=np.int64)}})
+cases = {{
+    "long_len": lambda: np.arange(4, dtype=np.int32).view(LongLen),
+    "long_shape": lambda: np.arange(4, dtype=np.int32).view(LongShape),
+    "short_mask": lambda: short_mask(10_000_000),
+    "long_mask": long_mask,
+    "int_mask": int_mask,
+    "mask_2d": mask_2d,
+    "zero_d": lambda: np.array(3, dtype=np.int32),
+    "zero_d_masked": lambda: np.ma.masked_array(np.array(3, dtype=np.int32), mask=True),
+    "two_d": lambda: np.zeros((4, 2), dtype=np.int32),
+    "list": lambda: [1, 2, 3],
+}}
+out = {{}}
+for name, make in cases.items():
+    try:
+        r = prog.evaluate({{"a": make()}})
+        out[name] = ["ok", np.ma.filled(r.astype(np.int8), -1).tolist()]
+    except (ValueError, TypeError, copypatch.CompileError) as e:
+        out[name] = [type(e).__name__, str(e)]
+try:
+    out["wide_dtype"] = ["ok", prog64.filter({{"a": np.arange(4, dtype=np.int8).view(WideDtype)}}).tolist()]
+except (ValueError, TypeError, copypatch.CompileError) as e:
+    out["wide_dtype"] = [type(e).__name__, str(e)]
+# a program with no columns takes its row count from the table too
+const = copypatch.compile("true", {{"a": np.arange(4, dtype=np.int32)}})
+try:
+    out["no_columns_long_len"] = ["ok", len(const.filter({{"a": np.arange(4, dtype=np.int32).view(LongLen)}}))]
+except (ValueError, TypeError, copypatch.CompileError) as e:
+    out["no_columns_long_len"] = [type(e).__name__, str(e)]
+print(json.dumps(out))
+"""
+
+
+def test_lying_arrays_are_read_by_their_true_shape() -> None:
+    # In a child: before the fix the scan reads out of bounds and may crash the interpreter.
+    r = _run_child(_LIAR_CHILD.format(src=str(SRC)), timeout=300)
+    assert r.returncode == 0, f"child died with {r.returncode}:\n{r.stderr[-3000:]}"
+    out = json.loads(r.stdout)
+    # what the array really holds is what is read (the lies in __len__/shape/strides/__array__
+    # are never consulted)...
+    assert out["long_len"] == ["ok", [0, 0, 1, 1]]
+    assert out["long_shape"] == ["ok", [0, 0, 1, 1]]
+    assert out["no_columns_long_len"] == ["ok", 4]
+    # ... or the column is refused with a clear error
+    assert out["wide_dtype"][0] == "TypeError", out["wide_dtype"]
+    for name in ("short_mask", "long_mask", "mask_2d"):
+        assert out[name][0] == "ValueError" and "mask" in out[name][1], (name, out[name])
+    assert out["int_mask"] == ["ok", [-1, 0, -1, 1]]
+    for name in ("zero_d", "zero_d_masked", "two_d"):
+        assert out[name][0] == "ValueError" and "dimension" in out[name][1], (name, out[name])
+    assert out["list"][0] == "TypeError"
