@@ -10,9 +10,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import copypatch
+from copypatch.pg import PostgreSQL
 
 SRC = Path(copypatch.__file__).resolve().parents[1]
 
@@ -134,3 +136,25 @@ def test_lying_arrays_are_read_by_their_true_shape() -> None:
     for name in ("zero_d", "zero_d_masked", "two_d"):
         assert out[name][0] == "ValueError" and "dimension" in out[name][1], (name, out[name])
     assert out["list"][0] == "TypeError"
+
+
+# -- item 8: NUL bytes in identifiers -----------------------------------------------------------
+
+
+def test_nul_in_table_or_column_name_is_refused(pg: PostgreSQL) -> None:
+    pg.load({"a": np.arange(3, dtype=np.int32)}, "victim")
+    # psycopg's Identifier stops at the NUL: this would drop and replace "victim"
+    with pytest.raises(ValueError, match="NUL"):
+        pg.load({"a": np.arange(5, dtype=np.int32)}, "victim\x00scratch")
+    with pytest.raises(ValueError, match="NUL"):
+        pg.load({"a\x00b": np.arange(5, dtype=np.int32)}, "scratch")
+    for call in (pg.filter, pg.evaluate):
+        with pytest.raises(ValueError, match="NUL"):
+            call("true", "victim\x00scratch")
+    with pytest.raises(ValueError, match="NUL"):
+        pg.count_where("true", "victim\x00scratch")
+    with pytest.raises(ValueError, match="NUL"):
+        pg.filter("a > 0\x00 OR true", "victim")
+    assert pg.conn.execute("SELECT count(*) FROM victim").fetchone() == (3,)
+    assert pg.filter("a > 0", "victim").tolist() == [False, True, True]
+    pg.conn.execute("DROP TABLE victim")

@@ -505,6 +505,24 @@ def _jit_settings(jit: JitMode) -> dict[str, str]:
     raise ValueError(f"jit must be 'off', 'on' or 'full', not {jit!r}")
 
 
+def _ident(name: str) -> sql.Identifier:
+    """A table or column name as an SQL identifier. libpq reads names as C strings, so psycopg's
+    Identifier stops at a NUL byte: "victim\\x00scratch" would quote as "victim" and load() would
+    drop and replace that table. Such names are refused."""
+    if not isinstance(name, str):
+        raise TypeError(f"a table or column name is a str, not {type(name).__name__}")
+    if "\x00" in name:
+        raise ValueError(f"a table or column name cannot contain a NUL byte: {name!r}")
+    return sql.Identifier(name)
+
+
+def _sql_text(text: str) -> sql.SQL:
+    """SQL text spliced into a query, refused if libpq would cut it short at a NUL byte."""
+    if "\x00" in text:
+        raise ValueError(f"SQL text cannot contain a NUL byte: {text!r}")
+    return sql.SQL(text)
+
+
 def _eval_error(e: psycopg.Error) -> EvalError:
     msg = e.diag.message_primary or str(e)
     return EvalError(e.sqlstate or "XX000", msg)
@@ -581,15 +599,15 @@ class PostgreSQL:
         n = len(next(iter(cols.values()))[0]) if cols else 0
         defs = [
             sql.SQL("{} {}{}").format(
-                sql.Identifier(c),
+                _ident(c),
                 sql.SQL(_PG_TYPE_BY_DTYPE[data.dtype]),
                 sql.SQL("" if nulls is not None else " NOT NULL"),
             )
             for c, (data, nulls) in cols.items()
         ]
-        defs.append(sql.SQL("{} int8 NOT NULL").format(sql.Identifier(_ROWID)))
+        defs.append(sql.SQL("{} int8 NOT NULL").format(_ident(_ROWID)))
         payload = _binary_copy_payload(cols, n)
-        ident = sql.Identifier(name)
+        ident = _ident(name)
         try:
             # One transaction, so that COPY FREEZE can write the rows already frozen and
             # all-visible: the first query then does not pay for setting hint bits.
@@ -636,7 +654,7 @@ class PostgreSQL:
     def _len(self, cur: psycopg.Cursor[Any], name: str) -> int:
         n = self._nrows.get(name)
         if n is None:  # a table this object did not load (e.g. on a shared server)
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name)))
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(_ident(name)))
             row = cur.fetchone()
             n = self._nrows[name] = int(row[0]) if row else 0
         return n
@@ -646,7 +664,7 @@ class PostgreSQL:
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Rows of table ``name`` for which ``WHERE (expr_sql)`` holds, as a bool mask."""
         query = sql.SQL("SELECT {} FROM {} WHERE ({})").format(
-            sql.Identifier(_ROWID), sql.Identifier(name), sql.SQL(expr_sql)
+            _ident(_ROWID), _ident(name), _sql_text(expr_sql)
         )
         with self._session(jit, parallel) as cur:
             n = self._len(cur, name)
@@ -664,7 +682,7 @@ class PostgreSQL:
         The dtype follows the result type (bool, int2/4/8, float4/8); any other type: TypeError.
         """
         query = sql.SQL("SELECT {}, ({}) FROM {}").format(
-            sql.Identifier(_ROWID), sql.SQL(expr_sql), sql.Identifier(name)
+            _ident(_ROWID), _sql_text(expr_sql), _ident(name)
         )
         with self._session(jit, parallel) as cur:
             n = self._len(cur, name)
@@ -708,7 +726,7 @@ class PostgreSQL:
         """
         opts = "ANALYZE, FORMAT JSON" + ("" if timing else ", TIMING OFF")
         with self._session(jit, parallel) as cur:
-            cur.execute(sql.SQL(f"EXPLAIN ({opts}) ") + sql.SQL(query))
+            cur.execute(sql.SQL(f"EXPLAIN ({opts}) ") + _sql_text(query))
             row = cur.fetchone()
         assert row is not None
         return _parse_explain(row[0])
@@ -728,7 +746,7 @@ class PostgreSQL:
         that is not exact (parallel plans) the query is run once more to count.
         """
         query = sql.SQL("SELECT count(*) FROM {} WHERE ({})").format(
-            sql.Identifier(name), sql.SQL(expr_sql)
+            _ident(name), _sql_text(expr_sql)
         )
         text = query.as_string(self.conn)
         res = self.explain(text, jit=jit, parallel=parallel, timing=timing)
