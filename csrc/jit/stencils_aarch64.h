@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "73aaa163edac5f7a1578966eaabdc5bb1a7f0babe439fdb4fadf44c7c17d4881"
+#define CP_JIT_STENCILS_DIGEST "16c76f48cbc3ff64c38c1ddd3d901eb8034b9f887782410e2b922148b485e1c9"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "9e3412e0a15c2d7baec7a8765a2ed3b47ebf94d9605af2daf79262b6c2d29c5e"
+#define CP_JIT_STENCILS_DIGEST "5eb8a00330202f908b33854bd98d9ec561e67ef98a2c61f0122dcaaafc659ee9"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .jit import JitCode
 
 ENGINES = ("switch", "goto", "jit")
+#: how long a scan in the main thread runs between two looks at pending signals (Ctrl-C)
+SCAN_SLICE_NS = 50_000_000
 
 
 class Layout:
@@ -304,12 +306,20 @@ class Executable:
             out = np.empty(nrows, dtype=self.sp.result_type.dtype)
             nulls = np.empty(nrows, dtype=np.bool_)
         info = ffi.new("CpErrorInfo *")
+        out_ptr = ffi.from_buffer(out)
+        nulls_ptr = ffi.NULL if nulls is None else ffi.from_buffer(nulls)
+        result_type = self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0
+        next_row = ffi.new("int64_t *", 0)
+        # Python's signal handlers run only in the main thread, between bytecodes: there the scan
+        # comes back every SCAN_SLICE_NS so that Ctrl-C is honoured (KeyboardInterrupt leaves
+        # the lock released and no result); other threads scan in one call.
+        slice_ns = SCAN_SLICE_NS if threading.current_thread() is threading.main_thread() else 0
         with self.lock:
-            rc = lib.cp_scan(
-                self.layout.state, cols, len(schema.columns), nrows, mode,
-                self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0,
-                ffi.from_buffer(out), ffi.NULL if nulls is None else ffi.from_buffer(nulls), info,
-            )
+            while True:
+                rc = lib.cp_scan(self.layout.state, cols, len(schema.columns), nrows, mode,
+                                 result_type, out_ptr, nulls_ptr, next_row, slice_ns, info)
+                if rc != lib.CP_SCAN_PAUSED:
+                    break
         del keep
         if rc == -2:
             which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
