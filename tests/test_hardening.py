@@ -4,9 +4,16 @@ identifiers, and a throwaway cluster that never outlives its owner."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +21,7 @@ import numpy as np
 import pytest
 
 import copypatch
-from copypatch.pg import PostgreSQL
+from copypatch.pg import Cluster, PostgreSQL
 
 SRC = Path(copypatch.__file__).resolve().parents[1]
 
@@ -222,3 +229,98 @@ def test_nul_in_table_or_column_name_is_refused(pg: PostgreSQL) -> None:
     assert pg.conn.execute("SELECT count(*) FROM victim").fetchone() == (3,)
     assert pg.filter("a > 0", "victim").tolist() == [False, True, True]
     pg.conn.execute("DROP TABLE victim")
+
+
+# -- item 9: a throwaway cluster never outlives its owner ------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _wait_gone(pid: int, d: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _gone(pid) and not d.exists():
+            return
+        time.sleep(0.1)
+    # leave nothing behind even when failing
+    if not _gone(pid):
+        with_kill = f"server {pid} still running"
+        os.killpg(pid, signal.SIGKILL)
+    else:
+        with_kill = f"directory {d} still there"
+    shutil.rmtree(d, ignore_errors=True)
+    pytest.fail(f"{with_kill} {timeout:g} s after its owner died")
+
+
+_OWNER_CHILD = """
+import sys, threading, time
+sys.path.insert(0, {src!r})
+from copypatch.pg import Cluster
+how = {how!r}
+box = []
+if how == "thread":
+    t = threading.Thread(target=lambda: box.append(Cluster({bindir!r})))
+    t.start()
+    t.join()
+else:
+    box.append(Cluster({bindir!r}))
+c = box[0]
+print(c.pid, c.dir, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize(("how", "sig"), [("thread", signal.SIGTERM), ("main", signal.SIGKILL),
+                                          ("thread", signal.SIGKILL)])
+def test_owner_death_stops_the_cluster(pg_bindir: Path, how: str, sig: int) -> None:
+    code = _OWNER_CHILD.format(src=str(SRC), how=how, bindir=str(pg_bindir))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.communicate(timeout=60)[1]
+        pid_s, d_s = line.split()
+        pid, d = int(pid_s), Path(d_s)
+        assert not _gone(pid) and d.exists()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) == -sig
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _wait_gone(pid, d)
+
+
+@pytest.fixture(params=["copypatch test 'dir' \"x\" \\ ", "copypatch test, with a comma "])
+def awkward_tmpdir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # under /tmp and world-traversable, so that the server user can reach it (pytest's tmp_path
+    # is private, and Cluster would fall back to /tmp)
+    d = Path(tempfile.mkdtemp(prefix=request.param, dir="/tmp"))
+    d.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    monkeypatch.setattr(tempfile, "tempdir", str(d))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_tmpdir_with_spaces_and_quotes(pg_bindir: Path, awkward_tmpdir: Path) -> None:
+    with Cluster(pg_bindir) as c:
+        pid, d = c.pid, c.dir
+        assert pid is not None
+        # libpq cannot name a host with a comma in it: such a $TMPDIR falls back to /tmp
+        assert d.parent == (Path("/tmp") if "," in str(awkward_tmpdir) else awkward_tmpdir)
+        with PostgreSQL(c.dsn) as db:
+            db.load({"a": np.arange(4, dtype=np.int32)})
+            assert db.filter("a > 1").tolist() == [False, False, True, True]
+    _wait_gone(pid, d, timeout=5)
+    assert list(awkward_tmpdir.iterdir()) == []
