@@ -226,6 +226,15 @@ def test_nul_in_table_or_column_name_is_refused(pg: PostgreSQL) -> None:
         pg.count_where("true", "victim\x00scratch")
     with pytest.raises(ValueError, match="NUL"):
         pg.filter("a > 0\x00 OR true", "victim")
+    # PostgreSQL cuts names at 63 bytes (NAMEDATALEN - 1): the same trap
+    long = "v" * 63
+    pg.load({"a": np.arange(3, dtype=np.int32)}, long)
+    with pytest.raises(ValueError, match="63 bytes"):
+        pg.load({"a": np.arange(5, dtype=np.int32)}, long + "scratch")
+    with pytest.raises(ValueError, match="63 bytes"):
+        pg.load({"\u00e9" * 32: np.arange(5, dtype=np.int32)}, "scratch")  # 64 bytes in UTF-8
+    assert pg.conn.execute(f"SELECT count(*) FROM {long}").fetchone() == (3,)
+    pg.conn.execute(f"DROP TABLE {long}")
     assert pg.conn.execute("SELECT count(*) FROM victim").fetchone() == (3,)
     assert pg.filter("a > 0", "victim").tolist() == [False, True, True]
     pg.conn.execute("DROP TABLE victim")

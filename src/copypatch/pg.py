@@ -579,6 +579,9 @@ def _jit_settings(jit: JitMode) -> dict[str, str]:
     raise ValueError(f"jit must be 'off', 'on' or 'full', not {jit!r}")
 
 
+_MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
 def _ident(name: str) -> sql.Identifier:
     """A table or column name as an SQL identifier. libpq reads names as C strings, so psycopg's
     Identifier stops at a NUL byte: "victim\\x00scratch" would quote as "victim" and load() would
@@ -587,6 +590,11 @@ def _ident(name: str) -> sql.Identifier:
         raise TypeError(f"a table or column name is a str, not {type(name).__name__}")
     if "\x00" in name:
         raise ValueError(f"a table or column name cannot contain a NUL byte: {name!r}")
+    # PostgreSQL truncates a longer name to NAMEDATALEN - 1 bytes, with only a NOTICE: the same
+    # trap ("x" * 63 + "scratch" is the table "x" * 63)
+    if len(name.encode()) > _MAX_IDENTIFIER_BYTES:
+        raise ValueError(f"a table or column name has at most {_MAX_IDENTIFIER_BYTES} bytes "
+                         f"(PostgreSQL would truncate it): {name!r}")
     return sql.Identifier(name)
 
 
