@@ -219,7 +219,8 @@ typedef struct ExprState
 	ExprStateEvalFunc evalfunc;
 	/*
 	 * 0: cp_scan calls evalfunc once per row (PostgreSQL's way). 1 + CpScanMode: the program
-	 * ends in EEOP_DONE_NEXTROW_* and loops over the rows itself; cp_scan calls it once.
+	 * ends in EEOP_DONE_NEXTROW_* and loops over the rows itself; cp_scan calls it once per chunk
+	 * of rows (scan.c).
 	 */
 	int32_t		row_loop;
 } ExprState;
@@ -298,13 +299,20 @@ typedef enum CpScanMode
 } CpScanMode;
 
 /*
- * Run the program over rows [0, nrows) of the columns, the GIL released. Returns 0, or 1 after an
- * error, described in *error (the first failing row in scan order; nothing after it is written);
- * -1 for too many columns, -2 for a program that loops over the rows in the other mode.
+ * Run the program over rows [*next_row, nrows) of the columns, the GIL released. Returns 0 when
+ * all are done; 1 after an error, described in *error (the first failing row in scan order;
+ * nothing after it is written); -1 for too many columns, -2 for a program that loops over the
+ * rows in the other mode, -3 for *next_row outside [0, nrows]. With slice_ns > 0 it returns
+ * CP_SCAN_PAUSED, between two rows, once about slice_ns have passed: *next_row is then the first
+ * row not scanned, and the caller runs Python's signal handlers and calls again (scan.c).
  */
+enum
+{
+	CP_SCAN_PAUSED = 2
+};
 int			cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nrows,
 					int32_t mode, int32_t result_type, void *out, bool *out_nulls,
-					CpErrorInfo *error);
+					int64_t *next_row, int64_t slice_ns, CpErrorInfo *error);
 
 /* Call one built-in on constant arguments (constant folding). Same error reporting. */
 int			cp_call_function(PGFunction fn, FunctionCallInfo fcinfo, Datum *result,

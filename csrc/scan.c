@@ -12,6 +12,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "copypatch.h"
 
@@ -135,14 +136,118 @@ ExecEvalScalarArrayOp(ExprState *state, ExprEvalStep *op)
 
 #define CP_MAX_COLUMNS 1664		/* PostgreSQL's MaxTupleAttributeNumber */
 
+/*
+ * Interrupts. PostgreSQL's executor loops call CHECK_FOR_INTERRUPTS(); ours run with the GIL
+ * released, where Python's signal handlers (KeyboardInterrupt, a SIGALRM timeout...) cannot run:
+ * they run in the main thread, between bytecodes. So a scan given a time slice returns to its
+ * caller once the slice has run out, between two rows, and the caller (program.py) calls it again
+ * for the rest; Python runs any pending handler in between. Nothing is added per row: the rows
+ * are scanned in chunks and the clock is read between chunks. A chunk starts small, so that even
+ * rows that take milliseconds (a long IN list) come back quickly, and doubles while it takes far
+ * less than the slice. Chunks work the same way for every engine, row_loop programs included:
+ * those loop until econtext->nrows, which is the end of the chunk, and each chunk enters them at
+ * step 0, as the next row would (the verifier makes EEOP_DONE_NEXTROW_* jump to step 0).
+ */
+#define CP_SCAN_CHUNK_FIRST 16
+#define CP_SCAN_CHUNK_MAX 65536
+
+static int64_t
+cp_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Rows [first, end) of the scan: ExecScan's loop, or one entry into a row_loop program. */
+static void
+cp_scan_rows(ExprState *state, ExprContext *econtext, int32_t mode, int64_t first, int64_t end)
+{
+	ExprStateEvalFunc evalfunc = state->evalfunc;
+
+	if (state->row_loop != 0)
+	{
+		/* the program's EEOP_DONE_NEXTROW_* stores each row's result and goes round itself */
+		bool		resnull;
+
+		econtext->row = first;
+		econtext->nrows = end;
+		econtext->scan_nvalid = 0;
+		(void) evalfunc(state, econtext, &resnull);
+	}
+	else if (mode == CP_SCAN_FILTER)
+	{
+		uint8_t    *mask = econtext->out;
+
+		for (int64_t row = first; row < end; row++)
+		{
+			bool		resnull;
+			Datum		d;
+
+			econtext->row = row;
+			econtext->scan_nvalid = 0;
+			d = evalfunc(state, econtext, &resnull);
+			mask[row] = !resnull && DatumGetBool(d);
+		}
+	}
+	else
+	{
+		for (int64_t row = first; row < end; row++)
+		{
+			bool		resnull;
+			Datum		d;
+
+			econtext->row = row;
+			econtext->scan_nvalid = 0;
+			d = evalfunc(state, econtext, &resnull);
+			econtext->out_nulls[row] = resnull;
+			cp_store_result(econtext->out, row, (CpType) econtext->result_type, resnull ? 0 : d);
+		}
+	}
+}
+
+/*
+ * Rows [*next_row, nrows) in chunks; with a time slice, stop between two chunks once it has run
+ * out. *next_row: the first row not scanned.
+ */
+static void
+cp_scan_chunks(ExprState *state, ExprContext *econtext, int32_t mode, int64_t *next_row,
+			   int64_t nrows, int64_t slice_ns)
+{
+	int64_t		row = *next_row;
+	int64_t		chunk = slice_ns > 0 ? CP_SCAN_CHUNK_FIRST : nrows - row;
+	int64_t		start_ns = slice_ns > 0 ? cp_monotonic_ns() : 0;
+	int64_t		chunk_ns = start_ns;	/* when the current chunk started */
+
+	while (row < nrows)
+	{
+		int64_t		end = chunk < nrows - row ? row + chunk : nrows;
+
+		cp_scan_rows(state, econtext, mode, row, end);
+		row = end;
+		if (slice_ns > 0 && row < nrows)
+		{
+			int64_t		now = cp_monotonic_ns();
+
+			if (now - start_ns >= slice_ns)
+				break;
+			if (chunk < CP_SCAN_CHUNK_MAX && now - chunk_ns < slice_ns / 16)
+				chunk *= 2;
+			chunk_ns = now;
+		}
+	}
+	*next_row = row;
+}
+
 int
 cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nrows,
-		int32_t mode, int32_t result_type, void *out, bool *out_nulls, CpErrorInfo *error)
+		int32_t mode, int32_t result_type, void *out, bool *out_nulls, int64_t *next_row,
+		int64_t slice_ns, CpErrorInfo *error)
 {
 	Datum		values[CP_MAX_COLUMNS];
 	bool		nulls[CP_MAX_COLUMNS];
 	ExprContext econtext;
-	ExprStateEvalFunc evalfunc = state->evalfunc;
 	jmp_buf		jb;
 	jmp_buf    *volatile saved_jmp = cp_error_jmp;
 
@@ -150,12 +255,14 @@ cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nro
 		return -1;
 	if (state->row_loop != 0 && state->row_loop != 1 + mode)
 		return -2;
+	if (*next_row < 0 || *next_row > nrows)
+		return -3;
 	econtext.scan_values = values;
 	econtext.scan_isnull = nulls;
 	econtext.scan_nvalid = 0;
 	econtext.ncolumns = ncolumns;
 	econtext.columns = columns;
-	econtext.row = 0;
+	econtext.row = *next_row;
 	econtext.nrows = nrows;
 	econtext.out = out;
 	econtext.out_nulls = out_nulls;
@@ -169,46 +276,9 @@ cp_scan(ExprState *state, const CpColumn *columns, int32_t ncolumns, int64_t nro
 		return 1;
 	}
 	cp_error_jmp = &jb;
-
-	if (state->row_loop != 0)
-	{
-		/* the program's EEOP_DONE_NEXTROW_* stores each row's result and goes round itself */
-		bool		resnull;
-
-		if (nrows > 0)
-			(void) evalfunc(state, &econtext, &resnull);
-	}
-	else if (mode == CP_SCAN_FILTER)
-	{
-		uint8_t    *mask = out;
-
-		for (int64_t row = 0; row < nrows; row++)
-		{
-			bool		resnull;
-			Datum		d;
-
-			econtext.row = row;
-			econtext.scan_nvalid = 0;
-			d = evalfunc(state, &econtext, &resnull);
-			mask[row] = !resnull && DatumGetBool(d);
-		}
-	}
-	else
-	{
-		for (int64_t row = 0; row < nrows; row++)
-		{
-			bool		resnull;
-			Datum		d;
-
-			econtext.row = row;
-			econtext.scan_nvalid = 0;
-			d = evalfunc(state, &econtext, &resnull);
-			out_nulls[row] = resnull;
-			cp_store_result(out, row, (CpType) result_type, resnull ? 0 : d);
-		}
-	}
+	cp_scan_chunks(state, &econtext, mode, next_row, nrows, slice_ns);
 	cp_error_jmp = saved_jmp;
-	return 0;
+	return *next_row < nrows ? CP_SCAN_PAUSED : 0;
 }
 
 int

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "22e3fe3b32238931dfa846b3ea18fd5741f05c41f6561172a8188fd7fa5f5ca0"
+#define CP_JIT_STENCILS_DIGEST "330582200f4e84c40d7bcfe3fd2a8b3950e9700d52a13b5c9faf065f20313e57"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "11b19f2609f31a29a77ca9be024429d17755be2e9b4ab19397da6bb4f3dc00ac"
+#define CP_JIT_STENCILS_DIGEST "a61c3859d3a92cc797168dde43c76b2911140211c9270ee6cd94063c05fb1bf5"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

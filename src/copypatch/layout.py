@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .jit import JitCode
 
 ENGINES = ("switch", "goto", "jit")
+#: how long a scan in the main thread runs between two looks at pending signals (Ctrl-C)
+SCAN_SLICE_NS = 50_000_000
 
 
 def check_engine(engine: str) -> str:
@@ -233,8 +235,39 @@ def explain_steps(sp: StepProgram) -> str:
     return "\n".join(lines)
 
 
+def _column_view(name: str, arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """A column's values and NULL mask as plain 1-D ndarrays of one length, read off numpy's own
+    array structs: never through anything an ndarray subclass can override (``__len__``,
+    ``shape``, ``strides``, ``dtype``, ``__array__``, a MaskedArray's ``_mask``), since the scan
+    trusts these numbers with raw pointers."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f'column "{name}" is a {type(arr).__name__}, not a numpy array')
+    # np.asarray of an ndarray subclass is a base-class view made in C from the array struct;
+    # nothing a subclass defines in Python is called (unlike len(arr) or arr.shape).
+    data = np.asarray(np.ma.getdata(arr) if isinstance(arr, np.ma.MaskedArray) else arr)
+    if data.ndim != 1:
+        raise ValueError(f'column "{name}" has {data.ndim} dimensions; columns are 1-D')
+    if not data.flags.aligned:
+        data = np.require(data, requirements="A")  # C reads whole values: an aligned copy
+    mask: np.ndarray | None = None
+    if isinstance(arr, np.ma.MaskedArray):
+        m = np.ma.getmask(arr)
+        if m is not np.ma.nomask:
+            # one byte per row that is 0 or 1, as C reads it (np.asarray(m, bool) copies if not)
+            mask = np.asarray(m, dtype=np.bool_)
+            if mask.shape != data.shape:
+                raise ValueError(f'column "{name}" has a NULL mask of shape {mask.shape} for '
+                                 f"{data.shape[0]} rows")
+    return data, mask
+
+
 def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, list[Any]]:
-    """Check a table against the schema and describe its columns to C, without copying."""
+    """Check a table against the schema and describe its columns to C, without copying.
+
+    The row count and every pointer and stride come from _column_view, never from the objects
+    the caller passed, so an array that lies about its length or layout cannot make the scan read
+    outside it.
+    """
     if not isinstance(table, Mapping):
         raise TypeError(f"a table is a mapping of column name to numpy array, not {type(table).__name__}")
     cols = ffi.new("CpColumn[]", max(1, len(schema.columns)))
@@ -243,30 +276,25 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
     for i, c in enumerate(schema.columns):
         if c.name not in table:
             raise KeyError(f'table has no column "{c.name}" (it has: {", ".join(map(str, table))})')
-        arr = table[c.name]
-        if not isinstance(arr, np.ndarray):
-            raise TypeError(f'column "{c.name}" is a {type(arr).__name__}, not a numpy array')
-        if arr.ndim != 1:
-            raise ValueError(f'column "{c.name}" has {arr.ndim} dimensions; columns are 1-D')
-        if arr.dtype.hasobject:
+        data, mask = _column_view(c.name, table[c.name])
+        if data.dtype.hasobject:
             raise TypeError(f'column "{c.name}" is an object array; use a numeric or bool dtype')
-        t = SqlType.from_dtype(arr.dtype)
+        t = SqlType.from_dtype(data.dtype)
         if t is not c.type:
             raise TypeError(
-                f'column "{c.name}" has dtype {arr.dtype}, but the program was compiled for '
+                f'column "{c.name}" has dtype {data.dtype}, but the program was compiled for '
                 f"{c.type.dtype} ({c.type.sql_name})"
             )
+        n = int(data.shape[0])
         if nrows is None:
-            nrows = len(arr)
-        elif len(arr) != nrows:
-            raise ValueError(f'column "{c.name}" has {len(arr)} rows, others have {nrows}')
-        data = np.ma.getdata(arr)
+            nrows = n
+        elif n != nrows:
+            raise ValueError(f'column "{c.name}" has {n} rows, others have {nrows}')
         cols[i].data = ffi.cast("const char *", data.ctypes.data)
-        cols[i].stride = data.strides[0] if len(data) else 0
+        cols[i].stride = data.strides[0] if n else 0
         cols[i].type = t.cp_type
         keep.append(data)
-        mask: Any = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
-        if mask is not np.ma.nomask and mask.any():
+        if mask is not None and mask.any():
             if not c.nullable:
                 raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')
             cols[i].nulls = ffi.cast("const char *", mask.ctypes.data)
@@ -275,9 +303,11 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
         else:
             cols[i].nulls = ffi.NULL
     if nrows is None:
+        # no column is read: the row count is any column's (no pointer is taken from it)
         nrows = 0
-        for arr in table.values():
-            nrows = len(arr)
+        for name, arr in table.items():
+            nrows = (_column_view(str(name), arr)[0].shape[0] if isinstance(arr, np.ndarray)
+                     else len(arr))
             break
     return cols, nrows, keep
 
@@ -321,12 +351,20 @@ class Executable:
             out = np.empty(nrows, dtype=self.sp.result_type.dtype)
             nulls = np.empty(nrows, dtype=np.bool_)
         info = ffi.new("CpErrorInfo *")
+        out_ptr = ffi.from_buffer(out)
+        nulls_ptr = ffi.NULL if nulls is None else ffi.from_buffer(nulls)
+        result_type = self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0
+        next_row = ffi.new("int64_t *", 0)
+        # Python's signal handlers run only in the main thread, between bytecodes: there the scan
+        # comes back every SCAN_SLICE_NS so that Ctrl-C is honoured (KeyboardInterrupt leaves
+        # the lock released and no result); other threads scan in one call.
+        slice_ns = SCAN_SLICE_NS if threading.current_thread() is threading.main_thread() else 0
         with self.lock:
-            rc = lib.cp_scan(
-                self.layout.state, cols, len(schema.columns), nrows, mode,
-                self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0,
-                ffi.from_buffer(out), ffi.NULL if nulls is None else ffi.from_buffer(nulls), info,
-            )
+            while True:
+                rc = lib.cp_scan(self.layout.state, cols, len(schema.columns), nrows, mode,
+                                 result_type, out_ptr, nulls_ptr, next_row, slice_ns, info)
+                if rc != lib.CP_SCAN_PAUSED:
+                    break
         del keep
         if rc == -2:
             which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"

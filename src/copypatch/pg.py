@@ -6,11 +6,14 @@ import atexit
 import contextlib
 import dataclasses
 import glob
+import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from ._errors import CopypatchError, EvalError
 from .sqltypes import SUPPORTED_DTYPES, SqlType
@@ -50,6 +54,8 @@ SEARCH_GLOBS: tuple[str, ...] = (
 # The programs a directory must hold for Cluster to work (pg_ctl is not needed: we run postgres
 # ourselves so that it stays our child and is reaped by us, never left as a zombie).
 _REQUIRED_PROGRAMS = ("postgres", "initdb")
+# The throwaway cluster's watchdog, run as a script (standard library only).
+_WATCHDOG = Path(__file__).with_name("_pgwatch.py")
 
 JitMode = Literal["off", "on", "full"]
 
@@ -255,25 +261,30 @@ class Cluster:
     ) -> None:
         self.bindir = Path(bindir) if bindir is not None else find_bindir()
         self._owner_pid = os.getpid()  # a forked child must not stop its parent's server
-        self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()  # re-entrant for the SIGTERM handler, see _LIVE_LOCK
         self._stopped = False
         self._user = _unprivileged_user()
 
         base = Path(tempfile.gettempdir())
-        # Fall back to /tmp when $TMPDIR is unreachable for the server user, or so deep that the
-        # socket path would exceed the ~107-byte sun_path limit.
-        if (self._user is not None and not _traversable_by_others(base)) or len(str(base)) > 60:
+        # Fall back to /tmp when $TMPDIR is unreachable for the server user, so deep that the
+        # socket path would exceed the ~107-byte sun_path limit, or holds a comma (libpq reads a
+        # host with a comma as a list of hosts, and has no way to quote one).
+        if ((self._user is not None and not _traversable_by_others(base)) or len(str(base)) > 60
+                or "," in str(base)):
             base = Path("/tmp")
         self.dir = Path(tempfile.mkdtemp(prefix="copypatch-pg-", dir=base))
         self.datadir = self.dir / "data"
         self.logfile = self.dir / "server.log"
         self.port = 5432  # only names the socket file; the directory is private, so no clash
         self.pid: int | None = None
+        self._watch: subprocess.Popen[bytes] | None = None
+        self._watch_out = b""  # what the watchdog said that is not read yet
+        self._exit_code: int | None = None  # the server's, once it ended on its own
         with _LIVE_LOCK:
             _LIVE.add(self)
         _install_sigterm_handler()
         try:
+            self._start_watchdog()
             self._start({**self.DEFAULT_SETTINGS, **(settings or {})}, timeout)
         except BaseException:
             # Includes KeyboardInterrupt during startup: never leave a half-started server behind.
@@ -283,7 +294,9 @@ class Cluster:
     @property
     def dsn(self) -> str:
         """libpq conninfo string for the server's superuser and default database."""
-        return f"host={self.dir} port={self.port} user=postgres dbname=postgres"
+        # quoted: $TMPDIR may hold spaces or quotes
+        return make_conninfo(host=str(self.dir), port=self.port, user="postgres",
+                             dbname="postgres")
 
     def _run_kwargs(self) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -323,34 +336,46 @@ class Cluster:
         conf = {
             **settings,
             "listen_addresses": "",
-            "unix_socket_directories": str(self.dir),
+            # a list: a name with spaces or commas is double-quoted ("" for a quote)
+            "unix_socket_directories": '"' + str(self.dir).replace('"', '""') + '"',
             "port": str(self.port),
         }
         with open(self.datadir / "postgresql.conf", "a") as f:
             f.write("\n# copypatch throwaway cluster\n")
             f.writelines(f"{k} = {_conf_value(v)}\n" for k, v in conf.items())
 
-        # postgres itself rather than pg_ctl: it stays our child, so we can wait() for it (no
-        # zombie if PID 1 does not reap) and we know its pid without reading postmaster.pid.
-        # A new session keeps terminal Ctrl-C away from it: we shut it down ourselves.
-        with open(self.logfile, "ab") as log:
-            try:
-                self._proc = subprocess.Popen(
-                    [str(self.bindir / "postgres"), "-D", str(self.datadir)],
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                    **self._run_kwargs(),
-                )  # fmt: skip
-            except (OSError, subprocess.SubprocessError) as e:
-                raise PostgresUnavailable(f"could not run {self.bindir / 'postgres'}: {e}") from e
-        self.pid = self._proc.pid
+        # postgres itself rather than pg_ctl, started by the watchdog: it stays the watchdog's
+        # child, so it is reaped (no zombie if PID 1 does not reap) and its pid is known without
+        # reading postmaster.pid. Its own session keeps terminal Ctrl-C away from it: it is shut
+        # down by the watchdog, when we stop it or die.
+        uid, gid = self._user if self._user is not None else (None, None)
+        cmd = {"argv": [str(self.bindir / "postgres"), "-D", str(self.datadir)],
+               "cwd": str(self.dir), "log": str(self.logfile), "uid": uid, "gid": gid}
+        assert self._watch is not None and self._watch.stdin is not None
+        try:
+            self._watch.stdin.write(json.dumps(cmd).encode() + b"\n")
+            self._watch.stdin.flush()
+        except OSError as e:
+            raise PostgresUnavailable(f"the cluster's watchdog is gone: {e}") from e
+        deadline = time.monotonic() + timeout
+        while self.pid is None:
+            for msg in self._watch_messages(0.1):
+                if msg.startswith("started "):
+                    self.pid = int(msg.split()[1])
+                elif msg.startswith("failed "):
+                    raise PostgresUnavailable(
+                        f"could not run {self.bindir / 'postgres'}: {msg[len('failed '):]}"
+                    )
+            if self.pid is None and (self._watch.poll() is not None or time.monotonic() > deadline):
+                raise PostgresUnavailable("the cluster's watchdog did not start the server")
 
         # Ready when postmaster.pid's status line says so; that is what pg_ctl -w checks too.
         deadline = time.monotonic() + timeout
         pidfile = self.datadir / "postmaster.pid"
         while True:
-            if self._proc.poll() is not None:
+            if not self.running:
                 raise PostgresUnavailable(
-                    f"PostgreSQL server exited with code {self._proc.returncode} during startup "
+                    f"PostgreSQL server exited with code {self._exit_code} during startup "
                     f"(data directory {self.datadir}); end of its log:\n{_tail(self.logfile)}"
                 )
             with contextlib.suppress(OSError):
@@ -364,9 +389,53 @@ class Cluster:
                 )
             time.sleep(0.02)
 
+    def _start_watchdog(self) -> None:
+        """Start the process that stops the server and deletes self.dir when we stop it or die
+        (_pgwatch.py says how and why). Before initdb, so that no step leaves the directory."""
+        env = self._run_kwargs()["env"]
+        try:
+            self._watch = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(_WATCHDOG), str(self.dir), str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd="/", env=env,
+                start_new_session=True,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as e:
+            raise PostgresUnavailable(f"could not start the cluster's watchdog: {e}") from e
+        assert self._watch.stdout is not None
+        os.set_blocking(self._watch.stdout.fileno(), False)
+
+    def _watch_messages(self, timeout: float = 0.0) -> list[str]:
+        """The watchdog's lines that arrived (waiting up to timeout for the first); records the
+        server's exit code."""
+        watch = self._watch
+        if watch is None or watch.stdout is None or watch.stdout.closed:
+            return []
+        fd = watch.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        while ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self._watch_out += chunk
+            ready, _, _ = select.select([fd], [], [], 0)
+        lines = []
+        while b"\n" in self._watch_out:
+            line, self._watch_out = self._watch_out.split(b"\n", 1)
+            msg = line.decode(errors="replace")
+            if msg.startswith("exited "):
+                self._exit_code = int(msg.split()[1])
+            lines.append(msg)
+        return lines
+
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        if self.pid is None or self._stopped or self._watch is None:
+            return False
+        self._watch_messages()
+        return self._exit_code is None and self._watch.poll() is None
 
     def stop(self) -> None:
         """Shut the server down immediately and delete its directory. Safe to call repeatedly."""
@@ -378,19 +447,24 @@ class Cluster:
             _LIVE.discard(self)
         if os.getpid() != self._owner_pid:
             return  # forked child: the server and directory belong to the parent
+        watch = self._watch
         try:
-            proc = self._proc
-            if proc is not None and proc.poll() is None:
-                # SIGQUIT = "immediate" shutdown; the postmaster only exits once its children have.
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGQUIT)
+            if watch is not None:
+                # End of file on its stdin: the watchdog stops the server (SIGQUIT, then SIGKILL
+                # after 30 s) and deletes the directory.
+                with contextlib.suppress(OSError):
+                    assert watch.stdin is not None
+                    watch.stdin.close()
                 try:
-                    proc.wait(timeout=30)
+                    watch.wait(timeout=90)
                 except subprocess.TimeoutExpired:
-                    # Its own process group (start_new_session): take any stuck backends too.
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=30)
+                    watch.kill()
+                    watch.wait()
+                    if self.pid is not None and self._exit_code is None:
+                        with contextlib.suppress(ProcessLookupError, PermissionError):
+                            os.killpg(self.pid, signal.SIGKILL)
+                if watch.stdout is not None:
+                    watch.stdout.close()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -488,6 +562,32 @@ def _jit_settings(jit: JitMode) -> dict[str, str]:
     raise ValueError(f"jit must be 'off', 'on' or 'full', not {jit!r}")
 
 
+_MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
+def _ident(name: str) -> sql.Identifier:
+    """A table or column name as an SQL identifier. libpq reads names as C strings, so psycopg's
+    Identifier stops at a NUL byte: "victim\\x00scratch" would quote as "victim" and load() would
+    drop and replace that table. Such names are refused."""
+    if not isinstance(name, str):
+        raise TypeError(f"a table or column name is a str, not {type(name).__name__}")
+    if "\x00" in name:
+        raise ValueError(f"a table or column name cannot contain a NUL byte: {name!r}")
+    # PostgreSQL truncates a longer name to NAMEDATALEN - 1 bytes, with only a NOTICE: the same
+    # trap ("x" * 63 + "scratch" is the table "x" * 63)
+    if len(name.encode()) > _MAX_IDENTIFIER_BYTES:
+        raise ValueError(f"a table or column name has at most {_MAX_IDENTIFIER_BYTES} bytes "
+                         f"(PostgreSQL would truncate it): {name!r}")
+    return sql.Identifier(name)
+
+
+def _sql_text(text: str) -> sql.SQL:
+    """SQL text spliced into a query, refused if libpq would cut it short at a NUL byte."""
+    if "\x00" in text:
+        raise ValueError(f"SQL text cannot contain a NUL byte: {text!r}")
+    return sql.SQL(text)
+
+
 def _eval_error(e: psycopg.Error) -> EvalError:
     msg = e.diag.message_primary or str(e)
     return EvalError(e.sqlstate or "XX000", msg)
@@ -564,15 +664,15 @@ class PostgreSQL:
         n = len(next(iter(cols.values()))[0]) if cols else 0
         defs = [
             sql.SQL("{} {}{}").format(
-                sql.Identifier(c),
+                _ident(c),
                 sql.SQL(SqlType.from_dtype(data.dtype).value),
                 sql.SQL("" if nulls is not None else " NOT NULL"),
             )
             for c, (data, nulls) in cols.items()
         ]
-        defs.append(sql.SQL("{} int8 NOT NULL").format(sql.Identifier(_ROWID)))
+        defs.append(sql.SQL("{} int8 NOT NULL").format(_ident(_ROWID)))
         payload = _binary_copy_payload(cols, n)
-        ident = sql.Identifier(name)
+        ident = _ident(name)
         try:
             # One transaction, so that COPY FREEZE can write the rows already frozen and
             # all-visible: the first query then does not pay for setting hint bits.
@@ -619,7 +719,7 @@ class PostgreSQL:
     def _len(self, cur: psycopg.Cursor[Any], name: str) -> int:
         n = self._nrows.get(name)
         if n is None:  # a table this object did not load (e.g. on a shared server)
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name)))
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(_ident(name)))
             row = cur.fetchone()
             n = self._nrows[name] = int(row[0]) if row else 0
         return n
@@ -629,7 +729,7 @@ class PostgreSQL:
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Rows of table ``name`` for which ``WHERE (expr_sql)`` holds, as a bool mask."""
         query = sql.SQL("SELECT {} FROM {} WHERE ({})").format(
-            sql.Identifier(_ROWID), sql.Identifier(name), sql.SQL(expr_sql)
+            _ident(_ROWID), _ident(name), _sql_text(expr_sql)
         )
         with self._session(jit, parallel) as cur:
             n = self._len(cur, name)
@@ -647,7 +747,7 @@ class PostgreSQL:
         The dtype follows the result type (bool, int2/4/8, float4/8); any other type: TypeError.
         """
         query = sql.SQL("SELECT {}, ({}) FROM {}").format(
-            sql.Identifier(_ROWID), sql.SQL(expr_sql), sql.Identifier(name)
+            _ident(_ROWID), _sql_text(expr_sql), _ident(name)
         )
         with self._session(jit, parallel) as cur:
             n = self._len(cur, name)
@@ -693,7 +793,7 @@ class PostgreSQL:
         """
         opts = "ANALYZE, FORMAT JSON" + ("" if timing else ", TIMING OFF")
         with self._session(jit, parallel) as cur:
-            cur.execute(sql.SQL(f"EXPLAIN ({opts}) ") + sql.SQL(query))
+            cur.execute(sql.SQL(f"EXPLAIN ({opts}) ") + _sql_text(query))
             row = cur.fetchone()
         assert row is not None
         return _parse_explain(row[0])
@@ -713,7 +813,7 @@ class PostgreSQL:
         that is not exact (parallel plans) the query is run once more to count.
         """
         query = sql.SQL("SELECT count(*) FROM {} WHERE ({})").format(
-            sql.Identifier(name), sql.SQL(expr_sql)
+            _ident(name), _sql_text(expr_sql)
         )
         text = query.as_string(self.conn)
         res = self.explain(text, jit=jit, parallel=parallel, timing=timing)
