@@ -333,11 +333,11 @@ def test_raw_steps(engine: str) -> None:
     """EEOP_FUNCEXPR (non-strict call) and EEOP_JUMP_IF_NULL, from hand-written steps."""
     from copypatch._core import lib
 
-    from copypatch.analyze import Column, Schema
     from copypatch.layout import Executable
-    from copypatch.lower import RESULT, Arg, CallInfo, Step, StepProgram
     from copypatch.nodes import Const
+    from copypatch.schema import Column, Schema
     from copypatch.sqltypes import SqlType
+    from copypatch.steps import RESULT, Arg, CallInfo, Step, StepProgram
 
     schema = Schema([Column("a", SqlType.INT4, True)])
     table = {"a": nullable([1, None, 5], np.int32)}

@@ -7,9 +7,9 @@ import pytest
 
 from copypatch import CompileError, SqlType
 from copypatch.compiler import make_schema
-from copypatch.lower import RESULT, Step, StepProgram
 from copypatch.nodes import Const
 from copypatch.opcodes import KINDS, OPERANDS, OPS, STEP_DEFAULTS, OpFlag, flag_names
+from copypatch.steps import RESULT, Step, StepProgram
 from copypatch.verify import verify
 
 TABLE = {"a": np.array([1, 42, 7], dtype=np.int32)}

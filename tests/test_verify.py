@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 import copypatch
 from copypatch import CompileError, CopypatchError, EvalError, testing
 from copypatch._fmgr import OPCODE_NAMES
-from copypatch.lower import RESULT, Arg, Tmp
 from copypatch.rawsteps import SLOT, from_steps, steps_program
+from copypatch.steps import RESULT, Arg, Tmp
 from copypatch.verify import verify
 
 FUZZ = int(os.environ.get("COPYPATCH_HOSTILE_EXAMPLES", "200"))

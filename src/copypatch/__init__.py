@@ -1,13 +1,13 @@
 """copypatch: PostgreSQL's expression evaluation, as step programs, interpreters and a JIT."""
 
 from ._errors import CompileError, CopypatchError, EvalError
-from .analyze import Column, Schema
 from .compiler import compile
 from .expr import case, coalesce, col, func, greatest, least, lit, nullif
 from .layout import ENGINES
 from .passes import OPTIMIZATIONS
 from .program import Program
 from .rawsteps import SLOT, RawProgram, StepsProgram, from_steps
+from .schema import Column, Schema
 from .sqltypes import SqlType
 
 __all__ = [

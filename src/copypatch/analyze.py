@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from . import _pgcatalog as catalog
 from . import expr as raw
@@ -32,33 +32,8 @@ from .nodes import (
     Var,
     walk,
 )
+from .schema import Schema
 from .sqltypes import TYPE_NAMES, SqlType
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a schema: its name, type and whether it may hold NULLs."""
-
-    name: str
-    type: SqlType
-    nullable: bool
-
-
-class Schema:
-    """The columns an expression may refer to, in table order."""
-
-    def __init__(self, columns: Sequence[Column]) -> None:
-        self.columns = tuple(columns)
-        self.by_name = {c.name: i for i, c in enumerate(self.columns)}
-        if len(self.by_name) != len(self.columns):
-            raise CompileError("duplicate column names in schema")
-
-    def __repr__(self) -> str:
-        cols = ", ".join(
-            f"{c.name} {c.type.value}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
-        )
-        return f"Schema({cols})"
-
 
 FUNC_MAX_ARGS = 100  # PostgreSQL's compile-time limit on a function's arguments
 MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit

@@ -9,11 +9,12 @@ import numpy as np
 
 from . import expr as raw
 from ._errors import CompileError
-from .analyze import Column, Schema, analyze
+from .analyze import analyze
 from .layout import check_engine
 from .passes import OPTIMIZATIONS, check_optimize
 from .planner import eval_const_expressions
 from .program import Program, nesting_guard
+from .schema import Column, Schema
 from .sqltypes import SqlType
 
 __all__ = ["compile", "make_schema"]

@@ -12,11 +12,11 @@ import numpy as np
 from . import _fmgr
 from ._core import ffi, lib
 from ._errors import CompileError
-from .analyze import Schema
-from .lower import Arg, Dest, Result, Step, StepProgram, Tmp
 from .nodes import Const
 from .opcodes import KINDS, OPS
+from .schema import Schema
 from .sqltypes import SqlType, to_datum
+from .steps import Arg, Dest, Result, Step, StepProgram, Tmp
 
 if TYPE_CHECKING:
     from .jit import JitCode

@@ -56,7 +56,7 @@ KINDS: tuple[str, ...] = tuple(
     for _, name in sorted(ffi.typeof("CpOperandKind").elements.items())
 )
 
-#: the fields of lower.Step each operand kind carries: what from_steps accepts, what the layout
+#: the fields of steps.Step each operand kind carries: what from_steps accepts, what the layout
 #: fills in, what explain shows, and what the verifier checks; any other field must be at its
 #: default (see STEP_DEFAULTS), so a stray operand can never reach the C layout
 OPERANDS: dict[str, tuple[str, ...]] = {
@@ -75,7 +75,7 @@ OPERANDS: dict[str, tuple[str, ...]] = {
 }
 assert tuple(OPERANDS) == KINDS, "OPERANDS is out of whack with csrc/api.h's CpOperandKind"
 
-#: the operand fields of lower.Step and their values when unused
+#: the operand fields of steps.Step and their values when unused
 STEP_DEFAULTS: dict[str, object] = {"last_var": 0, "attnum": -1, "const": None, "fcinfo": -1,
                                     "use_or": False, "jumpdone": -1, "tmp": -1, "array": -1,
                                     "nelems": 0, "least": False}

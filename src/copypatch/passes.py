@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from .lower import Step, StepProgram
 from .opcodes import INLINED, column_opcode, inline_opcode
+from .steps import Step, StepProgram
 
 # the plain calls of a function, which inline_builtins may replace by the function's opcode
 _CALLS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",

@@ -14,14 +14,15 @@ import numpy as np
 
 from ._core import lib
 from ._errors import CompileError
-from .analyze import Schema
 from .layout import Executable, bind_columns, explain_steps
-from .lower import StepProgram, lower_expr, lower_qual
+from .lower import lower_expr, lower_qual
 from .nodes import Node
 from .passes import OPTIMIZATIONS
 from .passes import optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
+from .schema import Schema
 from .sqltypes import SqlType
+from .steps import StepProgram
 from .verify import verify
 
 __all__ = ["Program", "nesting_guard"]

@@ -17,13 +17,13 @@ from . import _fmgr
 from . import _pgcatalog as catalog
 from ._core import lib
 from ._errors import CompileError
-from .analyze import Schema
 from .compiler import make_schema
 from .layout import Executable, check_engine, explain_steps
-from .lower import RESULT, Arg, CallInfo, Dest, Step, StepProgram, Tmp
 from .nodes import Const
 from .opcodes import OPCODES, OPS, STEP_DEFAULTS
+from .schema import Schema
 from .sqltypes import TYPE_NAMES, SqlType
+from .steps import RESULT, Arg, CallInfo, Dest, Step, StepProgram, Tmp
 from .verify import _VALUE_TYPES, MAX_STEPS, _is_index, _is_int, verify
 
 __all__ = ["SLOT", "RawProgram", "StepsProgram", "from_steps", "steps_program"]
@@ -39,7 +39,7 @@ def _bool(i: int, key: str, v: Any) -> bool:
     return bool(v)
 
 
-#: the keys of a raw step that give one operand of lower.Step each: key -> (operand, parser)
+#: the keys of a raw step that give one operand of steps.Step each: key -> (operand, parser)
 _SIMPLE_KEYS: dict[str, tuple[str, Callable[[int, str, Any], Any]]] = {
     "last_var": ("last_var", _int), "attnum": ("attnum", _int), "jump": ("jumpdone", _int),
     "tmp": ("tmp", _int), "nelems": ("nelems", _int), "use_or": ("use_or", _bool),

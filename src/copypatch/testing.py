@@ -38,7 +38,8 @@ from hypothesis import strategies as st
 import copypatch
 
 from ._errors import CompileError, EvalError
-from .analyze import Column, Schema, analyze
+from .analyze import analyze
+from .schema import Column, Schema
 from .sqltypes import TYPE_NAMES, SqlType
 
 __all__ = [

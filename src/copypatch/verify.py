@@ -38,8 +38,6 @@ import numpy as np
 from . import _fmgr
 from . import _pgcatalog as catalog
 from ._errors import CompileError
-from .analyze import Schema
-from .lower import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
 from .nodes import Const
 from .opcodes import (
     KINDS,
@@ -51,7 +49,9 @@ from .opcodes import (
     column_opcode,
     inline_opcode,
 )
+from .schema import Schema
 from .sqltypes import SqlType
+from .steps import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
 
 __all__ = ["check_const", "verify"]
 
