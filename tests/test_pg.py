@@ -149,13 +149,13 @@ def test_cleanup_on_signal_and_exit(pg_bindir: Path, mode: str) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line, proc.communicate(timeout=30)[1]
+        assert line, proc.communicate(timeout=120)[1]
         pid_s, d_s = line.split()
         pid, d = int(pid_s), Path(d_s)
         assert d.exists()
         if mode != "exit":
             proc.send_signal(getattr(signal, mode))
-        rc = proc.wait(timeout=30)
+        rc = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
