@@ -40,7 +40,10 @@ enum
 };
 typedef Datum (*PGFunction) (FunctionCallInfo fcinfo);
 
-/* A constant array, the right-hand side of an IN list (PostgreSQL: an ArrayType datum). */
+/*
+ * An array, the right-hand side of op ANY/ALL (PostgreSQL: an ArrayType datum): a constant one
+ * (an IN list), or the one EEOP_ARRAYEXPR builds for each row over its elements' temporaries.
+ */
 typedef struct CpArray
 {
 	int32_t		nitems;
@@ -77,7 +80,8 @@ typedef enum CpOperandKind
 	CP_OPERANDS_qualexpr,
 	CP_OPERANDS_jump,
 	CP_OPERANDS_minmax,
-	CP_OPERANDS_casetest
+	CP_OPERANDS_casetest,
+	CP_OPERANDS_arrayexpr
 } CpOperandKind;
 
 /*
@@ -201,6 +205,19 @@ typedef struct ExprEvalStep
 			Datum	   *value;
 			bool	   *isnull;
 		}			casetest;
+
+		/*
+		 * for EEOP_ARRAYEXPR: ARRAY[...] of the nelems values the steps before it evaluated into
+		 * elemvalues/elemnulls (temporaries), built each row in *array (PostgreSQL palloc's a new
+		 * one per row; the program owns this one)
+		 */
+		struct
+		{
+			Datum	   *elemvalues;
+			bool	   *elemnulls;
+			CpArray    *array;
+			int32_t		nelems;
+		}			arrayexpr;
 	}			d;
 } ExprEvalStep;
 

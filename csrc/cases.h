@@ -347,6 +347,28 @@ CASE(EEOP_MINMAX)
 	NEXT();
 }
 
+CASE(EEOP_ARRAYEXPR)
+{
+	/*
+	 * PostgreSQL's ExecEvalArrayExpr for a one-dimensional ARRAY[...]: the steps before this one
+	 * evaluated every element, in order, into elemvalues/elemnulls; the array over them is never
+	 * NULL, its elements may be
+	 */
+	CpArray    *arr = op->d.arrayexpr.array;
+	const bool *nulls = op->d.arrayexpr.elemnulls;
+	bool		has_nulls = false;
+
+	for (int32_t i = 0; i < op->d.arrayexpr.nelems; i++)
+		has_nulls |= nulls[i];
+	arr->nitems = op->d.arrayexpr.nelems;
+	arr->has_nulls = has_nulls;
+	arr->values = op->d.arrayexpr.elemvalues;
+	arr->nulls = nulls;
+	*op->resvalue = (Datum) (uintptr_t) arr;
+	*op->resnull = false;
+	NEXT();
+}
+
 CASE(EEOP_SCALARARRAYOP)
 {
 	/* too large to inline */

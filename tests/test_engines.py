@@ -242,6 +242,15 @@ SMALL = {
         ("a IS NOT DISTINCT FROM NULL", [F, F, T, F, F]),
         ("a = ANY (ARRAY[1, NULL])", [T, None, None, None, None]),
         ("a <> ALL (ARRAY[]::int4[])", [T, T, T, T, T]),
+        # per-row arrays (EEOP_ARRAYEXPR): elements that are column values
+        ("a = ANY (ARRAY[b, 1])", [T, None, None, F, T]),
+        ("a <> ALL (ARRAY[b, a + 1, 5])", [T, None, None, T, F]),
+        ("a = ANY (ARRAY[a, NULL])", [T, T, None, T, T]),
+        ("a > ALL (ARRAY[b - 100, a - 1])", [T, None, None, T, T]),
+        ("f = ANY (ARRAY[a, b])", [F, None, None, F, T]),  # int8[] compared as float8
+        ("a = ANY (ARRAY[NULL, b]::int8[])", [None, None, None, None, T]),
+        ("a = ANY (ARRAY[CASE WHEN b = ANY (ARRAY[a, 10]) THEN 1 ELSE 42 END, 0])",
+         [T, T, None, F, T]),
         ("abs(a - 1)", [0, 41, None, 6, 1]),
         ("a & 3", [1, 2, None, 3, 0]),
         ("GREATEST(a, b)", [10, 42, 30, 40, 0]),
@@ -257,6 +266,30 @@ SMALL = {
 )
 def test_expressions(sql: str, expected: list) -> None:
     assert values(sql, SMALL) == expected
+
+
+def test_per_row_array_evaluation_order() -> None:
+    # PostgreSQL's order: the scalar, then every element in order (no short circuit, even for
+    # a NULL scalar or a match), then the comparisons; row 0 has a = 1
+    cases = {
+        "a = ANY (ARRAY[a + 2147483647, 1 / (a - 1)])": "22003",
+        "a = ANY (ARRAY[1 / (a - 1), a + 2147483647])": "22012",
+        "a + 2147483647 = ANY (ARRAY[1 / (a - 1), b])": "22003",
+        "NULL::int4 = ANY (ARRAY[b, 1 / (a - 1)])": "22012",
+        "a = ANY (ARRAY[a, 1 / (a - 1)])": "22012",
+        "a <> ALL (ARRAY[a, 1 / (a - 1)])": "22012",
+        "a = ANY (ARRAY[b, f]::int8[])": "22003",  # NaN::int8, row 3
+    }
+    for sql, sqlstate in cases.items():
+        for mode in ("evaluate", "filter"):
+            code, _, row = error(sql, SMALL, mode)
+            assert (code, row) == (sqlstate, 3 if "f]" in sql else 0), sql
+
+
+def test_per_row_array_from_python() -> None:
+    a, b = copypatch.col("a"), copypatch.col("b")
+    assert values(a.any("=", b, 1), SMALL) == [T, None, None, F, T]
+    assert values(a.all("<>", b, a + 1, 5), SMALL, "filter") == [T, F, F, T, F]
 
 
 def test_first_failing_row_is_reported() -> None:
@@ -307,7 +340,7 @@ def test_every_opcode_is_exercised() -> None:
         "a = 1", "a = 1 AND b", "a = 1 AND b AND a = 3", "a = 1 OR b OR a = 3", "NOT b", "b IS TRUE", "b IS NOT TRUE",
         "b IS FALSE", "b IS NOT FALSE", "a IS NULL", "a IS NOT NULL", "COALESCE(a, 2)",
         "CASE a WHEN 1 THEN 10 ELSE 20 END", "NULLIF(a, 1)", "a IN (1, 2)", "1", "a + 1",
-        "a IS DISTINCT FROM 1", "GREATEST(a, 2)",
+        "a IS DISTINCT FROM 1", "GREATEST(a, 2)", "a = ANY (ARRAY[a, 2])",
     ]
     seen = set()
     for sql in exprs:

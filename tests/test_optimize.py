@@ -102,6 +102,21 @@ def test_null_check_variants_and_constants() -> None:
         run_all(sql, table)
 
 
+def test_null_check_elision_sees_per_row_array_elements() -> None:
+    # a per-row array's element may be NULL, and so may the ANY/ALL over it: the strict call
+    # of its result keeps its NULL check, which goes only when no element can be NULL
+    table = {"x": np.array([1, 2, 3], dtype=np.int64),
+             "xn": np.ma.masked_array(np.array([1, 0, 3], dtype=np.int64), mask=[False, True, False])}
+    for sql, opcode in {"(x = ANY (ARRAY[xn, 5]))::int4 > 0": "EEOP_FUNCEXPR_STRICT_ARG0",
+                        "(x <> ALL (ARRAY[NULL, 5]::int8[]))::int4 > 0": "EEOP_FUNCEXPR_STRICT_ARG0",
+                        "(x <> ALL (ARRAY[x - 1, 5]))::int4 > 0": "EEOP_FUNCEXPR"}.items():
+        lines = copypatch.compile(sql, table).explain().splitlines()
+        cast = [line.split()[1] for line in lines if "bool_int4" in line]
+        assert cast == [opcode], (sql, lines)
+        for mode in ("filter", "evaluate"):
+            run_all(sql, table, mode)
+
+
 def test_null_heavy_and_overflow_cases() -> None:
     n = 64
     rng = np.random.default_rng(7)
@@ -113,7 +128,8 @@ def test_null_heavy_and_overflow_cases() -> None:
     }
     for sql in ("a + b > 0", "a * c", "a / c", "c / b", "a % b", "COALESCE(a + c, b) = 0",
                 "f * f > 0", "f / c", "(a = 1) IS NULL OR b > 0 AND c <> 0",
-                "a - 1 < b AND b IN (1, 2, NULL)", "NOT (b = 0) AND a / b > 0"):
+                "a - 1 < b AND b IN (1, 2, NULL)", "NOT (b = 0) AND a / b > 0",
+                "c = ANY (ARRAY[b, a / 1000000000])", "a + c > ALL (ARRAY[a, b, NULL])"):
         for mode in ("filter", "evaluate"):
             if mode == "evaluate" or copypatch.compile(sql, table).result_type is copypatch.SqlType.BOOL:
                 run_all(sql, table, mode)

@@ -137,10 +137,44 @@ def test_scalar_array_op_needs_its_array() -> None:
     # the array pointer must be what SCALARARRAYOP reads: not a number, not another array type
     not_array = copy.deepcopy(ok)
     not_array[2] = {"op": "CONST", "const": 5, "type": "int4", "to": "result"}
-    assert "reads the result as int4[] (an IN list), but it holds int4" in bad(not_array)
+    assert "reads the result as int4[] (an array), but it holds int4" in bad(not_array)
     wrong_type = copy.deepcopy(ok)
     wrong_type[2]["type"] = "int8"
     assert "but it holds int8[]" in bad(wrong_type)
+
+
+def test_array_expr_needs_elements_of_one_type() -> None:
+    ok = [
+        {"op": "SCAN_FETCHSOME", "last_var": 2},
+        {"op": "SCAN_VAR", "attnum": 0, "to": "step5.arg0"},
+        {"op": "SCAN_VAR", "attnum": 1, "to": "tmp0"},
+        {"op": "CONST", "const": 7, "type": "int8", "to": "tmp1"},
+        {"op": "ARRAYEXPR", "tmp": 0, "nelems": 2, "to": "result"},
+        {"op": "SCALARARRAYOP", "func": "int48eq", "use_or": True, "to": "result"},
+        {"op": "DONE"},
+    ]
+    for engine in copypatch.ENGINES:
+        prog = from_steps(ok, TABLE, engine=engine)
+        assert prog.evaluate(TABLE).tolist() == [False, None, True, False]
+    assert "ARRAY[tmp0..tmp1]" in prog.explain()
+
+    def with_step(i: int, **changes: Any) -> list[dict[str, Any]]:
+        steps = copy.deepcopy(ok)
+        steps[i].update(changes)
+        return steps
+
+    assert "element 1 of ARRAY[...]" in bad(with_step(3, type="int4"))  # int8, then int4
+    assert "holds int8[] (an array)" in bad(with_step(5, func="int4eq"))
+    assert "reads tmp1 before anything is written" in bad(with_step(3, to="tmp2"))
+    assert "nelems 0" in bad(with_step(4, nelems=0))
+    assert "reads tmp2 before anything is written" in bad(with_step(4, tmp=1))
+    assert "operand least=True means nothing" in bad(with_step(4, least=True))
+    # an array is not an element
+    nested = copy.deepcopy(ok)
+    nested[4:5] = [{"op": "ARRAYEXPR", "tmp": 0, "nelems": 2, "to": "tmp2"},
+                   {"op": "ARRAYEXPR", "tmp": 2, "nelems": 1, "to": "result"}]
+    nested[1]["to"] = "step6.arg0"
+    assert "element 0 of ARRAY[...] is int8[] (an array), not a value" in bad(nested)
 
 
 def test_jump_over_the_only_write_is_caught() -> None:

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "330582200f4e84c40d7bcfe3fd2a8b3950e9700d52a13b5c9faf065f20313e57"
+#define CP_JIT_STENCILS_DIGEST "87cca12906398cc9fca87a2a2f21ea6ad46387b6304609a563929e421c93166a"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */
@@ -41,6 +41,51 @@ static const uint8_t cp_stencil_CP_JIT_ENTRY_body[100] = {
 };
 static const CpJitHole cp_stencil_CP_JIT_ENTRY_holes[1] = {
 	{0x34, CP_RELOC_R_AARCH64_CALL26, CP_HOLE_CONTINUE, 0},
+};
+
+/* EEOP_ARRAYEXPR: 168 bytes, 25 holes, trim 4 */
+static const uint8_t cp_stencil_EEOP_ARRAYEXPR_body[168] = {
+	0x0b, 0x00, 0x80, 0xd2, 0x08, 0x00, 0x80, 0xd2, 0x09, 0x00, 0x80, 0xd2,
+	0x0a, 0x00, 0x80, 0xd2, 0x0b, 0x00, 0xa0, 0xf2, 0x0c, 0x00, 0x80, 0xd2,
+	0x0d, 0x00, 0x80, 0xd2, 0x08, 0x00, 0xa0, 0xf2, 0x09, 0x00, 0xa0, 0xf2,
+	0x0a, 0x00, 0xa0, 0xf2, 0x0b, 0x00, 0xc0, 0xf2, 0x0c, 0x00, 0xa0, 0xf2,
+	0x0d, 0x00, 0xa0, 0xf2, 0x08, 0x00, 0xc0, 0xf2, 0x09, 0x00, 0xc0, 0xf2,
+	0x0a, 0x00, 0xc0, 0xf2, 0x0b, 0x00, 0xe0, 0xf2, 0x0c, 0x00, 0xc0, 0xf2,
+	0x0d, 0x00, 0xc0, 0xf2, 0x08, 0x00, 0xe0, 0xf2, 0x09, 0x00, 0xe0, 0xf2,
+	0x0a, 0x00, 0xe0, 0xf2, 0x0c, 0x00, 0xe0, 0xf2, 0x0d, 0x00, 0xe0, 0xf2,
+	0x7f, 0x05, 0x00, 0x71, 0xee, 0x03, 0x1f, 0x2a, 0x4b, 0x01, 0x00, 0x54,
+	0x6f, 0x79, 0x40, 0x92, 0xf0, 0x03, 0x0c, 0xaa, 0x11, 0x16, 0x40, 0x38,
+	0xce, 0x01, 0x00, 0x12, 0x2e, 0x02, 0x0e, 0x2a, 0xdf, 0x01, 0x00, 0x71,
+	0xee, 0x07, 0x9f, 0x1a, 0xef, 0x05, 0x00, 0xf1, 0x41, 0xff, 0xff, 0x54,
+	0xab, 0x01, 0x00, 0xb9, 0xae, 0x11, 0x00, 0x39, 0xaa, 0xb1, 0x00, 0xa9,
+	0x0d, 0x01, 0x00, 0xf9, 0x3f, 0x01, 0x00, 0x39, 0x00, 0x00, 0x00, 0x14,
+};
+static const CpJitHole cp_stencil_EEOP_ARRAYEXPR_holes[25] = {
+	{0x0, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_D3, 0},
+	{0x4, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_RESVALUE, 0},
+	{0x8, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_RESNULL, 0},
+	{0xc, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_D0, 0},
+	{0x10, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_D3, 0},
+	{0x14, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_D1, 0},
+	{0x18, CP_RELOC_R_AARCH64_MOVW_UABS_G0_NC, CP_HOLE_D2, 0},
+	{0x1c, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_RESVALUE, 0},
+	{0x20, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_RESNULL, 0},
+	{0x24, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_D0, 0},
+	{0x28, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_D3, 0},
+	{0x2c, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_D1, 0},
+	{0x30, CP_RELOC_R_AARCH64_MOVW_UABS_G1_NC, CP_HOLE_D2, 0},
+	{0x34, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_RESVALUE, 0},
+	{0x38, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_RESNULL, 0},
+	{0x3c, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_D0, 0},
+	{0x40, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_D3, 0},
+	{0x44, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_D1, 0},
+	{0x48, CP_RELOC_R_AARCH64_MOVW_UABS_G2_NC, CP_HOLE_D2, 0},
+	{0x4c, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_RESVALUE, 0},
+	{0x50, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_RESNULL, 0},
+	{0x54, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_D0, 0},
+	{0x58, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_D1, 0},
+	{0x5c, CP_RELOC_R_AARCH64_MOVW_UABS_G3, CP_HOLE_D2, 0},
+	{0xa4, CP_RELOC_R_AARCH64_JUMP26, CP_HOLE_CONTINUE, 0},
 };
 
 /* EEOP_BOOLTEST_IS_FALSE: 76 bytes, 10 holes, trim 4 */
@@ -3777,6 +3822,7 @@ static const CpJitHole cp_stencil_EEOP_SCAN_VAR_holes[13] = {
 
 static const CpJitStencil cp_stencils[] = {
 	[CP_JIT_ENTRY] = {cp_stencil_CP_JIT_ENTRY_body, 100, 0, cp_stencil_CP_JIT_ENTRY_holes, 1},
+	[EEOP_ARRAYEXPR] = {cp_stencil_EEOP_ARRAYEXPR_body, 168, 4, cp_stencil_EEOP_ARRAYEXPR_holes, 25},
 	[EEOP_BOOLTEST_IS_FALSE] = {cp_stencil_EEOP_BOOLTEST_IS_FALSE_body, 76, 4, cp_stencil_EEOP_BOOLTEST_IS_FALSE_holes, 10},
 	[EEOP_BOOLTEST_IS_NOT_FALSE] = {cp_stencil_EEOP_BOOLTEST_IS_NOT_FALSE_body, 60, 4, cp_stencil_EEOP_BOOLTEST_IS_NOT_FALSE_holes, 9},
 	[EEOP_BOOLTEST_IS_NOT_TRUE] = {cp_stencil_EEOP_BOOLTEST_IS_NOT_TRUE_body, 80, 4, cp_stencil_EEOP_BOOLTEST_IS_NOT_TRUE_holes, 10},

@@ -494,9 +494,12 @@ class Analyzer:
         return BoolExpr("NOT", (node,)) if e.negated else node
 
     def array_op(self, e: raw.ArrayOp, d: int) -> Node:
-        """make_scalar_array_op over ARRAY[...]: the elements take their common type (or the
-        cast's), the operator is resolved against it and the elements converted to its right
-        argument. Elements must fold to constants: PostgreSQL's per-row ArrayExpr is missing."""
+        """make_scalar_array_op over ARRAY[...] (transformArrayExpr): the elements take their
+        common type (or the cast's, each element cast explicitly), the operator is resolved
+        against it and the elements converted to its right argument. PostgreSQL converts the
+        built array (an ArrayCoerceExpr after all the elements); converting each element
+        instead is the same, as an implicit cast between our types never fails, and costs the
+        same. Elements that mention columns stay a per-row ArrayExpr (lower.py)."""
         lexpr = self.transform(e.arg, d)
         if e.array_isnull:
             return self.null_array_op(e, lexpr)
@@ -521,10 +524,6 @@ class Analyzer:
         else:
             elem = self.common_type(items, "ARRAY", e)
         elements = [self.coerce(i, elem, e) for i in items]
-        if any(isinstance(n, Var) for i in elements for n in walk(i)):
-            raise CompileError(
-                "ANY/ALL (ARRAY[...]) over column values is not supported: PostgreSQL builds "
-                "the array for each row; write an IN list or OR the comparisons", _pos(e))
         probe = self.make_op(e.op, [lexpr, Const(elem, None)], e)
         if probe.type is not SqlType.BOOL:
             raise CompileError("op ANY/ALL (array) requires operator to yield boolean", _pos(e))

@@ -142,6 +142,14 @@ class Layout:
         d.casetest.value = self.tmp_values + s.tmp
         d.casetest.isnull = self.tmp_nulls + s.tmp
 
+    def _fill_arrayexpr(self, d: Any, s: Step) -> None:
+        arr = ffi.new("CpArray *")  # the array the step builds each row, over the temporaries
+        self.keep.append(arr)
+        d.arrayexpr.elemvalues = self.tmp_values + s.tmp
+        d.arrayexpr.elemnulls = self.tmp_nulls + s.tmp
+        d.arrayexpr.array = arr
+        d.arrayexpr.nelems = s.nelems
+
     def dest(self, d: Dest) -> tuple[Any, Any]:
         if isinstance(d, Result):
             return ffi.addressof(self.state, "resvalue"), ffi.addressof(self.state, "resnull")
@@ -217,6 +225,7 @@ _EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
     "jump": lambda sp, s: [f"jumpdone={s.jumpdone}"],
     "minmax": _explain_minmax,
     "casetest": lambda sp, s: [f"caseval=tmp{s.tmp}"],
+    "arrayexpr": lambda sp, s: [f"ARRAY[tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}]"],
 }
 assert tuple(_EXPLAIN) == KINDS
 

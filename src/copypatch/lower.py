@@ -123,12 +123,20 @@ class Lowerer:
             f = self.call(node.funcname, node.args)
             self.push(Step("EEOP_DISTINCT", dest, fcinfo=f))
         elif isinstance(node, ScalarArrayOpExpr):
+            # the scalar into the operator's first argument, the array into the destination
             f = self.call(node.funcname, (node.scalar,), nconst=False)
             consts = tuple(e for e in node.elements if isinstance(e, Const))
-            if len(consts) != len(node.elements):
-                raise AssertionError("IN-list elements must be folded to constants before lowering")
-            self.arrays.append((node.elemtype, consts))
-            self.push(Step("EEOP_CONST", dest, array=len(self.arrays) - 1))
+            if len(consts) == len(node.elements):
+                self.arrays.append((node.elemtype, consts))  # folded by the planner
+                self.push(Step("EEOP_CONST", dest, array=len(self.arrays) - 1))
+            else:
+                # a per-row ArrayExpr: every element, in order, into a temporary of its own,
+                # then EEOP_ARRAYEXPR builds the array over them (errors come in that order)
+                first = self.ntmp
+                self.ntmp += len(node.elements)
+                for k, e in enumerate(node.elements):
+                    self.lower(e, Tmp(first + k))
+                self.push(Step("EEOP_ARRAYEXPR", dest, tmp=first, nelems=len(node.elements)))
             self.push(Step("EEOP_SCALARARRAYOP", dest, fcinfo=f, use_or=node.use_or))
         else:
             raise TypeError(f"cannot lower {type(node).__name__}")

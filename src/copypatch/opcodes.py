@@ -72,6 +72,7 @@ OPERANDS: dict[str, tuple[str, ...]] = {
     "jump": ("jumpdone",),
     "minmax": ("fcinfo", "tmp", "nelems", "least"),
     "casetest": ("tmp",),
+    "arrayexpr": ("tmp", "nelems"),
 }
 assert tuple(OPERANDS) == KINDS, "OPERANDS is out of whack with csrc/api.h's CpOperandKind"
 

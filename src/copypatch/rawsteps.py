@@ -222,7 +222,7 @@ def from_steps(
     Each step is a dict: ``op`` (opcode name, ``EEOP_`` optional); ``to``, where it writes
     (``"result"``, ``"tmp0"``, or ``"step2.arg0"``: argument 0 of the function step 2 calls);
     and its operands: ``last_var``, ``attnum``, ``jump`` (target step), ``tmp``, ``nelems``
-    and ``least`` (MINMAX over tmp .. tmp + nelems - 1),
+    and ``least`` (MINMAX over tmp .. tmp + nelems - 1; ARRAYEXPR, without ``least``),
     ``const`` + ``type`` (a constant; const None is NULL), ``array`` + ``type`` (an IN list's
     elements), ``func`` (PostgreSQL's name, e.g. ``"int4eq"``) + ``args`` (constant arguments by
     position; ``SLOT`` or a missing key for an argument another step writes), ``use_or``.

@@ -73,8 +73,8 @@ class Step:
     fcinfo: int = -1  # FUNCEXPR*, DISTINCT, NULLIF, SCALARARRAYOP: index into Program.calls
     use_or: bool = False  # SCALARARRAYOP
     jumpdone: int = -1  # BOOL_*, QUAL, JUMP*
-    tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand), MINMAX (first input)
-    nelems: int = 0  # MINMAX: its inputs are tmp .. tmp + nelems - 1
+    tmp: int = -1  # BOOL_* (anynull), CASE_TESTVAL (the CASE operand), MINMAX, ARRAYEXPR (first input)
+    nelems: int = 0  # MINMAX, ARRAYEXPR: its inputs are tmp .. tmp + nelems - 1
     least: bool = False  # MINMAX: LEAST (else GREATEST)
     array: int = -1  # CONST of an IN list's array: index into Program.arrays
     var_name: str = ""

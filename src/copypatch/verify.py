@@ -23,7 +23,8 @@ and flags' have a rule of their own (_RULES, _TYPING).
 - the type of what each slot holds: every read sees a written slot (a call consumes its
   argument slots: they are written again before another call of the same call info) of the
   type the opcode needs (bool for the BOOL_IN flag, the function's argument types for calls,
-  an IN-list array for SCALARARRAYOP), and no step overwrites a call's constant argument;
+  an array of the operator's right type for SCALARARRAYOP, ARRAYEXPR's elements all of one
+  type), and no step overwrites a call's constant argument;
 - the last reachable step cannot fall off the end, and DONE finds the program's result type.
 """
 
@@ -55,7 +56,7 @@ from .steps import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
 
 __all__ = ["check_const", "verify"]
 
-_ARRAY = "array"  # the type of an IN list's constant array (a CpArray pointer)
+_ARRAY = "array"  # the type of an array (a CpArray pointer): an IN list's, or ARRAY[...]'s
 _CONFLICT = "conflict"  # different types on different paths
 MAX_STEPS = 1 << 20
 _VALUE_TYPES = {t for t in SqlType if t not in (SqlType.NUMERIC, SqlType.UNKNOWN)}
@@ -315,6 +316,14 @@ class _Verifier:
     def _operands_casetest(self, i: int, s: Step, info: OpInfo) -> None:
         self.tmp(i, s)
 
+    def _operands_arrayexpr(self, i: int, s: Step, info: OpInfo) -> None:
+        if not _is_int(s.nelems) or s.nelems < 1:
+            raise _fail(i, s, f"nelems {s.nelems!r}: an array built per row has at least one "
+                              "element (an empty one is a constant)")
+        if not _is_index(s.tmp, self.sp.ntmp) or s.tmp + s.nelems > self.sp.ntmp:
+            raise _fail(i, s, f"elements tmp{s.tmp!r}.. ({s.nelems!r} of them) outside the "
+                              f"program's {self.sp.ntmp} temporaries")
+
     # ---- what a reachable step does to the slots ---------------------------------------------
     def flow(self, i: int, s: Step, info: OpInfo, st: _State) -> None:
         self.st, self.i, self.s = st, i, s
@@ -411,7 +420,7 @@ class _Verifier:
         call = self.sp.calls[s.fcinfo]
         self.read_args(s, skip=(1,))
         assert s.dest is not None
-        self.read(s.dest, (_ARRAY, call.argtypes[1]), "an IN list's array")
+        self.read(s.dest, (_ARRAY, call.argtypes[1]), "the array of ANY/ALL")
         return None  # BOOL_OUT
 
     def _reads_boolexpr(self, s: Step) -> Any:
@@ -427,6 +436,15 @@ class _Verifier:
 
     def _reads_casetest(self, s: Step) -> Any:
         return self.read(Tmp(s.tmp), None, "the CASE operand")
+
+    def _reads_arrayexpr(self, s: Step) -> Any:
+        # the array's type is its elements': one value type, which the first one sets
+        t = self.read(Tmp(s.tmp), None, "element 0 of ARRAY[...]")
+        if t not in _VALUE_TYPES:
+            raise _fail(self.i, s, f"element 0 of ARRAY[...] is {_tname(t)}, not a value")
+        for k in range(s.tmp + 1, s.tmp + s.nelems):
+            self.read(Tmp(k), t, f"element {k - s.tmp} of ARRAY[...]")
+        return (_ARRAY, t)
 
 
 # every operand kind has both methods: a kind added to the C table fails here, at import
@@ -489,7 +507,7 @@ def _tname(t: Any) -> str:
     if isinstance(t, SqlType):
         return t.value
     if isinstance(t, tuple) and t and t[0] == _ARRAY:
-        return f"{t[1].value}[] (an IN list)"
+        return f"{t[1].value}[] (an array)"
     return str(t)
 
 
