@@ -462,12 +462,15 @@ class _Gen:
         return " ".join(parts)
 
     def any_all(self, d: int) -> str:
-        """x op ANY|ALL (ARRAY[constants]), the array typed by its elements or a cast."""
+        """x op ANY|ALL (ARRAY[...]), the array typed by its elements or a cast: constants, or
+        per row (PostgreSQL's ArrayExpr) elements that are expressions over the columns."""
         xt = self.draw(st.sampled_from(TYPES))
         et = self.draw(st.sampled_from(self.sig.comparable[xt]))
         op = self.draw(st.sampled_from(_CMP))
         n = self.draw(st.integers(0, 5))
         quant = self.draw(st.sampled_from(["ANY", "ALL", "SOME"]))
+        if self.draw(st.booleans()):
+            return f"({self.expr(xt, d)}) {op} {quant} ({self.per_row_array(xt, et, d)})"
         if self.draw(st.integers(0, 7)) == 0:
             # a NULL array, typed or not: NULL once the scalar is evaluated
             array = self.draw(st.sampled_from(["NULL", f"NULL::{et.value}[]"]))
@@ -483,6 +486,31 @@ class _Gen:
         cast = self.draw(st.booleans()) or not items or all(i == "NULL" for i in items)
         array = f"ARRAY[{', '.join(items)}]" + (f"::{et.value}[]" if cast else "")
         return f"({self.expr(xt, d)}) {op} {quant} ({array})"
+
+    def per_row_array(self, xt: SqlType, et: SqlType, d: int) -> str:
+        """ARRAY[...] with at least one element an expression: of types of et's family, which
+        share a common type comparable with xt (or are cast explicitly to et[]), with
+        constants and NULLs among them."""
+        family = [u for u in self.sig.comparable[et] if u in self.sig.comparable[xt]]
+        columns = [c for u in family for c in self.columns(u)]
+        n = self.draw(st.integers(1, 4))
+        items = []
+        for _ in range(n):
+            kind = self.draw(st.sampled_from(["expr", "column", "literal", "null"]))
+            it = self.draw(st.sampled_from(family))
+            if kind == "literal":
+                items.append(self.draw(literals(it)))
+            elif kind == "null":
+                items.append("NULL")
+            elif kind == "column" and columns:
+                items.append(f"({self.draw(st.sampled_from(columns))})")
+            else:
+                items.append(f"({self.expr(it, d)})")
+        if not any(i.startswith("(") for i in items):
+            at = self.draw(st.integers(0, n))
+            items.insert(at, f"({self.expr(self.draw(st.sampled_from(family)), d)})")
+        cast = f"::{et.value}[]" if self.draw(st.booleans()) else ""
+        return f"ARRAY[{', '.join(items)}]{cast}"
 
     def in_list(self, d: int) -> str:
         xt = self.draw(st.sampled_from(TYPES))
