@@ -9,9 +9,10 @@ from typing import Any
 
 from copypatch import _fmgr
 from copypatch import _pgcatalog as catalog
+from copypatch.sqltypes import SqlType
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPPORTED = {"bool", "int2", "int4", "int8", "float4", "float8"}
+SUPPORTED = {t.value for t in SqlType.stored()}  # csrc/types.def
 
 
 def load_generator() -> Any:

@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import pprint
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "numeric", "unknown")
+TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "date", "timestamp", "numeric",
+         "unknown")
 COLUMN = {"bool": "b", "int2": "i2", "int4": "i4", "int8": "i8", "float4": "f4", "float8": "f8",
-          "numeric": "n", "unknown": "NULL"}
+          "date": "dt", "timestamp": "ts", "numeric": "n", "unknown": "NULL"}
 BINARY_OPS = ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "&", "|", "#", "<<", ">>",
               "^")
 UNARY_OPS = ("-", "+", "~", "@", "|/", "||/")
@@ -36,10 +38,15 @@ CALLABLE = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "
             "floor", "round", "trunc", "sign", "power", "pow", "sin", "cos", "tan", "cot", "asin",
             "acos", "atan", "atan2", "degrees", "radians", "gcd", "lcm", "width_bucket", "sinh",
             "cosh", "tanh", "asinh", "acosh", "atanh", "sind", "cosd", "tand", "cotd", "asind",
-            "acosd", "atand", "atan2d", "pi", "num_nulls", "num_nonnulls")
+            "acosd", "atand", "atan2d", "pi", "num_nulls", "num_nonnulls", "date_part",
+            "date_trunc", "isfinite", "make_date", "date")
 # the numbers of arguments resolved over every combination of types (pi() has none,
-# width_bucket(operand, low, high, count) four)
-ARITIES = (0, 1, 2, 4)
+# make_date(year, month, day) three, width_bucket(operand, low, high, count) four)
+ARITIES = (0, 1, 2, 3, 4)
+# copypatch has no text: the unit argument of these (date_part's, date_trunc's) must be a
+# constant, which analyze reads at compile time into the int4 code the C function takes
+# (api.h's CP_UNIT_*); FUNCTIONS records that argument as int4
+UNIT_FUNCTIONS = ("timestamp_part", "timestamp_trunc")
 CALL_TYPES = tuple(t for t in TYPES if t != "numeric")
 OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
 
@@ -110,13 +117,26 @@ class Catalog:
             int(oid): name
             for oid, name in conn.execute(
                 # "any": the declared argument type of the VARIADIC "any" functions (num_nulls)
-                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)", (list(TYPES) + ["any"],)
+                # and the types copypatch refuses, so that what refers to them names them
+                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)",
+                (list(TYPES) + ["any", "text", "interval", "timestamptz", "time", "timetz"],)
             )
         }
         self.procs: dict[int, tuple[str, bool, float, list[str], str]] = {}
-        for oid, prosrc, strict, cost, args, ret in conn.execute(
-            "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype FROM pg_proc"
+        # SQL-language functions (RETURN <expression>) whose body calls one function with the
+        # parameters in order, which the planner inlines (date_part(text, date)); the others
+        # (integer_pl_date: $2 + $1) go by their own name
+        self.sql_bodies: dict[int, str] = {}
+        for oid, prosrc, strict, cost, args, ret, body, proname in conn.execute(
+            "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype,"
+            " CASE WHEN prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(oid) END, proname"
+            " FROM pg_proc"
         ):
+            if body is not None:
+                params = [int(p) for p in re.findall(r"\$(\d+)", body)]
+                if params == list(range(1, len(args) + 1)):
+                    self.sql_bodies[int(oid)] = body
+                prosrc = proname
             self.procs[int(oid)] = (prosrc, strict, float(cost),
                                     [self.oid_type.get(int(a), "?") for a in args],
                                     self.oid_type.get(int(ret), "?"))
@@ -169,13 +189,24 @@ class Catalog:
         a cast to the argument's own type) with the casts on each argument; None if it fails."""
         cols = ", ".join(COLUMN[t] for t in argtypes)
         try:
-            expr = self.view_expr(f"{name}({cols})")
+            # quoted: some names are keywords ("timestamp"(ts, 3), the coercion to timestamp(3))
+            expr = self.view_expr(f'"{name}"({cols})')
         except psycopg.Error:
             return None
         if expr["_type"] == "VAR":
             return {"func": None, "args": [[]], "rettype": self.typename(expr["vartype"])}
         if expr["_type"] != "FUNCEXPR":
             return None
+        body = self.sql_bodies.get(int(expr["funcid"]))
+        if body is not None:
+            # a SQL function (date_part(text, date)): the planner inlines its body, so resolve
+            # that, the arguments in place of $1, $2, ...
+            text = body.strip().removeprefix("RETURN ").strip()
+            for i, t in reversed(list(enumerate(argtypes, 1))):
+                text = text.replace(f"${i}", f"({COLUMN[t]})")
+            expr = self.view_expr(text)
+            if expr["_type"] != "FUNCEXPR":
+                raise ValueError(f"{name}{argtypes}: inlined body {text} is a {expr['_type']}")
         self.used_funcs.add(int(expr["funcid"]))
         args = expr["args"] if isinstance(expr["args"], list) else []  # pi(): "<>", no list
         return {
@@ -196,7 +227,7 @@ class Catalog:
 def generate(conn: psycopg.Connection[Any]) -> str:
     conn.execute(
         "CREATE TEMP TABLE gen_t (b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,"
-        " n numeric)"
+        " dt date, ts timestamp, n numeric)"
     )
     cat = Catalog(conn)
     binary = {}
@@ -216,7 +247,8 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         " FROM pg_cast"
     ):
         names = {"boolean": "bool", "smallint": "int2", "integer": "int4", "bigint": "int8",
-                 "real": "float4", "double precision": "float8", "numeric": "numeric"}
+                 "real": "float4", "double precision": "float8", "date": "date",
+                 "timestamp without time zone": "timestamp", "numeric": "numeric"}
         if src in names and dst in names:
             fname = cat.procs[int(func)][0] if int(func) else None
             if int(func):
@@ -274,6 +306,8 @@ def generate(conn: psycopg.Connection[Any]) -> str:
     functions = {}
     for oid in sorted(cat.used_funcs):
         src, strict, cost, args, ret = cat.procs[oid]
+        if src in UNIT_FUNCTIONS:
+            args = ["int4" if a == "text" else a for a in args]
         functions[src] = {"args": tuple(args), "rettype": ret, "strict": strict, "cost": cost}
 
     (version,) = conn.execute("SHOW server_version").fetchone()  # type: ignore[misc]

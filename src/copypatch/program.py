@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _fmgr
 from ._core import ffi, lib
+from ._datetime import check_column
 from ._errors import CompileError
 from .analyze import Schema
 from .lower import Dest, StepProgram
@@ -221,6 +222,8 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
         cols[i].type = t.cp_type
         keep.append(data)
         mask: Any = np.ma.getmask(arr) if isinstance(arr, np.ma.MaskedArray) else np.ma.nomask
+        if t.info.column != "PLAIN":  # datetime64: no NaT, nothing PostgreSQL cannot hold
+            check_column(c.name, data, mask, t.value)
         if mask is not np.ma.nomask and mask.any():
             if not c.nullable:
                 raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')
