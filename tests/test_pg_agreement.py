@@ -419,6 +419,8 @@ CASES = [
     ('evaluate', "dt - date '2000-01-01'"),
     ('evaluate', "date '2000-03-01' - date '2000-02-01'"),
     ('evaluate', "date '5874897-12-31' + 1"),
+    # int4 + date is integer_pl_date, $2 + $1 inlined: the date's error comes first
+    ('evaluate', '(CASE WHEN n = 7 THEN 2147483647 + n ELSE 0 END) + (dt + 1)'),
     ('evaluate', "date '4714-11-24 BC' - 1"),
     # casts: a date past 294276 has no timestamp (22008)
     ('evaluate', 'dt::timestamp'),

@@ -127,6 +127,7 @@ class Catalog:
         # parameters in order, which the planner inlines (date_part(text, date)); the others
         # (integer_pl_date: $2 + $1) go by their own name
         self.sql_bodies: dict[int, str] = {}
+        self.sql_permuted: dict[int, str] = {}  # the others, for inlined()
         for oid, prosrc, strict, cost, args, ret, body, proname in conn.execute(
             "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype,"
             " CASE WHEN prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(oid) END, proname"
@@ -136,6 +137,8 @@ class Catalog:
                 params = [int(p) for p in re.findall(r"\$(\d+)", body)]
                 if params == list(range(1, len(args) + 1)):
                     self.sql_bodies[int(oid)] = body
+                else:
+                    self.sql_permuted[int(oid)] = body
                 prosrc = proname
             self.procs[int(oid)] = (prosrc, strict, float(cost),
                                     [self.oid_type.get(int(a), "?") for a in args],
@@ -214,6 +217,35 @@ class Catalog:
             "args": [self.describe_arg(a) for a in args],
             "rettype": self.typename(expr["funcresulttype"]),
         }
+
+    def inlined(self, oid: int) -> dict[str, Any] | None:
+        """How the planner inlines a SQL function whose body takes its parameters out of order
+        (integer_pl_date: $2 + $1, so its date is evaluated first): the function it calls, the
+        parameter each of that call's arguments is, and the casts on it; None if the body is no
+        such call or two parameters share a type (then the columns cannot tell them apart)."""
+        body = self.sql_permuted.get(oid)
+        if body is None:
+            return None
+        _, _, _, args, _ = self.procs[oid]
+        if len(set(args)) != len(args) or not set(args) <= set(COLUMN):
+            return None
+        text = body.strip().removeprefix("RETURN ").strip()
+        for i, t in reversed(list(enumerate(args, 1))):
+            text = text.replace(f"${i}", f"({COLUMN[t]})")
+        expr = self.view_expr(text)
+        if expr["_type"] not in ("OPEXPR", "FUNCEXPR"):
+            return None
+        funcid = int(expr["opfuncid" if expr["_type"] == "OPEXPR" else "funcid"])
+        self.used_funcs.add(funcid)
+        order = []
+        for a in expr["args"]:
+            while a["_type"] == "FUNCEXPR":
+                (a,) = a["args"]
+            if a["_type"] != "VAR":
+                return None
+            order.append(args.index(self.typename(a["vartype"])))
+        return {"func": self.procs[funcid][0], "order": order,
+                "args": [self.describe_arg(a) for a in expr["args"]]}
 
     def common_type(self, t1: str, t2: str) -> dict[str, Any]:
         a, b = COLUMN[t1], COLUMN[t2]
@@ -295,6 +327,13 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         cat.used_funcs.add(int(proc))
         cmp_functions[typname] = cat.procs[int(proc)][0]
 
+    # SQL functions the planner inlines with their parameters reordered (integer_pl_date)
+    sql_inline = {}
+    for oid in sorted(cat.used_funcs):
+        r = cat.inlined(oid)
+        if r is not None:
+            sql_inline[cat.procs[oid][0]] = r
+
     negators = {}
     for code, negcode in conn.execute(
         "SELECT o.oprcode::oid, n.oprcode::oid FROM pg_operator o"
@@ -322,6 +361,7 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         "NEGATORS": dict(sorted(negators.items())),
         "FUNCTIONS": dict(sorted(functions.items())),
         "VARIADIC_ANY": dict(sorted(variadic_any.items())),
+        "SQL_INLINE": dict(sorted(sql_inline.items())),
     }
     text = "".join(
         f"{k}: Any = {pprint.pformat(v, width=100, sort_dicts=True)}\n\n" for k, v in body.items()

@@ -69,7 +69,7 @@ def _valid_julian(y: int, m: int, d: int) -> bool:
 # names, MDY orders, time zones, Julian days); those raise CompileError rather than be guessed.
 _ISO = re.compile(
     r"(?P<y>\d{4,})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
-    r"(?:(?:[ \t\n\v\f\r]+|[Tt])(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d*)?)?)?"
+    r"(?:(?:[ \t\n\v\f\r]+|[Tt])(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?)?"
     r"(?:[ \t\n\v\f\r]+(?P<era>[Bb][Cc]|[Aa][Dd]))?"
 )
 _C_SPACE = " \t\n\v\f\r"
@@ -106,7 +106,7 @@ def _parse(text: str, t: str) -> tuple[str, Any]:
     if m["H"] is not None:
         hh, mm, ss = int(m["H"]), int(m["M"]), int(m["S"] or 0)
         # ParseFractionalSecond: strtod of the fraction, rint() of its microseconds
-        fsec = round(float(m["f"]) * 1e6) if m["f"] and m["f"] != "." else 0
+        fsec = round(float(m["f"]) * 1e6) if m["f"] else 0
         if hh > 24 or mm >= 60 or ss > 60 or fsec > 1_000_000:
             raise overflow
         usecs = ((hh * 60 + mm) * 60 + ss) * 1_000_000 + fsec

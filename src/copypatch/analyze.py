@@ -308,7 +308,7 @@ class Analyzer:
             self.apply_conversions(a, conv, e) for a, conv in zip(args, entry["args"])
         )
         self.require_function(func, e)
-        return FuncExpr(func, new_args, SqlType(entry["rettype"]), op)
+        return self.inline_sql(FuncExpr(func, new_args, SqlType(entry["rettype"]), op), e)
 
     def integer_vs_numeric(self, op: str, args: Sequence[Node], e: raw.Expr) -> FuncExpr | None:
         """`x op 1.5` for an integer x: PostgreSQL computes numeric_op(int_numeric(x), 1.5); the
@@ -622,7 +622,18 @@ class Analyzer:
         if entry["func"] is None:  # a cast to the argument's own type
             return new_args[0]
         self.require_function(entry["func"], e)
-        return FuncExpr(entry["func"], new_args, SqlType(entry["rettype"]))
+        return self.inline_sql(FuncExpr(entry["func"], new_args, SqlType(entry["rettype"])), e)
+
+    def inline_sql(self, node: FuncExpr, e: raw.Expr) -> FuncExpr:
+        """inline_function for a SQL function whose body takes its parameters out of order
+        (integer_pl_date is $2 + $1): the planner calls the body's function on the reordered
+        arguments, so the date is evaluated, and raises its errors, first."""
+        entry = catalog.SQL_INLINE.get(node.funcname)
+        if entry is None:
+            return node
+        args = tuple(self.apply_conversions(node.args[i], conv, e)
+                     for i, conv in zip(entry["order"], entry["args"]))
+        return replace(node, funcname=entry["func"], args=args)
 
     def unit_argument(self, e: raw.FuncCall, unit: Node, trunc: bool) -> Node:
         """date_part's or date_trunc's text unit: a string literal, read now into the int4 code
