@@ -292,12 +292,31 @@ extern const int cp_num_errors;
 extern const char *const cp_error_sqlstates[];
 extern const char *const cp_error_messages[];
 
+/*
+ * The units of date_part and date_trunc (PostgreSQL's DTK_* values that they handle). The unit
+ * is text in PostgreSQL, which copypatch lacks: it must be a constant, which the front end reads
+ * at compile time (src/copypatch/_datetime.py, DecodeUnits and DecodeSpecial) into one of these,
+ * passed to timestamp_part and timestamp_trunc as an int4. The last three raise at run time, as
+ * PostgreSQL does: for the first non-NULL row, and not at all on an empty table.
+ */
+enum
+{
+	CP_UNIT_MICROSEC, CP_UNIT_MILLISEC, CP_UNIT_SECOND, CP_UNIT_MINUTE, CP_UNIT_HOUR,
+	CP_UNIT_DAY, CP_UNIT_WEEK, CP_UNIT_MONTH, CP_UNIT_QUARTER, CP_UNIT_YEAR, CP_UNIT_DECADE,
+	CP_UNIT_CENTURY, CP_UNIT_MILLENNIUM, CP_UNIT_JULIAN, CP_UNIT_ISOYEAR, CP_UNIT_DOW,
+	CP_UNIT_ISODOW, CP_UNIT_DOY, CP_UNIT_EPOCH,
+	CP_UNIT_TZ,					/* timezone, timezone_hour, timezone_minute: a unit, not supported */
+	CP_UNIT_RESERVED,			/* a reserved word that is no unit here (now, infinity): 0A000 */
+	CP_UNIT_UNKNOWN				/* anything else: 22023 */
+};
+
 /* Built-in functions, by PostgreSQL name. */
 typedef struct CpFunction
 {
 	const char *name;
 	PGFunction	fn;
 	int32_t		nargs;			/* -1: variadic, any number (num_nulls) */
+	bool		returns_null;	/* strict, yet NULL for some non-NULL arguments (date_part) */
 } CpFunction;
 extern const int cp_num_functions;
 extern const CpFunction cp_functions[];

@@ -37,6 +37,12 @@ typedef enum CpErrorCode
 	CP_ERR_LAST
 } CpErrorCode;
 
+/*
+ * Raise an evaluation error: PostgreSQL's ereport(ERROR). Control goes back to the cp_scan (or
+ * cp_call_function) running on this thread, which reports the error and the current row.
+ */
+__attribute__((noreturn, cold)) void cp_error(CpErrorCode code);
+
 /* PostgreSQL keeps ExprEvalStep at 64 bytes or less for cache efficiency; so do we. */
 _Static_assert(sizeof(ExprEvalStep) <= 64, "ExprEvalStep grew beyond 64 bytes");
 _Static_assert(offsetof(ExprEvalStep, d.minmax.fn_addr) == offsetof(ExprEvalStep, d.func.fn_addr),
@@ -134,6 +140,77 @@ enum
 #define CP_LOAD_PLAIN(NAME, p) { return NAME##GetDatum(*(const cp_##NAME *) (p)); }
 #define CP_STORE_PLAIN(NAME, out, row, d) { ((cp_##NAME *) (out))[row] = DatumGet##NAME(d); }
 
+/*
+ * PostgreSQL's date and timestamp (datatype/timestamp.h, utils/date.h): days (int32) and
+ * microseconds (int64) from 2000-01-01, the extreme values of the C type being -infinity and
+ * infinity, and the finite values in [CP_DATE_MIN, CP_DATE_END), [CP_TIMESTAMP_MIN,
+ * CP_TIMESTAMP_END) (IS_VALID_DATE, IS_VALID_TIMESTAMP: 4714-11-24 BC to 5874898-01-01 and
+ * 294277-01-01, exclusive).
+ */
+#define CP_DATEVAL_NOBEGIN INT32_MIN
+#define CP_DATEVAL_NOEND INT32_MAX
+#define CP_DT_NOBEGIN INT64_MIN
+#define CP_DT_NOEND INT64_MAX
+#define CP_POSTGRES_EPOCH_JDATE 2451545	/* date2j(2000, 1, 1) */
+#define CP_UNIX_EPOCH_JDATE 2440588	/* date2j(1970, 1, 1) */
+#define CP_DATE_MIN (0 - CP_POSTGRES_EPOCH_JDATE)	/* DATETIME_MIN_JULIAN */
+#define CP_DATE_END (2147483494 - CP_POSTGRES_EPOCH_JDATE)	/* DATE_END_JULIAN */
+#define CP_TIMESTAMP_END_JULIAN 109203528	/* date2j(294277, 1, 1) */
+#define CP_TIMESTAMP_MIN INT64_C(-211813488000000000)
+#define CP_TIMESTAMP_END INT64_C(9223371331200000000)
+#define CP_USECS_PER_DAY INT64_C(86400000000)
+#define CP_UNIX_EPOCH_DAYS (CP_POSTGRES_EPOCH_JDATE - CP_UNIX_EPOCH_JDATE)	/* 10957 */
+#define CP_UNIX_EPOCH_USECS (CP_UNIX_EPOCH_DAYS * CP_USECS_PER_DAY)
+
+/*
+ * UNIX_DAYS, UNIX_USECS: numpy's datetime64[D] and datetime64[us], int64 days or microseconds
+ * from 1970-01-01. numpy has no infinities; its largest value and its smallest but NaT
+ * (INT64_MIN) stand for PostgreSQL's infinity and -infinity, so that they survive a round trip.
+ * Whether a column's values are PostgreSQL's (no NaT, nothing out of range) is checked when it
+ * is bound (sqltypes.check_column), so the loads convert without a check. PostgreSQL's
+ * timestamps reach 294276 AD, numpy's microseconds only 294247: a result beyond is an error.
+ */
+#define CP_NUMPY_INFINITY INT64_MAX
+#define CP_NUMPY_MINUS_INFINITY (INT64_MIN + 1)
+#define CP_LOAD_UNIX_DAYS(NAME, p) \
+	{ \
+		int64_t		v = *(const int64_t *) (p); \
+		\
+		return NAME##GetDatum(v == CP_NUMPY_INFINITY ? CP_DATEVAL_NOEND \
+							  : v == CP_NUMPY_MINUS_INFINITY ? CP_DATEVAL_NOBEGIN \
+							  : (cp_##NAME) (v - CP_UNIX_EPOCH_DAYS)); \
+	}
+#define CP_STORE_UNIX_DAYS(NAME, out, row, d) \
+	{ \
+		cp_##NAME	v = DatumGet##NAME(d); \
+		\
+		((int64_t *) (out))[row] = v == CP_DATEVAL_NOEND ? CP_NUMPY_INFINITY \
+			: v == CP_DATEVAL_NOBEGIN ? CP_NUMPY_MINUS_INFINITY \
+			: (int64_t) v + CP_UNIX_EPOCH_DAYS; \
+	}
+#define CP_LOAD_UNIX_USECS(NAME, p) \
+	{ \
+		int64_t		v = *(const int64_t *) (p); \
+		\
+		return NAME##GetDatum(v == CP_NUMPY_INFINITY ? CP_DT_NOEND \
+							  : v == CP_NUMPY_MINUS_INFINITY ? CP_DT_NOBEGIN \
+							  : v - CP_UNIX_EPOCH_USECS); \
+	}
+#define CP_STORE_UNIX_USECS(NAME, out, row, d) \
+	{ \
+		cp_##NAME	v = DatumGet##NAME(d); \
+		int64_t		r; \
+		\
+		if (v == CP_DT_NOEND) \
+			r = CP_NUMPY_INFINITY; \
+		else if (v == CP_DT_NOBEGIN) \
+			r = CP_NUMPY_MINUS_INFINITY; \
+		else if (unlikely(__builtin_add_overflow(v, CP_UNIX_EPOCH_USECS, &r) \
+						  || r == CP_NUMPY_INFINITY)) \
+			cp_error(CP_ERR_TIMESTAMP_NOT_REPRESENTABLE); \
+		((int64_t *) (out))[row] = r; \
+	}
+
 #define TYPE(NAME, ctype, datum, column, ...) \
 	typedef ctype cp_##NAME; \
 	static inline ctype DatumGet##NAME(Datum d) CP_DATUM_GET_##datum(ctype, d) \
@@ -157,12 +234,6 @@ enum
 
 #define DatumGetBool(d) DatumGetBOOL(d)
 #define BoolGetDatum(x) BOOLGetDatum(x)
-
-/*
- * Raise an evaluation error: PostgreSQL's ereport(ERROR). Control goes back to the cp_scan (or
- * cp_call_function) running on this thread, which reports the error and the current row.
- */
-__attribute__((noreturn, cold)) void cp_error(CpErrorCode code);
 
 /* Store one result of the evaluate mode in the output column's type. */
 static inline void

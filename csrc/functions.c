@@ -28,6 +28,9 @@
 #define ILCM(name, ...) FN(name, 2)
 #define FMATH0(name, ...) FN(name, 0)
 #define FCINFO(name, nargs) FNCALL(name, nargs)
+#define FCINFO_NULL(name, nargs) FNCALL(name, nargs)
+#define DTCMP(name, ...) FN(name, 2)
+#define DTFN(name, nargs) FN(name, nargs)
 
 /*
  * Every family's fmgr wrapper is the same: unpack the arguments, call the implementation. A call
@@ -49,8 +52,10 @@
 #undef FN
 #undef FNCALL
 
-#define FN(name, nargs) {#name, name, nargs},
+#define FN(name, nargs) {#name, name, nargs, false},
 #define FNCALL(name, nargs) FN(name, nargs)
+#undef FCINFO_NULL
+#define FCINFO_NULL(name, nargs) {#name, name, nargs, true},
 const CpFunction cp_functions[] = {
 #include "functions.def"
 };

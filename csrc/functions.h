@@ -886,7 +886,10 @@ pg_num_nonnulls_impl(FunctionCallInfo fcinfo)
 	return INT4GetDatum(fcinfo->nargs - DatumGetINT4(pg_num_nulls_impl(fcinfo)));
 }
 
+#include "datetime.h"
+
 #define FCINFO(name, nargs)
+#define FCINFO_NULL(name, nargs)
 
 #include "functions.def"
 
@@ -910,6 +913,9 @@ pg_num_nonnulls_impl(FunctionCallInfo fcinfo)
 #undef IGCD
 #undef ILCM
 #undef FCINFO
+#undef FCINFO_NULL
 #undef FMATH0
+#undef DTCMP
+#undef DTFN
 
 #endif							/* COPYPATCH_FUNCTIONS_H */

@@ -14,6 +14,7 @@ import copypatch
 from copypatch import passes
 from copypatch._fmgr import OPCODE_NAMES
 from copypatch.opcodes import INLINED
+from copypatch.sqltypes import SqlType
 from copypatch.testing import outcome
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
@@ -160,7 +161,7 @@ def test_every_optimised_opcode_is_exercised() -> None:
         table = table_for(t)
         for sql in (f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn"):
             produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
-    for dtype in (np.bool_, np.int16, np.int32, np.int64, np.float32, np.float64):
+    for dtype in (t.dtype for t in SqlType.stored()):  # a SCAN_COLUMN pair per type
         table = {"c": np.zeros(1, dtype=dtype), "cn": np.ma.masked_array(np.zeros(1, dtype=dtype))}
         for sql in ("c IS NULL", "cn IS NULL"):
             produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))

@@ -10,9 +10,12 @@ import pytest
 from helpers import run_all
 
 from copypatch import EvalError
-from copypatch.testing import as_list
+from copypatch import _datetime as dtm
+from copypatch.sqltypes import SqlType
+from copypatch.testing import as_list, column_array
 
 I2, I4, I8 = np.iinfo(np.int16), np.iinfo(np.int32), np.iinfo(np.int64)
+DAY = 86_400_000_000
 
 
 def masked(data: list, mask: list, dtype: object) -> np.ma.MaskedArray:
@@ -29,6 +32,15 @@ TABLE = {
     "b": masked([True, False, True, False, True, False, True, False], [0, 0, 1, 0, 0, 0, 0, 0],
                 np.bool_),
     "n": np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype=np.int32),
+    # PostgreSQL's days and microseconds from 2000-01-01: the infinities, the ends of the ranges
+    # (and numpy's last timestamp, 30 years short of PostgreSQL's), leap days, a half second
+    # before 1970
+    "dt": np.ma.masked_array(column_array(SqlType.DATE, [
+        0, -1, 8825, dtm.DATEVAL_NOEND, dtm.DATEVAL_NOBEGIN, dtm.DATE_MIN, dtm.DATE_END - 1, 59]),
+        mask=[0, 0, 0, 0, 0, 0, 0, 1]),
+    "ts": np.ma.masked_array(column_array(SqlType.TIMESTAMP, [
+        0, -10957 * DAY - 500_000, 8825 * DAY + 45_296_789_012, dtm.DT_NOEND, dtm.DT_NOBEGIN,
+        dtm.TIMESTAMP_MIN, 2**63 - 2 - 10957 * DAY, -DAY]), mask=[0, 0, 0, 0, 0, 0, 0, 1]),
 }
 
 CASES = [
@@ -407,6 +419,160 @@ CASES = [
     ('filter', 'i4 = ANY (ARRAY[i8, 1 / (n - 4)]) AND n < 4'),
     ('filter', 'i2 = ANY (ARRAY[i4, i8, n, 1, 2, 3, 4, 5, 6, 7]) AND 10 / (n - 4) > 0'),
     ('filter', '10 / (n - 4) > 0 AND i4 = ANY (ARRAY[i8, n])'),  # the array's cost: 1 operator
+
+    # date and timestamp (date.sql, timestamp.sql): comparisons within and across the two, a
+    # date past the last timestamp above every finite one and below infinity
+    ('filter', 'dt = dt'),
+    ('evaluate', 'dt < ts'),
+    ('evaluate', 'ts >= dt'),
+    ('evaluate', 'dt <> ts'),
+    ('evaluate', 'ts = dt'),
+    ('evaluate', 'dt > ts'),
+    ('evaluate', "dt <= timestamp '294276-12-31 23:59:59.999999'"),
+    ('evaluate', "dt < 'infinity'::timestamp"),
+    ('evaluate', "ts > '-infinity'"),
+    ('evaluate', "dt BETWEEN date '1999-01-01' AND date '2024-12-31'"),
+    ('evaluate', "ts NOT BETWEEN SYMMETRIC dt AND '2000-01-01'"),
+    ('evaluate', "dt IN ('2000-01-01', '2024-02-29', 'infinity')"),
+    ('evaluate', "ts IN (dt, '2000-01-01')"),
+    ('evaluate', "GREATEST(dt, ts, timestamp '2000-06-01')"),
+    ('evaluate', "LEAST(dt, date '2000-01-01')"),
+    ('evaluate', 'dt IS DISTINCT FROM ts'),
+    ('evaluate', "NULLIF(dt, date '2000-01-01')"),
+    ('evaluate', "COALESCE(dt, 'epoch')"),
+    ('evaluate', "CASE WHEN dt < ts THEN ts ELSE dt END"),
+    # date arithmetic: infinities pass through + and -, the range's ends overflow (22008),
+    # infinite dates cannot be subtracted
+    ('evaluate', 'dt + 1'),
+    ('evaluate', 'dt - 1'),
+    ('evaluate', '1 + dt'),
+    ('evaluate', 'dt + i4'),
+    ('evaluate', 'dt - i4'),
+    ('evaluate', 'i2 + dt'),
+    ('evaluate', 'dt + n'),
+    ('evaluate', 'dt - dt'),
+    ('evaluate', "dt - date '2000-01-01'"),
+    ('evaluate', "date '2000-03-01' - date '2000-02-01'"),
+    ('evaluate', "date '5874897-12-31' + 1"),
+    # int4 + date is integer_pl_date, $2 + $1 inlined: the date's error comes first
+    ('evaluate', '(CASE WHEN n = 7 THEN 2147483647 + n ELSE 0 END) + (dt + 1)'),
+    ('evaluate', "date '4714-11-24 BC' - 1"),
+    # casts: a date past 294276 has no timestamp (22008)
+    ('evaluate', 'dt::timestamp'),
+    ('evaluate', 'ts::date'),
+    ('evaluate', 'date(ts)'),
+    ('evaluate', 'CAST(dt AS timestamp without time zone)'),
+    ('evaluate', "date '294277-01-01'::timestamp"),
+    ('evaluate', 'isfinite(dt)'),
+    ('evaluate', 'isfinite(ts)'),
+    # literals: date_in and timestamp_in
+    ('evaluate', "date '1994-01-01'"),
+    ('evaluate', "'2024-02-30'::date"),
+    ('evaluate', "'2023-02-29'::date"),
+    ('evaluate', "'2000-13-01'::date"),
+    ('evaluate', "'0000-01-01'::date"),
+    ('evaluate', "'0001-01-01 BC'::date"),
+    ('evaluate', "'4714-11-24 BC'::date"),
+    ('evaluate', "'4714-11-23 BC'::date"),
+    ('evaluate', "'5874898-01-01'::date"),
+    ('evaluate', "'infinity'::date"),
+    ('evaluate', "' -infinity '::timestamp"),
+    ('evaluate', "'epoch'::date"),
+    ('evaluate', "timestamp 'epoch'"),
+    ('evaluate', "'2000-01-01 10:00'::date"),
+    ('evaluate', "timestamp '2000-01-01T24:00'"),
+    ('evaluate', "timestamp '2000-01-01 23:59:60'"),
+    ('evaluate', "'2000-01-01 24:00:01'::timestamp"),
+    ('evaluate', "'2000-01-01 23:59:60.5'::timestamp"),
+    ('evaluate', "'2000-01-01 10:60'::timestamp"),
+    ('evaluate', "timestamp '2000-01-01 00:00:00.0000005'"),
+    ('evaluate', "timestamp '2000-01-01 00:00:00.0000015'"),
+    ('evaluate', "timestamp '1999-12-31 23:59:59.9999995'"),
+    ('evaluate', "timestamp '294276-12-31 23:59:59.999999' > ts"),
+    ('evaluate', "'294277-01-01'::timestamp"),
+    ('evaluate', "'4714-11-24 00:00 BC'::timestamp"),
+    ('evaluate', "'4714-11-23 23:59:59.999999 BC'::timestamp"),
+    # date_part (float8): every field, BC years, infinities (NULL or +-infinity by the field),
+    # units spelled as DecodeUnits/DecodeSpecial read them, unknown (22023) and unsupported
+    # (0A000) units raised per row, after NULLs
+    ('evaluate', "date_part('year', dt)"),
+    ('evaluate', "date_part('year', ts)"),
+    ('evaluate', "date_part('month', ts)"),
+    ('evaluate', "date_part('day', dt)"),
+    ('evaluate', "date_part('hour', ts)"),
+    ('evaluate', "date_part('minute', ts)"),
+    ('evaluate', "date_part('second', ts)"),
+    ('evaluate', "date_part('milliseconds', ts)"),
+    ('evaluate', "date_part('microseconds', ts)"),
+    ('evaluate', "date_part('epoch', ts)"),
+    ('evaluate', "date_part('epoch', dt)"),
+    ('evaluate', "date_part('dow', dt)"),
+    ('evaluate', "date_part('isodow', ts)"),
+    ('evaluate', "date_part('doy', ts)"),
+    ('evaluate', "date_part('week', dt)"),
+    ('evaluate', "date_part('week', ts)"),
+    ('evaluate', "date_part('isoyear', ts)"),
+    ('evaluate', "date_part('quarter', ts)"),
+    ('evaluate', "date_part('decade', ts)"),
+    ('evaluate', "date_part('century', ts)"),
+    ('evaluate', "date_part('millennium', dt)"),
+    ('evaluate', "date_part('julian', ts)"),
+    ('evaluate', "date_part('J', dt)"),
+    ('evaluate', "date_part('YEARS', ts)"),
+    ('evaluate', "date_part('microsecondsxyz', ts)"),
+    ('evaluate', "date_part('mon', ts)"),
+    ('evaluate', "date_part('foo', ts)"),
+    ('evaluate', "date_part('january', ts)"),
+    ('evaluate', "date_part('timezone', ts)"),
+    ('evaluate', "date_part('now', ts)"),
+    ('evaluate', "date_part(NULL, ts)"),
+    ('evaluate', "date_part('hour', ts) = 12"),
+    ('evaluate', "date_part('year', date '0044-03-15 BC')"),
+    ('evaluate', "date_part('century', date '0001-01-01 BC')"),
+    ('evaluate', "date_part('decade', date '0011-01-01 BC')"),
+    ('evaluate', "date_part('week', date '2005-01-01')"),
+    ('evaluate', "date_part('isoyear', date '2005-01-01')"),
+    ('evaluate', "date_part('week', date '2008-12-29')"),
+    ('evaluate', "date_part('hour', 'infinity'::timestamp)"),
+    ('evaluate', "date_part('year', '-infinity'::date)"),
+    ('evaluate', "date_part('foo', 'infinity'::timestamp)"),
+    ('evaluate', "date_part('timezone', 'infinity'::timestamp) IS NULL"),
+    # date_trunc(text, timestamp): BC centuries and millennia, ISO weeks, leaving the range
+    ('evaluate', "date_trunc('year', ts)"),
+    ('evaluate', "date_trunc('month', ts)"),
+    ('evaluate', "date_trunc('day', ts)"),
+    ('evaluate', "date_trunc('hour', ts)"),
+    ('evaluate', "date_trunc('minute', ts)"),
+    ('evaluate', "date_trunc('second', ts)"),
+    ('evaluate', "date_trunc('milliseconds', ts)"),
+    ('evaluate', "date_trunc('microseconds', ts)"),
+    ('evaluate', "date_trunc('quarter', ts)"),
+    ('evaluate', "date_trunc('week', ts)"),
+    ('evaluate', "date_trunc('decade', ts)"),
+    ('evaluate', "date_trunc('century', ts)"),
+    ('evaluate', "date_trunc('millennium', ts)"),
+    ('evaluate', "date_trunc('dow', ts)"),
+    ('evaluate', "date_trunc('timezone', ts)"),
+    ('evaluate', "date_trunc('foo', 'infinity'::timestamp)"),
+    ('evaluate', "date_trunc('century', timestamp '0055-08-10 BC')"),
+    ('evaluate', "date_trunc('millennium', timestamp '1001-01-01')"),
+    ('evaluate', "date_trunc('decade', timestamp '0004-12-31 BC')"),
+    ('evaluate', "date_trunc('week', timestamp '2005-01-02 10:00')"),
+    ('evaluate', "date_trunc('week', ts::date::timestamp)"),
+    ('evaluate', "date_trunc('day', dt::timestamp)"),
+    # make_date: negative years are BC, no year 0, bad fields (22008)
+    ('evaluate', 'make_date(2000, 2, 29)'),
+    ('evaluate', 'make_date(-44, 3, 15)'),
+    ('evaluate', 'make_date(0, 1, 1)'),
+    ('evaluate', 'make_date(2001, 2, 29)'),
+    ('evaluate', 'make_date(2000, 13, 1)'),
+    ('evaluate', 'make_date(-4714, 11, 23)'),
+    ('evaluate', 'make_date(i4, 1, 1)'),
+    # timestamp_scale, the coercion to timestamp(p): rounds half away from zero
+    ('evaluate', '"timestamp"(ts, 0)'),
+    ('evaluate', '"timestamp"(ts, 3)'),
+    ('evaluate', '"timestamp"(ts, 7)'),
+    ('evaluate', "\"timestamp\"(timestamp '1969-12-31 23:59:59.5', 0)"),
 ]
 
 

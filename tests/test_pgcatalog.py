@@ -9,9 +9,10 @@ from typing import Any
 
 from copypatch import _fmgr
 from copypatch import _pgcatalog as catalog
+from copypatch.sqltypes import SqlType
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPPORTED = {"bool", "int2", "int4", "int8", "float4", "float8"}
+SUPPORTED = {t.value for t in SqlType.stored()}  # csrc/types.def
 
 
 def load_generator() -> Any:
@@ -32,7 +33,7 @@ def test_catalog_is_what_the_server_says(pg: Any) -> None:
     fresh: dict[str, Any] = {}
     exec(compile(text, "<generated>", "exec"), fresh)  # noqa: S102 (our own generated module)
     for name in ("BINARY_OPERATORS", "UNARY_OPERATORS", "COMMON_TYPES", "CASTS", "NEGATORS",
-                 "FUNCTIONS", "FUNCTION_CALLS", "CMP_FUNCTIONS", "VARIADIC_ANY"):
+                 "FUNCTIONS", "FUNCTION_CALLS", "CMP_FUNCTIONS", "VARIADIC_ANY", "SQL_INLINE"):
         assert fresh[name] == getattr(catalog, name), f"{name} differs: regenerate _pgcatalog.py"
     assert fresh["SERVER_VERSION"].split(".")[0] == catalog.SERVER_VERSION.split(".")[0]
 

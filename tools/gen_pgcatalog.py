@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import pprint
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "numeric", "unknown")
+TYPES = ("bool", "int2", "int4", "int8", "float4", "float8", "date", "timestamp", "numeric",
+         "unknown")
 COLUMN = {"bool": "b", "int2": "i2", "int4": "i4", "int8": "i8", "float4": "f4", "float8": "f8",
-          "numeric": "n", "unknown": "NULL"}
+          "date": "dt", "timestamp": "ts", "numeric": "n", "unknown": "NULL"}
 BINARY_OPS = ("=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "&", "|", "#", "<<", ">>",
               "^")
 UNARY_OPS = ("-", "+", "~", "@", "|/", "||/")
@@ -36,10 +38,15 @@ CALLABLE = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "
             "floor", "round", "trunc", "sign", "power", "pow", "sin", "cos", "tan", "cot", "asin",
             "acos", "atan", "atan2", "degrees", "radians", "gcd", "lcm", "width_bucket", "sinh",
             "cosh", "tanh", "asinh", "acosh", "atanh", "sind", "cosd", "tand", "cotd", "asind",
-            "acosd", "atand", "atan2d", "pi", "num_nulls", "num_nonnulls")
+            "acosd", "atand", "atan2d", "pi", "num_nulls", "num_nonnulls", "date_part",
+            "date_trunc", "isfinite", "make_date", "date")
 # the numbers of arguments resolved over every combination of types (pi() has none,
-# width_bucket(operand, low, high, count) four)
-ARITIES = (0, 1, 2, 4)
+# make_date(year, month, day) three, width_bucket(operand, low, high, count) four)
+ARITIES = (0, 1, 2, 3, 4)
+# copypatch has no text: the unit argument of these (date_part's, date_trunc's) must be a
+# constant, which analyze reads at compile time into the int4 code the C function takes
+# (api.h's CP_UNIT_*); FUNCTIONS records that argument as int4
+UNIT_FUNCTIONS = ("timestamp_part", "timestamp_trunc")
 CALL_TYPES = tuple(t for t in TYPES if t != "numeric")
 OUT = Path(__file__).resolve().parent.parent / "src" / "copypatch" / "_pgcatalog.py"
 
@@ -110,13 +117,29 @@ class Catalog:
             int(oid): name
             for oid, name in conn.execute(
                 # "any": the declared argument type of the VARIADIC "any" functions (num_nulls)
-                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)", (list(TYPES) + ["any"],)
+                # and the types copypatch refuses, so that what refers to them names them
+                "SELECT oid, typname FROM pg_type WHERE typname = ANY(%s)",
+                (list(TYPES) + ["any", "text", "interval", "timestamptz", "time", "timetz"],)
             )
         }
         self.procs: dict[int, tuple[str, bool, float, list[str], str]] = {}
-        for oid, prosrc, strict, cost, args, ret in conn.execute(
-            "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype FROM pg_proc"
+        # SQL-language functions (RETURN <expression>) whose body calls one function with the
+        # parameters in order, which the planner inlines (date_part(text, date)); the others
+        # (integer_pl_date: $2 + $1) go by their own name
+        self.sql_bodies: dict[int, str] = {}
+        self.sql_permuted: dict[int, str] = {}  # the others, for inlined()
+        for oid, prosrc, strict, cost, args, ret, body, proname in conn.execute(
+            "SELECT oid, prosrc, proisstrict, procost, proargtypes::oid[], prorettype,"
+            " CASE WHEN prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(oid) END, proname"
+            " FROM pg_proc"
         ):
+            if body is not None:
+                params = [int(p) for p in re.findall(r"\$(\d+)", body)]
+                if params == list(range(1, len(args) + 1)):
+                    self.sql_bodies[int(oid)] = body
+                else:
+                    self.sql_permuted[int(oid)] = body
+                prosrc = proname
             self.procs[int(oid)] = (prosrc, strict, float(cost),
                                     [self.oid_type.get(int(a), "?") for a in args],
                                     self.oid_type.get(int(ret), "?"))
@@ -169,13 +192,24 @@ class Catalog:
         a cast to the argument's own type) with the casts on each argument; None if it fails."""
         cols = ", ".join(COLUMN[t] for t in argtypes)
         try:
-            expr = self.view_expr(f"{name}({cols})")
+            # quoted: some names are keywords ("timestamp"(ts, 3), the coercion to timestamp(3))
+            expr = self.view_expr(f'"{name}"({cols})')
         except psycopg.Error:
             return None
         if expr["_type"] == "VAR":
             return {"func": None, "args": [[]], "rettype": self.typename(expr["vartype"])}
         if expr["_type"] != "FUNCEXPR":
             return None
+        body = self.sql_bodies.get(int(expr["funcid"]))
+        if body is not None:
+            # a SQL function (date_part(text, date)): the planner inlines its body, so resolve
+            # that, the arguments in place of $1, $2, ...
+            text = body.strip().removeprefix("RETURN ").strip()
+            for i, t in reversed(list(enumerate(argtypes, 1))):
+                text = text.replace(f"${i}", f"({COLUMN[t]})")
+            expr = self.view_expr(text)
+            if expr["_type"] != "FUNCEXPR":
+                raise ValueError(f"{name}{argtypes}: inlined body {text} is a {expr['_type']}")
         self.used_funcs.add(int(expr["funcid"]))
         args = expr["args"] if isinstance(expr["args"], list) else []  # pi(): "<>", no list
         return {
@@ -183,6 +217,35 @@ class Catalog:
             "args": [self.describe_arg(a) for a in args],
             "rettype": self.typename(expr["funcresulttype"]),
         }
+
+    def inlined(self, oid: int) -> dict[str, Any] | None:
+        """How the planner inlines a SQL function whose body takes its parameters out of order
+        (integer_pl_date: $2 + $1, so its date is evaluated first): the function it calls, the
+        parameter each of that call's arguments is, and the casts on it; None if the body is no
+        such call or two parameters share a type (then the columns cannot tell them apart)."""
+        body = self.sql_permuted.get(oid)
+        if body is None:
+            return None
+        _, _, _, args, _ = self.procs[oid]
+        if len(set(args)) != len(args) or not set(args) <= set(COLUMN):
+            return None
+        text = body.strip().removeprefix("RETURN ").strip()
+        for i, t in reversed(list(enumerate(args, 1))):
+            text = text.replace(f"${i}", f"({COLUMN[t]})")
+        expr = self.view_expr(text)
+        if expr["_type"] not in ("OPEXPR", "FUNCEXPR"):
+            return None
+        funcid = int(expr["opfuncid" if expr["_type"] == "OPEXPR" else "funcid"])
+        self.used_funcs.add(funcid)
+        order = []
+        for a in expr["args"]:
+            while a["_type"] == "FUNCEXPR":
+                (a,) = a["args"]
+            if a["_type"] != "VAR":
+                return None
+            order.append(args.index(self.typename(a["vartype"])))
+        return {"func": self.procs[funcid][0], "order": order,
+                "args": [self.describe_arg(a) for a in expr["args"]]}
 
     def common_type(self, t1: str, t2: str) -> dict[str, Any]:
         a, b = COLUMN[t1], COLUMN[t2]
@@ -196,7 +259,7 @@ class Catalog:
 def generate(conn: psycopg.Connection[Any]) -> str:
     conn.execute(
         "CREATE TEMP TABLE gen_t (b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,"
-        " n numeric)"
+        " dt date, ts timestamp, n numeric)"
     )
     cat = Catalog(conn)
     binary = {}
@@ -216,7 +279,8 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         " FROM pg_cast"
     ):
         names = {"boolean": "bool", "smallint": "int2", "integer": "int4", "bigint": "int8",
-                 "real": "float4", "double precision": "float8", "numeric": "numeric"}
+                 "real": "float4", "double precision": "float8", "date": "date",
+                 "timestamp without time zone": "timestamp", "numeric": "numeric"}
         if src in names and dst in names:
             fname = cat.procs[int(func)][0] if int(func) else None
             if int(func):
@@ -263,6 +327,13 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         cat.used_funcs.add(int(proc))
         cmp_functions[typname] = cat.procs[int(proc)][0]
 
+    # SQL functions the planner inlines with their parameters reordered (integer_pl_date)
+    sql_inline = {}
+    for oid in sorted(cat.used_funcs):
+        r = cat.inlined(oid)
+        if r is not None:
+            sql_inline[cat.procs[oid][0]] = r
+
     negators = {}
     for code, negcode in conn.execute(
         "SELECT o.oprcode::oid, n.oprcode::oid FROM pg_operator o"
@@ -274,6 +345,8 @@ def generate(conn: psycopg.Connection[Any]) -> str:
     functions = {}
     for oid in sorted(cat.used_funcs):
         src, strict, cost, args, ret = cat.procs[oid]
+        if src in UNIT_FUNCTIONS:
+            args = ["int4" if a == "text" else a for a in args]
         functions[src] = {"args": tuple(args), "rettype": ret, "strict": strict, "cost": cost}
 
     (version,) = conn.execute("SHOW server_version").fetchone()  # type: ignore[misc]
@@ -288,6 +361,7 @@ def generate(conn: psycopg.Connection[Any]) -> str:
         "NEGATORS": dict(sorted(negators.items())),
         "FUNCTIONS": dict(sorted(functions.items())),
         "VARIADIC_ANY": dict(sorted(variadic_any.items())),
+        "SQL_INLINE": dict(sorted(sql_inline.items())),
     }
     text = "".join(
         f"{k}: Any = {pprint.pformat(v, width=100, sort_dicts=True)}\n\n" for k, v in body.items()

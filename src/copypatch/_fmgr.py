@@ -25,6 +25,12 @@ FUNCTIONS: dict[str, tuple[object, int]] = {
     ffi.string(lib.cp_functions[i].name).decode(): (lib.cp_functions[i].fn, lib.cp_functions[i].nargs)
     for i in range(lib.cp_num_functions)
 }
+#: the strict functions that return NULL for some non-NULL arguments (functions.def's
+#: FCINFO_NULL): their result may be NULL even when no argument can be
+RETURNS_NULL: frozenset[str] = frozenset(
+    ffi.string(lib.cp_functions[i].name).decode()
+    for i in range(lib.cp_num_functions) if lib.cp_functions[i].returns_null
+)
 
 
 def raise_error(info: object, row: int | None) -> None:
@@ -54,4 +60,6 @@ def call(name: str, argtypes: tuple[SqlType, ...], args: tuple[object, ...], ret
     info = ffi.new("CpErrorInfo *")
     if lib.cp_call_function(fn, fcinfo, result, info) != 0:
         raise_error(info, None)
+    if fcinfo.isnull:  # a strict function may still return NULL (date_part of infinity)
+        return None
     return from_datum(rettype, result[0])

@@ -12,6 +12,7 @@ import decimal
 from collections.abc import Sequence
 from dataclasses import replace
 
+from . import _datetime
 from . import _pgcatalog as catalog
 from . import expr as raw
 from ._errors import CompileError, EvalError
@@ -35,6 +36,9 @@ from .nodes import (
 from .schema import Schema
 from .sqltypes import TYPE_NAMES, SqlType
 
+#: the functions whose first argument is a unit (tools/gen_pgcatalog.py's UNIT_FUNCTIONS), and
+#: whether it is read as date_trunc reads it (DecodeUnits only) or as date_part (and DecodeSpecial)
+UNIT_FUNCTIONS = {"timestamp_part": False, "timestamp_trunc": True}
 FUNC_MAX_ARGS = 100  # PostgreSQL's compile-time limit on a function's arguments
 MAX_DEPTH = 1000  # PostgreSQL stops at max_stack_depth; we stop long before Python's recursion limit
 
@@ -115,7 +119,8 @@ def pg_strtoint(text: str, t: SqlType) -> int:
 
 
 def type_input(text: str, t: SqlType, position: int | None) -> Const:
-    """A string literal cast to t: the type's input function (int4in, float8in, boolin)."""
+    """A string literal cast to t: the type's input function (int4in, float8in, boolin,
+    date_in, timestamp_in)."""
     s = text.strip()
     low = s.lower()
     if t is SqlType.BOOL:
@@ -144,6 +149,10 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
             if erange[0] and (value in (float("inf"), float("-inf")) or value == 0.0):
                 raise EvalError("22003", f'"{text}" is out of range for type {t.sql_name}')
             return Const(t, float(value))
+    elif t is SqlType.DATE:
+        return Const(t, _datetime.date_in(text))
+    elif t is SqlType.TIMESTAMP:
+        return Const(t, _datetime.timestamp_in(text))
     else:
         raise CompileError(f"type {t.sql_name} is not supported", position)
     raise EvalError("22P02", f'invalid input syntax for type {t.sql_name}: "{text}"')
@@ -196,8 +205,11 @@ class Analyzer:
                 "(a literal like 1.5 is numeric); cast the literal to float8 or an integer type",
                 _pos(e),
             )
-        if not types <= {t.value for t in SqlType}:
-            raise CompileError(f"function {name} is not supported", _pos(e))
+        missing = sorted(types - {t.value for t in SqlType})
+        if missing:
+            raise CompileError(
+                f"function {name} is not supported: it takes or returns {', '.join(missing)}, "
+                "which copypatch does not have", _pos(e))
 
     def common_type(self, nodes: Sequence[Node], what: str, e: raw.Expr) -> SqlType:
         """select_common_type over nodes (PostgreSQL's rules, folded pairwise)."""
@@ -228,7 +240,7 @@ class Analyzer:
             if step.startswith("const:"):
                 t = step[len("const:"):]
                 if t not in {x.value for x in SqlType}:
-                    raise CompileError("text values are not supported", _pos(e))
+                    raise CompileError(f"{t} values are not supported", _pos(e))
                 return self.coerce(node, SqlType(t), e)
             if node.type is SqlType.NUMERIC and step in ("numeric_float8", "numeric_float4"):
                 node = self.coerce(node, SqlType.FLOAT8 if step.endswith("8") else SqlType.FLOAT4, e)
@@ -271,7 +283,7 @@ class Analyzer:
             self.apply_conversions(a, conv, e) for a, conv in zip(args, entry["args"])
         )
         self.require_function(func, e)
-        return FuncExpr(func, new_args, SqlType(entry["rettype"]), op)
+        return self.inline_sql(FuncExpr(func, new_args, SqlType(entry["rettype"]), op), e)
 
     def integer_vs_numeric(self, op: str, args: Sequence[Node], e: raw.Expr) -> FuncExpr | None:
         """`x op 1.5` for an integer x: PostgreSQL computes numeric_op(int_numeric(x), 1.5); the
@@ -559,6 +571,10 @@ class Analyzer:
         args = [self.transform(a, d) for a in e.args]
         if e.name in catalog.VARIADIC_ANY:
             return self.variadic_any_call(e, args)
+        if e.name == "extract":
+            raise CompileError(
+                "EXTRACT returns numeric in PostgreSQL, which copypatch does not have; "
+                "date_part('field', x) gives the field as float8", _pos(e))
         if any(a.type is SqlType.NUMERIC for a in args):
             raise CompileError(
                 "numeric values are not supported: PostgreSQL would compute this in numeric "
@@ -571,11 +587,39 @@ class Analyzer:
             raise CompileError(
                 f"function {e.name}({types}) does not exist or is not supported", _pos(e)
             )
-        new_args = tuple(self.apply_conversions(a, conv, e) for a, conv in zip(args, entry["args"]))
+        if entry["func"] is not None:
+            self.require_function(entry["func"], e)
+        convs = list(entry["args"])
+        if entry["func"] in UNIT_FUNCTIONS:
+            args[0], convs[0] = self.unit_argument(e, args[0], UNIT_FUNCTIONS[entry["func"]]), []
+        new_args = tuple(self.apply_conversions(a, conv, e) for a, conv in zip(args, convs))
         if entry["func"] is None:  # a cast to the argument's own type
             return new_args[0]
         self.require_function(entry["func"], e)
-        return FuncExpr(entry["func"], new_args, SqlType(entry["rettype"]))
+        return self.inline_sql(FuncExpr(entry["func"], new_args, SqlType(entry["rettype"])), e)
+
+    def inline_sql(self, node: FuncExpr, e: raw.Expr) -> FuncExpr:
+        """inline_function for a SQL function whose body takes its parameters out of order
+        (integer_pl_date is $2 + $1): the planner calls the body's function on the reordered
+        arguments, so the date is evaluated, and raises its errors, first."""
+        entry = catalog.SQL_INLINE.get(node.funcname)
+        if entry is None:
+            return node
+        args = tuple(self.apply_conversions(node.args[i], conv, e)
+                     for i, conv in zip(entry["order"], entry["args"]))
+        return replace(node, funcname=entry["func"], args=args)
+
+    def unit_argument(self, e: raw.FuncCall, unit: Node, trunc: bool) -> Node:
+        """date_part's or date_trunc's text unit: a string literal, read now into the int4 code
+        the C function takes (DecodeUnits and DecodeSpecial at compile time). A unit the
+        server would refuse still raises only when a row is evaluated, as there."""
+        if not (isinstance(unit, Const) and unit.type is SqlType.UNKNOWN):
+            raise CompileError(
+                f"the unit of {e.name} must be a string literal: copypatch has no text values",
+                _pos(e))
+        if unit.isnull:
+            return Const(SqlType.INT4, None)
+        return Const(SqlType.INT4, _datetime.unit_code(str(unit.value), trunc))
 
     def variadic_any_call(self, e: raw.FuncCall, args: list[Node]) -> Node:
         """num_nulls(VARIADIC "any"), num_nonnulls: ParseFuncOrColumn passes any number of

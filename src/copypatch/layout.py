@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _fmgr
 from ._core import ffi, lib
+from ._datetime import check_column
 from ._errors import CompileError
 from .nodes import Const
 from .opcodes import KINDS, OPS
@@ -303,6 +304,8 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
         cols[i].stride = data.strides[0] if n else 0
         cols[i].type = t.cp_type
         keep.append(data)
+        if t.info.column != "PLAIN":  # datetime64: no NaT, nothing PostgreSQL cannot hold
+            check_column(c.name, data, mask, t.value)
         if mask is not None and mask.any():
             if not c.nullable:
                 raise ValueError(f'column "{c.name}" was declared NOT NULL but holds NULLs')

@@ -9,6 +9,7 @@ passes remove). Jumps are patched once their target is known, like ExprEvalPushS
 
 from __future__ import annotations
 
+from . import _fmgr
 from . import _pgcatalog as catalog
 from .nodes import (
     BooleanTest,
@@ -205,6 +206,8 @@ def may_be_null(node: Node, caseval: Node | None = None) -> bool:
         return node.isnull
     if isinstance(node, FuncExpr):
         # the only non-strict built-ins, num_nulls and num_nonnulls, count NULLs: never NULL
+        if node.funcname in _fmgr.RETURNS_NULL:
+            return True
         return catalog.FUNCTIONS[node.funcname]["strict"] and any(
             may_be_null(a, caseval) for a in node.args)
     if isinstance(node, BoolExpr):

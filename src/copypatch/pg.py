@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from . import _datetime
 from ._errors import CopypatchError, EvalError
 from .sqltypes import SUPPORTED_DTYPES, SqlType
 
@@ -749,6 +750,8 @@ class PostgreSQL:
         query = sql.SQL("SELECT {}, ({}) FROM {}").format(
             _ident(_ROWID), _sql_text(expr_sql), _ident(name)
         )
+        for t in (SqlType.DATE, SqlType.TIMESTAMP):
+            self.conn.adapters.register_loader(t.oid, _DateTimeLoader)
         with self._session(jit, parallel) as cur:
             n = self._len(cur, name)
             cur.execute(query)
@@ -770,7 +773,14 @@ class PostgreSQL:
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             got = [r[1] for r in rows]
             present = np.fromiter((v is not None for v in got), dtype=np.bool_, count=len(got))
-            filled = np.array([v if v is not None else 0 for v in got], dtype=dtype)
+            if dtype.kind == "M":  # numpy's integers (_DateTimeLoader), viewed as datetime64
+                if any(v is not None and v > _datetime.NUMPY_INFINITY for v in got):
+                    # a timestamp past 294247-01-10, as copypatch's evaluate() raises it
+                    raise EvalError("22008", "timestamp out of range of numpy's datetime64[us]")
+                filled = np.array([v if v is not None else 0 for v in got],
+                                  dtype=np.int64).view(dtype)
+            else:
+                filled = np.array([v if v is not None else 0 for v in got], dtype=dtype)
             values[ids] = filled
             mask[ids] = ~present
         return np.ma.MaskedArray(values, mask=mask)
@@ -844,6 +854,39 @@ def _count_from_plan(plan: Mapping[str, Any]) -> int | None:
 # Binary COPY
 
 
+class _DateTimeLoader(psycopg.adapt.Loader):
+    """date and timestamp results, in binary (int32 days, int64 microseconds from 2000-01-01,
+    big-endian), as the integers of their numpy columns: from 1970, the infinities as numpy's
+    extremes. Python's datetime has neither infinity nor BC."""
+
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data: Any) -> int:
+        v = int.from_bytes(bytes(data), "big", signed=True)
+        r = _datetime.to_numpy("date" if self.oid == SqlType.DATE.oid else "timestamp", v)
+        # past numpy's last timestamp (or on its infinity): flagged for evaluate() to raise
+        if r >= _datetime.NUMPY_INFINITY and v not in (_datetime.DT_NOEND, _datetime.DATEVAL_NOEND):
+            return _datetime.NUMPY_INFINITY + 1
+        return r
+
+
+def _wire_values(name: str, data: np.ndarray[Any, Any], nulls: Any) -> np.ndarray[Any, Any]:
+    """A column as binary COPY sends it, before the byte swap: the numpy value itself, but for
+    date and timestamp PostgreSQL's int32 days and int64 microseconds from 2000-01-01 (the
+    infinities their extreme values); NaT and values out of range raise, as in bind_columns."""
+    t = SqlType.from_dtype(data.dtype)
+    if t.info.column == "PLAIN":
+        return data
+    _datetime.check_column(name, data, np.ma.nomask if nulls is None else nulls, t.value)
+    raw = data.view(np.int64)
+    lo, hi = ((_datetime.DATEVAL_NOBEGIN, _datetime.DATEVAL_NOEND) if t is SqlType.DATE
+              else (_datetime.DT_NOBEGIN, _datetime.DT_NOEND))
+    shift = _datetime.UNIX_EPOCH_DAYS * (1 if t is SqlType.DATE else _datetime.USECS_PER_DAY)
+    out = np.where(raw == _datetime.NUMPY_INFINITY, hi,
+                   np.where(raw == _datetime.NUMPY_MINUS_INFINITY, lo, raw - shift))
+    return out.astype(np.int32 if t is SqlType.DATE else np.int64)
+
+
 def _check_table(
     table: Mapping[str, np.ndarray[Any, Any]],
 ) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.bool_]] | None]]:
@@ -888,6 +931,7 @@ def _binary_copy_payload(
     a NULL field's length is -1 and its value bytes are then cut out with one boolean index.
     Binary keeps floats bit-exact (NaN, infinities, -0.0, subnormals) at no formatting cost.
     """
+    cols = {c: (_wire_values(c, data, nulls), nulls) for c, (data, nulls) in cols.items()}
     fields: list[tuple[str, Any]] = [("nfields", ">i2")]
     for i, (data, _) in enumerate(cols.values()):
         fields += [(f"len{i}", ">i4"), (f"val{i}", data.dtype.newbyteorder(">"))]

@@ -19,7 +19,8 @@ class TypeInfo:
     sql_name: str  #: format_type()'s name
     dtype: np.dtype  #: the numpy dtype of a column
     datum: str  #: how a value sits in a Datum: "INT" (sign-extended), "BOOL" or "FLOAT" (bits)
-    column: str  #: how a value sits in a column: "PLAIN" (the element is the C value)
+    column: str  #: how a value sits in a column: "PLAIN" (the element is the C value),
+    #: "UNIX_DAYS" or "UNIX_USECS" (numpy's datetime64[D] or [us], counted from 1970)
     oid: int  #: pg_type.oid
     width: int  #: bytes of the C value (pg_type.typlen)
     category: str  #: pg_type.typcategory
@@ -38,6 +39,8 @@ class SqlType(enum.Enum):
     INT8 = "int8"
     FLOAT4 = "float4"
     FLOAT8 = "float8"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
     #: Only for literals like ``1.5``: PostgreSQL types them numeric, which copypatch lacks, so a
     #: numeric value must be cast to float4/float8 before anything computes with it.
     NUMERIC = "numeric"
@@ -164,6 +167,7 @@ SUPPORTED_DTYPES = ", ".join(str(info.dtype) for info in _INFO.values())
 TYPE_NAMES = {
     **{name: t for t in SqlType.stored() for name in (t.value, t.sql_name)},
     "int": SqlType.INT4,
+    "timestamp without time zone": SqlType.TIMESTAMP,
     "numeric": SqlType.NUMERIC,
     "decimal": SqlType.NUMERIC,
 }

@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 import copypatch
 
+from . import _datetime
 from ._errors import CompileError, EvalError
 from .analyze import analyze
 from .schema import Column, Schema
@@ -78,10 +79,20 @@ _CALLED = ("abs", "mod", "sqrt", "cbrt", "exp", "ln", "log", "log10", "ceil", "c
            "int2abs", "int8shl", "sin", "cos", "tan", "cot", "asin", "acos", "atan", "atan2",
            "degrees", "radians", "gcd", "lcm", "width_bucket", "sinh", "cosh", "tanh", "asinh",
            "acosh", "atanh", "sind", "cosd", "tand", "cotd", "asind", "acosd", "atand", "atan2d",
-           "pi")
+           "pi", "isfinite", "make_date", "date", "date_lt_timestamp", "timestamp_ge_date",
+           "date_cmp")
+# the units of date_part and date_trunc, drawn as they are spelled: PostgreSQL's names and
+# abbreviations, upper case, units date_trunc lacks, and words that are no unit (errors)
+_UNITS = ("microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month",
+          "quarter", "year", "decade", "century", "millennium", "julian", "isoyear", "dow",
+          "isodow", "doy", "epoch", "YEAR", "Mon", "msec", "us", "millenniums", "timezone",
+          "now", "foo", "january")
 # VARIADIC "any" functions, drawn with one to four arguments of any types (_Gen.variadic_any)
 _VARIADIC_ANY = ("num_nulls", "num_nonnulls")
 _CMP = ("=", "<>", "<", "<=", ">", ">=")
+# the last date that has a timestamp (294276-12-31), and numpy's last timestamp (294247-01-10)
+_LAST_TIMESTAMP_DAY = _datetime.TIMESTAMP_END // _datetime.USECS_PER_DAY - 1
+_NUMPY_LAST_TIMESTAMP = _datetime.NUMPY_INFINITY - 1 - _datetime.UNIX_EPOCH_DAYS * _datetime.USECS_PER_DAY
 # cast target spellings, all of which PostgreSQL's grammar accepts
 _SPELLINGS = {t: tuple(name for name, u in TYPE_NAMES.items() if u is t) for t in TYPES}
 
@@ -199,6 +210,25 @@ def values_of(t: SqlType) -> st.SearchStrategy[Any]:
             st.integers(-100, 100),
             st.integers(lo, hi),
         )
+    if t is SqlType.DATE:
+        # PostgreSQL's days from 2000-01-01: its range's ends, the infinities, the last day with
+        # a timestamp and the first without, leap days, and mostly the years around 2000
+        return st.one_of(
+            st.sampled_from([0, -1, 1, 59, -10957, _datetime.DATEVAL_NOBEGIN,
+                             _datetime.DATEVAL_NOEND, _datetime.DATE_MIN, _datetime.DATE_END - 1,
+                             _LAST_TIMESTAMP_DAY, _LAST_TIMESTAMP_DAY + 1]),
+            st.integers(-40_000, 40_000),
+            st.integers(_datetime.DATE_MIN, _datetime.DATE_END - 1),
+        )
+    if t is SqlType.TIMESTAMP:
+        # microseconds from 2000-01-01, up to numpy's last (PostgreSQL's go 30 years further)
+        day = _datetime.USECS_PER_DAY
+        return st.one_of(
+            st.sampled_from([0, -1, 1, day - 1, day, -10957 * day, _datetime.DT_NOBEGIN,
+                             _datetime.DT_NOEND, _datetime.TIMESTAMP_MIN, _NUMPY_LAST_TIMESTAMP]),
+            st.integers(-40_000 * day, 40_000 * day),
+            st.integers(_datetime.TIMESTAMP_MIN, _NUMPY_LAST_TIMESTAMP),
+        )
     if not t.is_float:
         raise TypeError(f"no strategy for values of type {t.sql_name}: add one to values_of")
     specials = _SPECIAL_FLOATS + (_SPECIAL_FLOAT4 if t is SqlType.FLOAT4 else _SPECIAL_FLOAT8)
@@ -219,13 +249,21 @@ def schemas(draw: st.DrawFn, min_columns: int = 1, max_columns: int = 6) -> Sche
     )
 
 
+def column_array(t: SqlType, values: list[Any]) -> np.ndarray:
+    """A numpy column of type t holding values (PostgreSQL's days or microseconds for date and
+    timestamp, which the column stores from 1970, infinities as numpy's extremes)."""
+    if t.info.column == "PLAIN":
+        return np.array(values, dtype=t.dtype)
+    return np.array([_datetime.to_numpy(t.value, v) for v in values], dtype=np.int64).view(t.dtype)
+
+
 @st.composite
 def tables(draw: st.DrawFn, schema: Schema, min_rows: int = 0, max_rows: int = 20) -> dict[str, Any]:
     """A table for schema: plain arrays for NOT NULL columns, masked arrays for nullable ones."""
     n = draw(st.integers(min_rows, max_rows))
     out: dict[str, Any] = {}
     for c in schema.columns:
-        data = np.array(draw(st.lists(values_of(c.type), min_size=n, max_size=n)), dtype=c.type.dtype)
+        data = column_array(c.type, draw(st.lists(values_of(c.type), min_size=n, max_size=n)))
         if c.nullable:
             mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=np.bool_)
             out[c.name] = np.ma.masked_array(data, mask=mask)
@@ -269,7 +307,14 @@ def _element_text(t: SqlType, v: Any) -> str:
         return "t" if v else "f"
     if t.is_integer:
         return str(v)
+    if t in (SqlType.DATE, SqlType.TIMESTAMP):
+        text = _datetime_text(t, v)
+        return f'"{text}"' if " " in text else text
     return _float_text(t, v)
+
+
+def _datetime_text(t: SqlType, v: int) -> str:
+    return _datetime.date_out(v) if t is SqlType.DATE else _datetime.timestamp_out(v)
 
 
 @st.composite
@@ -287,6 +332,10 @@ def literals(draw: st.DrawFn, t: SqlType) -> str:
         if -(2**31) <= v < 2**31:
             return draw(st.sampled_from([f"{_int_literal(v)}::int8", f"'{v}'::bigint"]))
         return _int_literal(v)  # PostgreSQL types a literal beyond int4 as int8
+    if t in (SqlType.DATE, SqlType.TIMESTAMP):
+        text = _datetime_text(t, v)
+        return draw(st.sampled_from([f"'{text}'::{t.value}", f"{t.value} '{text}'",
+                                     f"CAST('{text}' AS {t.value})"]))
     name = t.value
     text = _float_text(t, v)
     if math.isfinite(v) and text != "-0" and draw(st.booleans()):
@@ -326,9 +375,13 @@ class _Gen:
     def expr(self, t: SqlType, depth: int) -> str:
         if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
             return self.leaf(t)
-        kinds = ["leaf", "binary", "case", "coalesce", "nullif", "cast", "minmax"]
+        kinds = ["leaf", "case", "coalesce", "nullif", "cast", "minmax"]
+        if self.sig.binary[t]:  # no operator of copypatch's types gives a timestamp
+            kinds.append("binary")
         if self.sig.calls[t]:
             kinds.append("call")
+        if t in (SqlType.FLOAT8, SqlType.TIMESTAMP):
+            kinds.append("datetime_unit")
         if t is SqlType.INT4:
             kinds.append("variadic_any")
         if t is SqlType.BOOL:
@@ -402,6 +455,13 @@ class _Gen:
             return f"{name}({', '.join(self.expr(a, d) for a in argtypes)})"
         if kind == "variadic_any":
             return self.variadic_any(d)
+        if kind == "datetime_unit":
+            # date_part('unit', date or timestamp) (float8), date_trunc('unit', timestamp)
+            unit = self.draw(st.sampled_from(_UNITS))
+            if t is SqlType.FLOAT8:
+                arg_t = self.draw(st.sampled_from([SqlType.DATE, SqlType.TIMESTAMP]))
+                return f"date_part('{unit}', {self.expr(arg_t, d)})"
+            return f"date_trunc('{unit}', {self.expr(SqlType.TIMESTAMP, d)})"
         if kind == "distinct":
             xt = self.draw(st.sampled_from(TYPES))
             yt = self.draw(st.sampled_from(self.sig.comparable[xt]))
@@ -562,6 +622,8 @@ def quals(draw: st.DrawFn, schema: Schema, max_conjuncts: int = 5) -> Expression
         if kind == "eq_col":
             return f"{left} = {gen.leaf(draw(st.sampled_from(gen.sig.comparable[t])))}"
         ops = [b for b in gen.sig.binary[t] if b[0] in ("/", "%", "*", "+")]
+        if not ops:  # timestamp: no arithmetic gives one
+            return gen.expr(SqlType.BOOL, 1)
         op, lt, rt = draw(st.sampled_from(ops))
         return f"{gen.operand(lt, 0)} {op} {gen.operand(rt, 0)} {draw(st.sampled_from(_CMP))} {gen.leaf(t)}"
 
@@ -622,7 +684,9 @@ def as_list(res: Any) -> list[Any]:
     """A filter() or evaluate() result as plain, comparable values: None for NULL, NaN as the
     string "NaN" and -0.0 as "-0" (so that == tells them apart from each other and from 0.0)."""
     out: list[Any] = []
-    data = np.ma.getdata(res).tolist()
+    raw = np.ma.getdata(res)
+    # datetime64 as its integers: exact, and the infinities' stand-ins are no datetime
+    data = (raw.view(np.int64) if raw.dtype.kind == "M" else raw).tolist()
     nulls = np.ma.getmaskarray(res).tolist()
     for v, m in zip(data, nulls):
         if m:
@@ -803,8 +867,12 @@ def table_source(table: Mapping[str, Any]) -> str:
     """Python source that rebuilds table (needs `import math, numpy as np`)."""
     parts = []
     for name, arr in table.items():
-        data = "[" + ", ".join(_py(v) for v in np.ma.getdata(arr).tolist()) + "]"
-        dt = f"np.{np.dtype(arr.dtype).name}"
+        raw = np.ma.getdata(arr)
+        if raw.dtype.kind == "M":  # datetime64, rebuilt from its integers
+            raw = raw.view(np.int64)
+        data = "[" + ", ".join(_py(v) for v in raw.tolist()) + "]"
+        dt = (f"np.{np.dtype(arr.dtype).name}" if arr.dtype.kind != "M"
+              else f"np.dtype({str(arr.dtype)!r})")
         if isinstance(arr, np.ma.MaskedArray):
             mask = "[" + ", ".join(str(int(m)) for m in np.ma.getmaskarray(arr).tolist()) + "]"
             parts.append(f"{name!r}: np.ma.masked_array(np.array({data}, dtype={dt}), mask={mask})")
