@@ -1,0 +1,139 @@
+"""fork() with other threads busy compiling and freeing JIT code."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from helpers import JIT_EXPRESSIONS, JIT_TABLE
+
+import copypatch
+from copypatch import jit
+
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork"),
+    pytest.mark.skipif(not jit.available(), reason="no JIT stencils for this machine"),
+]
+
+TABLE = JIT_TABLE
+#: generous: a loaded 2-core machine, or qemu (tools/test-arm64.sh) at a tenth of the speed
+CHILD_TIMEOUT = 120.0
+
+
+def expected(sql: str) -> list[bool]:
+    return list(copypatch.compile(sql, TABLE, engine="goto").filter(TABLE).tolist())
+
+
+class Child:
+    """A forked child running `work`; its report (or traceback) comes back through a pipe."""
+
+    def __init__(self, work: Callable[[], str]) -> None:
+        r, w = os.pipe()
+        with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 1
+            try:
+                os.close(r)
+                report = work()
+                code = 0
+            except BaseException:  # noqa: BLE001 (the parent reports it)
+                report = traceback.format_exc()
+            try:
+                os.write(w, report.encode()[:60000])
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.pid, self.fd = pid, r
+
+    def wait(self, timeout: float = CHILD_TIMEOUT) -> tuple[str, str]:
+        """(how it ended, its report): "exit 0", "exit N", "signal N" or "hung" (then killed)."""
+        deadline = time.monotonic() + timeout
+        chunks: list[bytes] = []
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    return "hung", b"".join(chunks).decode(errors="replace")
+                data = os.read(self.fd, 65536)
+                if not data:  # the child has exited (or closed the pipe on its way out)
+                    break
+                chunks.append(data)
+            _, status = os.waitpid(self.pid, 0)
+        finally:
+            os.close(self.fd)
+        report = b"".join(chunks).decode(errors="replace")
+        if os.WIFSIGNALED(status):
+            return f"signal {os.WTERMSIG(status)}", report
+        return f"exit {os.WEXITSTATUS(status)}", report
+
+
+@contextmanager
+def background(loop: Callable[[], None]) -> Iterator[threading.Event]:
+    """Run `loop` in a thread until the block ends (it is given the stop event)."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                loop()
+        except BaseException as e:  # noqa: BLE001 (reported by the test, not lost in the thread)
+            errors.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        t.join(CHILD_TIMEOUT)
+    assert not t.is_alive(), "the background thread did not stop"
+    assert not errors, errors
+
+
+def test_child_keeps_its_code_while_the_parent_frees_and_compiles() -> None:
+    """A fork pool's shape: the parent keeps compiling and freeing JIT programs (here two
+    threads: one churning, and the forking one, which frees what the child inherited and
+    compiles over it as soon as fork() returns) while each child runs the programs it inherited
+    and compiles new ones. Each child has its own copy of the code as it was at fork()."""
+    want = {sql: expected(sql) for sql in JIT_EXPRESSIONS}
+
+    def churn() -> None:
+        for sql in JIT_EXPRESSIONS:
+            p = copypatch.compile(sql, TABLE, engine="jit")
+            assert p.filter(TABLE).tolist() == want[sql]
+            p.close()
+
+    results = []
+    with background(lambda: churn()):
+        for _ in range(30):
+            inherited = [copypatch.compile(sql, TABLE, engine="jit") for sql in JIT_EXPRESSIONS]
+
+            def child_work(inherited: list[copypatch.Program] = inherited) -> str:
+                for _ in range(3):
+                    for sql, p in zip(JIT_EXPRESSIONS, inherited):
+                        assert p.filter(TABLE).tolist() == want[sql], sql
+                fresh = [copypatch.compile(sql, TABLE, engine="jit") for sql in JIT_EXPRESSIONS]
+                for sql, p in zip(JIT_EXPRESSIONS, fresh):
+                    assert p.filter(TABLE).tolist() == want[sql], sql
+                return "ok"
+
+            child = Child(child_work)
+            for p in inherited:  # free the child's programs here, and compile into their room
+                p.close()
+            churn()
+            results.append(child.wait())
+    bad = [r for r in results if r != ("exit 0", "ok")]
+    assert not bad, f"{len(bad)} of {len(results)} children failed: {bad}"
