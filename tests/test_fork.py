@@ -1,4 +1,4 @@
-"""fork() with other threads busy compiling and freeing JIT code."""
+"""fork() with other threads busy: compiling and freeing JIT code, or inside filter()."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
 from helpers import JIT_EXPRESSIONS, JIT_TABLE
 
@@ -137,3 +138,72 @@ def test_child_keeps_its_code_while_the_parent_frees_and_compiles() -> None:
             results.append(child.wait())
     bad = [r for r in results if r != ("exit 0", "ok")]
     assert not bad, f"{len(bad)} of {len(results)} children failed: {bad}"
+
+
+def test_fork_while_another_thread_is_inside_filter() -> None:
+    """A thread is inside prog.filter() (holding the program's lock) when another forks: the
+    child, which has only the forking thread, can still run that program (and free it)."""
+    n = 200_000  # a few milliseconds per scan: the fork lands inside one
+    big = {
+        "a": np.arange(n, dtype=np.int32) % 200 - 50,
+        "b": np.arange(n, dtype=np.int64) % 17,
+        "c": np.ma.masked_array(np.arange(n, dtype=np.int32) % 9, mask=np.arange(n) % 5 == 0),
+    }
+    sql = JIT_EXPRESSIONS[0]
+    want = copypatch.compile(sql, big, engine="goto").filter(big).tolist()
+    held = 0  # forks that certainly found the lock held (one in twenty may not: the GIL's doing)
+    for engine in copypatch.ENGINES:
+        prog = copypatch.compile(sql, big, engine=engine)
+        inside = threading.Event()
+
+        def scan(prog: copypatch.Program = prog, inside: threading.Event = inside) -> None:
+            inside.set()
+            prog.filter(big)
+
+        with background(scan):
+            assert inside.wait(CHILD_TIMEOUT)
+            for _ in range(4):
+
+                def child_work(prog: copypatch.Program = prog) -> str:
+                    assert prog.filter(big).tolist() == want
+                    prog.close()
+                    return "ok"
+
+                exe = prog._main
+                held += exe is not None and exe.lock.locked()
+                result = Child(child_work).wait()
+                assert result == ("exit 0", "ok"), (engine, result)  # "hung": the lock was held
+        assert prog.filter(big).tolist() == want  # and the parent's is as it was
+    assert held > 0
+
+
+def test_fork_while_another_thread_holds_a_program_lock() -> None:
+    """The same, deterministic: a thread holds the lock (as filter() does) for the whole fork;
+    the child scans and closes, the parent's lock is still held until that thread lets go."""
+    prog = copypatch.compile(JIT_EXPRESSIONS[0], TABLE, engine="jit")
+    exe = prog._main
+    assert exe is not None
+    want = expected(JIT_EXPRESSIONS[0])
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with exe.lock:
+            taken.set()
+            done.wait(CHILD_TIMEOUT)
+
+    t = threading.Thread(target=hold, daemon=True)
+    t.start()
+    try:
+        assert taken.wait(CHILD_TIMEOUT)
+
+        def child_work() -> str:
+            assert prog.filter(TABLE).tolist() == want
+            prog.close()
+            return "ok"
+
+        assert Child(child_work).wait() == ("exit 0", "ok")
+        assert exe.lock.locked()
+    finally:
+        done.set()
+        t.join(CHILD_TIMEOUT)
+    assert prog.filter(TABLE).tolist() == want
