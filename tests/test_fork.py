@@ -29,6 +29,12 @@ TABLE = JIT_TABLE
 CHILD_TIMEOUT = 120.0
 
 
+def wx_mappings() -> list[str]:
+    """Lines of /proc/self/maps that are both writable and executable."""
+    with open("/proc/self/maps") as f:
+        return [line for line in f if "w" in line.split()[1] and "x" in line.split()[1]]
+
+
 def expected(sql: str) -> list[bool]:
     return list(copypatch.compile(sql, TABLE, engine="goto").filter(TABLE).tolist())
 
@@ -129,13 +135,16 @@ def test_child_keeps_its_code_while_the_parent_frees_and_compiles() -> None:
                 fresh = [copypatch.compile(sql, TABLE, engine="jit") for sql in JIT_EXPRESSIONS]
                 for sql, p in zip(JIT_EXPRESSIONS, fresh):
                     assert p.filter(TABLE).tolist() == want[sql], sql
+                assert not wx_mappings()  # the child's new pages are W^X too
                 return "ok"
 
             child = Child(child_work)
-            for p in inherited:  # free the child's programs here, and compile into their room
-                p.close()
-            churn()
-            results.append(child.wait())
+            try:
+                for p in inherited:  # free the child's programs here, and compile over them
+                    p.close()
+                churn()
+            finally:
+                results.append(child.wait())
     bad = [r for r in results if r != ("exit 0", "ok")]
     assert not bad, f"{len(bad)} of {len(results)} children failed: {bad}"
 
