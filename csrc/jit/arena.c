@@ -11,18 +11,19 @@
  * only while it writes a program (CpJitRegion); only the read-execute one leaves the JIT.
  *
  * Freed code is overwritten with the patcher's trap (CP_FREED_FILL), so a stale pointer into it
- * faults rather than runs someone else's program. After fork() the child copies every chunk
- * into a fresh memfd at the same addresses, so that parent and child stop sharing pages they
- * would otherwise both write.
+ * faults rather than runs someone else's program. A fork()ed child gets its own pages behind
+ * every chunk, at the same addresses, holding the code as it was at fork(): the copy is taken in
+ * the parent before fork(), when nothing can change it (see fork() below), since parent and
+ * child would otherwise share, and both write, the same pages.
  *
  * Instruction-cache maintenance. Code is written through the read-write view and run from the
  * read-execute view: on AArch64 the data cache must be cleaned and the instruction cache
  * invalidated for the executable range before that code runs (on x86-64 the builtin is a
  * no-op). Every function that writes into a chunk ends by calling cp_jit_code_written on what it
  * wrote: the compiler (compile.c's publish: the program, its trap and trampolines),
- * arena_release (the trap fill of freed code) and arena_child_fork (every chunk, copied into
- * fresh pages). tests/test_arm64.py checks both the counters and, in the source, that every
- * writer is covered.
+ * arena_release (the trap fill of freed code) and arena_child_fork (every chunk, its copy
+ * mapped as fresh pages). tests/test_arm64.py checks both the counters and, in the source, that
+ * every writer is covered.
  *
  * One mutex guards the arena; the compiler holds it only to allocate and to give back.
  */
@@ -49,6 +50,7 @@ typedef struct CpJitChunk
 	uint32_t	used;			/* granules in use */
 	uint32_t	hint;			/* every granule below is in use */
 	bool		frozen;			/* after a failed remap in a forked child: no more allocations */
+	int			fork_copy;		/* during fork(): a memfd with this chunk's bytes for the child */
 	uint64_t	bitmap[];		/* one bit per granule, set when in use */
 } CpJitChunk;
 
@@ -93,48 +95,88 @@ cp_jit_set_skip_icache_flush(int on)
 
 /* ---------------------------------------------------------------------------------------------
  * fork()
+ *
+ * A chunk's pages are a MAP_SHARED memfd, and a MAP_SHARED mapping stays shared across fork():
+ * without more, parent and child would write into one another's code. So the child gets new
+ * pages, holding what the chunk held when fork() was called. That copy must be taken while
+ * nothing can change it: the parent resumes as soon as fork() returns, and may then free a
+ * program the child still runs (trap-filling it) or compile into its room. The copy is
+ * therefore taken before fork(), in the parent, with the arena lock held (prepare): one fresh
+ * memfd per chunk, written from the read-execute view. The child only maps it over both views
+ * (child: mmap and close, async-signal-safe); the parent closes it (parent). A program being
+ * compiled by another thread during the copy writes only its own room, which in the child
+ * stays allocated and is never published (that thread does not exist there).
+ *
+ * If a copy cannot be made (out of memory or descriptors), that chunk stays shared in the
+ * child, frozen: the child never allocates from it again, but its programs there may see the
+ * parent's later writes.
  * ------------------------------------------------------------------------------------------- */
+
+/* A new memfd holding the chunk's bytes as they are now (arena lock held); -1 on failure. */
+static int
+chunk_snapshot(const CpJitChunk *c)
+{
+	const uint8_t *src = c->rx;	/* read, not written */
+	int			fd = memfd_create("copypatch-jit", MFD_CLOEXEC);
+	size_t		done = 0;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t) c->size) != 0)
+		goto fail;
+	while (done < c->size)
+	{
+		ssize_t		w = write(fd, src + done, c->size - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		done += (size_t) w;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
 static void
 arena_prepare_fork(void)
 {
 	pthread_mutex_lock(&arena.lock);
+	for (CpJitChunk *c = arena.chunks; c != NULL; c = c->next)
+		c->fork_copy = chunk_snapshot(c);
 }
 
 static void
 arena_parent_fork(void)
 {
+	for (CpJitChunk *c = arena.chunks; c != NULL; c = c->next)
+	{
+		if (c->fork_copy >= 0)
+			close(c->fork_copy);
+		c->fork_copy = -1;
+	}
 	pthread_mutex_unlock(&arena.lock);
 }
 
-/* Give every chunk fresh pages of its own, same contents, same addresses. */
+/* Put the copies taken before fork() behind every chunk's two views: same addresses. */
 static void
 arena_child_fork(void)
 {
 	for (CpJitChunk *c = arena.chunks; c != NULL; c = c->next)
 	{
-		int			fd = memfd_create("copypatch-jit", MFD_CLOEXEC);
-		size_t		done = 0;
+		int			fd = c->fork_copy;
 
-		if (fd < 0 || ftruncate(fd, (off_t) c->size) != 0)
-			goto fail;
-		while (done < c->size)
-		{
-			ssize_t		w = write(fd, c->rx + done, c->size - done);
-
-			if (w <= 0)
-				goto fail;
-			done += (size_t) w;
-		}
-		if (mmap(c->rw, c->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+		c->fork_copy = -1;
+		if (fd < 0 ||
+			mmap(c->rw, c->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
 			mmap(c->rx, c->size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-			goto fail;
-		close(fd);
-		cp_jit_code_written(c->rx, c->size);	/* same bytes, but new pages behind the same addresses */
-		continue;
-fail:
+			c->frozen = true;	/* still shared with the parent: never write into it again */
+		else
+			cp_jit_code_written(c->rx, c->size);	/* same bytes, new pages at the same addresses */
 		if (fd >= 0)
 			close(fd);
-		c->frozen = true;		/* still shared with the parent: never write into it again */
 	}
 	pthread_mutex_unlock(&arena.lock);
 }
@@ -186,6 +228,7 @@ chunk_new(size_t min_size)
 	c->rx = rx;
 	c->size = size;
 	c->ngranules = ngranules;
+	c->fork_copy = -1;
 	c->next = arena.chunks;
 	arena.chunks = c;
 	arena.nchunks++;

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -324,6 +326,51 @@ def bind_columns(schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, li
     return cols, nrows, keep
 
 
+# fork()s this process descends through. In a child only the forking thread exists: a lock
+# taken before the fork by another thread (inside a scan) would never be released there.
+_fork_generation = 0
+_renewing = threading.Lock()  # serialises the child's threads renewing the same lock
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation, _renewing
+    _fork_generation += 1
+    _renewing = threading.Lock()  # a thread that is gone may have held this one too
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ForkSafeLock:
+    """`with lock:` as threading.Lock's, except that the first use in a fork()ed child takes a
+    fresh lock: what the parent's other threads held is not held in the child, where they do
+    not exist. O(1) per fork, whatever the number of locks (renewing each one in an
+    `after_in_child` hook would touch every program's pages in every child)."""
+
+    __slots__ = ("_generation", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = _fork_generation
+
+    def __enter__(self) -> None:
+        if self._generation != _fork_generation:
+            with _renewing:
+                if self._generation != _fork_generation:
+                    self._lock = threading.Lock()
+                    self._generation = _fork_generation  # after the lock: a reader sees the new one
+        self._lock.acquire()
+
+    def __exit__(
+        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+
 class Executable:
     """One step program bound to an engine, with its C memory."""
 
@@ -335,7 +382,8 @@ class Executable:
         if self.layout.jit is not None:
             # the JIT's own compile (copy + patch + publish), measured in C
             self.compile_ns = self.layout.jit.compile_ns
-        self.lock = threading.Lock()  # the steps' slots are per program: one scan at a time
+        # the steps' slots are per program: one scan at a time (a fork()ed child starts afresh)
+        self.lock = ForkSafeLock()
 
     @property
     def code_size(self) -> int:
