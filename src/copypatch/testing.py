@@ -800,3 +800,150 @@ def _report(what: str, sql: str, mode: str, table: Mapping[str, Any],
     return "\n".join(lines)
 
 
+
+
+# ---- the checking interpreter: opcodes.def's effects, proved on every run ------------------
+class DeclarationMismatch(AssertionError):
+    """A step wrote a slot its opcode's effects do not declare, missed a declared write, or read
+    a slot part nothing wrote: the verifier's model of the opcode is wrong."""
+
+
+def _program_slots(sp: Any) -> list[Any]:
+    """Every slot of a step program: the result, the temporaries, every argument slot."""
+    from .lower import RESULT, Arg, Tmp
+
+    return [RESULT, *(Tmp(k) for k in range(sp.ntmp)),
+            *(Arg(f, a) for f, call in enumerate(sp.calls) for a in range(len(call.argtypes)))]
+
+
+def _check_plan(sp: Any) -> tuple[bytes, list[int], bytes, list[dict[Any, Any]]]:
+    """What the declarations say of every (step, slot), as check.c's plan reads it."""
+    from . import _pgcatalog
+    from ._core import lib
+    from .opcodes import OPS
+    from .verify import step_slots
+
+    slots = _program_slots(sp)
+    index = {d: k for k, d in enumerate(slots)}
+    plan = bytearray(len(sp.steps) * len(slots))
+    dest_slot: list[int] = []
+    declared: list[dict[Any, Any]] = []
+    for i, s in enumerate(sp.steps):
+        info = OPS[s.opcode]
+        mine = {slot: eff for _, slot, eff in step_slots(sp, s, info)}
+        declared.append(mine)
+        dest_slot.append(index[s.dest] if s.dest is not None else -1)
+        for slot, k in index.items():
+            eff = mine.get(slot)
+            p = 0
+            read = eff.read if eff is not None else "NONE"
+            if read == "CALLEE":
+                strict = _pgcatalog.FUNCTIONS[sp.calls[s.fcinfo].funcname]["strict"]
+                read = "NONULL" if strict else "CHECKED"
+            if read == "NONE":
+                p |= lib.CP_CHECK_POISON_VALUE | lib.CP_CHECK_POISON_NULL
+            elif read == "NULL":
+                p |= lib.CP_CHECK_POISON_VALUE
+            elif read == "CHECKED":
+                p |= lib.CP_CHECK_CHECKED
+            elif read == "COPY":
+                p |= lib.CP_CHECK_CHECKED | lib.CP_CHECK_COPY_SOURCE
+            elif read == "NONULL":
+                p |= lib.CP_CHECK_NEEDS_VALUE | lib.CP_CHECK_POISON_NULL
+            if eff is not None:
+                p |= {"MUST": lib.CP_CHECK_MUST_VALUE, "IFNN": lib.CP_CHECK_IFNN_VALUE}.get(
+                    eff.value, 0)
+                p |= lib.CP_CHECK_MUST_NULL if eff.null == "MUST" else 0
+            plan[i * len(slots) + k] = p
+    initially = bytearray(len(slots))
+    for f, call in enumerate(sp.calls):
+        for a in call.consts:
+            initially[index[Arg_(f, a)]] = 3  # written at compile time, value and flag
+    return bytes(plan), dest_slot, bytes(initially), declared
+
+
+def Arg_(f: int, a: int) -> Any:  # noqa: N802 - lower.Arg, imported late (testing imports early)
+    from .lower import Arg
+
+    return Arg(f, a)
+
+
+def checked_outcomes(sp: Any, schema: Schema, table: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Run a verified step program on the checking interpreter (csrc/check.c), in every mode its
+    result type allows, and return its outcomes by mode; raise DeclarationMismatch if any step
+    wrote a slot part its opcode's effects do not declare, skipped a declared MUST write, or
+    read a part nothing wrote this row."""
+    from ._core import ffi, lib
+    from .layout import Executable
+    from .opcodes import OPS
+
+    slots = _program_slots(sp)
+    nslots, nsteps = len(slots), len(sp.steps)
+    plan, dest_slot, initially, declared = _check_plan(sp)
+    exe = Executable(sp, "switch")
+    layout = exe.layout
+    cslots = ffi.new("CpCheckSlot[]", max(1, nslots))
+    for k, d in enumerate(slots):
+        cslots[k].value, cslots[k].isnull = layout.dest(d)
+    keep = {
+        "plan": ffi.new("uint8_t[]", plan or b"\0"),
+        "dest": ffi.new("int32_t[]", dest_slot or [0]),
+        "initially": ffi.new("uint8_t[]", initially or b"\0"),
+        "written": ffi.new("uint8_t[]", max(1, nsteps * nslots)),
+        "violations": ffi.new("uint8_t[]", max(1, nsteps * nslots)),
+        "executions": ffi.new("int64_t[]", max(1, nsteps)),
+        "defined": ffi.new("uint8_t[]", max(1, nslots)),
+        "saved_values": ffi.new("Datum[]", max(1, nslots)),
+        "saved_nulls": ffi.new("uint8_t[]", max(1, nslots)),
+        "poisoned": ffi.new("uint8_t[]", max(1, nslots)),
+    }
+    ck = ffi.new("CpCheck *")
+    ck.nslots, ck.nsteps, ck.slots = nslots, nsteps, cslots
+    ck.plan, ck.dest_slot, ck.initially = keep["plan"], keep["dest"], keep["initially"]
+    ck.written, ck.violations, ck.executions = keep["written"], keep["violations"], keep["executions"]
+    ck.defined, ck.saved_values = keep["defined"], keep["saved_values"]
+    ck.saved_nulls, ck.poisoned = keep["saved_nulls"], keep["poisoned"]
+    ck.current = -1
+    layout.state.evalfunc = lib.cp_engine_check()
+    modes = ["evaluate"] if sp.result_type is not SqlType.BOOL else ["filter", "evaluate"]
+    if any(s.opcode == "EEOP_DONE_NEXTROW_FILTER" for s in sp.steps):
+        modes = ["filter"]
+    elif any(s.opcode == "EEOP_DONE_NEXTROW_EVALUATE" for s in sp.steps):
+        modes = ["evaluate"]
+    out: dict[str, tuple[Any, ...]] = {}
+    for mode in modes:
+        lib.cp_check_set(ck)
+        try:
+            values, nulls = exe.scan(schema, table, lib.CP_SCAN_FILTER if mode == "filter"
+                                     else lib.CP_SCAN_EVALUATE)
+            res = values if nulls is None else np.ma.MaskedArray(values, mask=nulls)
+            out[mode] = ("ok", as_list(res))
+        except EvalError as e:
+            out[mode] = ("error", e.sqlstate, e.message, e.row)
+        finally:
+            lib.cp_check_abort(ck)
+            lib.cp_check_set(ffi.NULL)
+    problems = []
+    vnames = {lib.CP_CHECK_MISSED_VALUE: "did not write the value it must write",
+              lib.CP_CHECK_MISSED_NULL: "did not write the NULL flag it must write",
+              lib.CP_CHECK_UNDEFINED_VALUE: "read a value nothing wrote (or a NULL it checks not)",
+              lib.CP_CHECK_UNDEFINED_NULL: "read a NULL flag nothing wrote"}
+    for i, s in enumerate(sp.steps):
+        for k, slot in enumerate(slots):
+            w = keep["written"][i * nslots + k]
+            eff = declared[i].get(slot)
+            if w & lib.CP_CHECK_WROTE_VALUE and (eff is None or eff.value == "NONE"):
+                problems.append(f"step {i} ({s.opcode}) wrote the value of {slot}, undeclared")
+            if w & lib.CP_CHECK_WROTE_NULL and (eff is None or eff.null == "NONE"):
+                problems.append(f"step {i} ({s.opcode}) wrote the NULL flag of {slot}, undeclared")
+            bad = keep["violations"][i * nslots + k]
+            for bit, what in vnames.items():
+                if bad & bit:
+                    problems.append(f"step {i} ({s.opcode}) {what}: {slot} "
+                                    f"(declared: {OPS[s.opcode].effects})")
+    exe.close()
+    if problems:
+        from .layout import explain_steps
+
+        raise DeclarationMismatch("\n".join([*problems, "program:", explain_steps(sp)]))
+    return out
