@@ -21,7 +21,8 @@
  */
 #include "functions.h"
 
-#define CP_CHECK_CANARY		((Datum) 0x5a5aa5a55a5aa5a5ULL)
+/* a canary per slot, so that a copy of one slot's canary into another still shows */
+#define CP_CHECK_CANARY(k)	((Datum) 0x5a5aa5a55a5aa5a5ULL ^ (Datum) (k))
 #define CP_CHECK_NULL_CANARY ((uint8_t) 0xa5)
 
 enum
@@ -77,7 +78,7 @@ check_finish(CpCheck *ck)
 		uint8_t		p = plan[k];
 		uint8_t		poisoned = ck->poisoned[k];
 		uint8_t		nb = null_byte(slot->isnull);
-		bool		wrote_value = (poisoned & 1) ? *slot->value != CP_CHECK_CANARY
+		bool		wrote_value = (poisoned & 1) ? *slot->value != CP_CHECK_CANARY(k)
 			: *slot->value != ck->saved_values[k];
 		bool		wrote_null = (poisoned & 2) ? nb != CP_CHECK_NULL_CANARY
 			: nb != ck->saved_nulls[k];
@@ -143,7 +144,7 @@ check_begin(CpCheck *ck, int32_t i)
 		if ((p & CP_CHECK_POISON_VALUE) ||
 			((p & CP_CHECK_CHECKED) && !(p & CP_CHECK_NEEDS_VALUE) && *slot->isnull))
 		{
-			*slot->value = CP_CHECK_CANARY;
+			*slot->value = CP_CHECK_CANARY(k);
 			ck->poisoned[k] |= 1;
 		}
 		if (p & CP_CHECK_POISON_NULL)

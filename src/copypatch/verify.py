@@ -92,7 +92,10 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
         ok = (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
               and _fits_float(v, ct))
     if not ok:
-        return f"{v!r} is not a value of type {ct.value}"
+        text = repr(v)
+        if len(text) > 40:  # 10**400: say which number, not all of its digits
+            text = f"{text[:20]}...({len(text)} characters)"
+        return f"{text} is not a value of type {ct.value}"
     return None
 
 
