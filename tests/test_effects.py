@@ -22,9 +22,10 @@ from copypatch.rawsteps import from_steps
 #: examples of the hostile-program fuzzer; each runs on every engine and the checking interpreter
 HOSTILE = int(os.environ.get("COPYPATCH_HOSTILE_PROGRAM_EXAMPLES", "300"))
 FUZZ = int(os.environ.get("COPYPATCH_HOSTILE_EXAMPLES", "200"))
-_SETTINGS = dict(deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                        HealthCheck.filter_too_much])
+_SETTINGS: dict[str, Any] = {
+    "deadline": None, "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                              HealthCheck.filter_too_much]}
 
 TABLE = {"a": np.array([1, 2], dtype=np.int64)}
 
@@ -61,14 +62,15 @@ def test_item_1_scalararrayop_writes_its_argument_1() -> None:
                 p.evaluate({{"a": np.array([1], dtype=np.int64)}})
                 print("accepted")
     """)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("refused:") == len(copypatch.ENGINES), r.stdout
     assert "step 3 (EEOP_SCALARARRAYOP): reads fcinfo0.arg1 as int8, but it holds int8[]" in r.stdout
 
 
 def test_item_2_anynull_is_a_flag_without_a_value() -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"op": "CONST", "array": [1, 2], "type": "int8", "to": "tmp1"},
         {"op": "CONST_NULL", "const": None, "type": "int8", "to": "tmp1"},
         {"op": "CONST", "const": True, "type": "bool", "to": "result"},
@@ -81,7 +83,7 @@ def test_item_2_anynull_is_a_flag_without_a_value() -> None:
 
 
 def test_item_3_nonull_only_where_no_null_arrives() -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"op": "CONST", "array": [1, 2], "type": "int8", "to": "step2.arg0"},
         {"op": "CONST_NULL", "const": None, "type": "int8", "to": "step2.arg0"},
         {"op": "INLINE_int8pl_NONULL", "func": "int8pl", "args": {1: 0}, "to": "result"},
@@ -100,13 +102,13 @@ def test_item_3_nonull_only_where_no_null_arrives() -> None:
             bad[0]["to"] = bad[1]["to"] = "step3.arg0"
         assert "without a NULL check, but it can be NULL" in refused(bad, result_type="int8")
     # with no NULL on the way, the same opcode is accepted and right on every engine
-    ok = [{"op": "CONST", "const": 40, "type": "int8", "to": "step1.arg0"},
+    ok: list[dict[str, Any]] = [{"op": "CONST", "const": 40, "type": "int8", "to": "step1.arg0"},
           {"op": "INLINE_int8pl_NONULL", "func": "int8pl", "args": {1: 2}, "to": "result"},
           {"op": "DONE"}]
     for engine in copypatch.ENGINES:
         assert from_steps(ok, TABLE, result_type="int8", engine=engine).evaluate(TABLE).tolist() == [42, 42]
     # the NULL column behind a _NOTNULL column read, and a NULL after COALESCE's test, also
-    nullable = {"b": np.ma.masked_array(np.array([1, 2], dtype=np.int64), mask=[1, 0])}
+    nullable = {"b": np.ma.masked_array(np.array([1, 2], dtype=np.int64), mask=[True, False])}
     with pytest.raises(CompileError, match="column 0 \\(b\\) is nullable"):
         from_steps([{"op": "SCAN_COLUMN_INT8_NOTNULL", "attnum": 0, "to": "result"},
                     {"op": "DONE"}], nullable, result_type="int8")
@@ -114,7 +116,7 @@ def test_item_3_nonull_only_where_no_null_arrives() -> None:
 
 def test_a_stale_array_under_a_null_flag_is_not_an_in_list() -> None:
     # SCALARARRAYOP reads its array with no NULL check: a NULL flag over it leaves none
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"op": "CONST", "const": 1, "type": "int8", "to": "step3.arg0"},
         {"op": "CONST", "array": [1, 2], "type": "int8", "to": "result"},
         {"op": "CONST_NULL", "const": None, "type": "bool", "to": "result"},
@@ -128,7 +130,8 @@ def test_a_stale_array_under_a_null_flag_is_not_an_in_list() -> None:
 
 
 def test_a_step_cannot_alias_its_own_slots() -> None:
-    steps = [{"op": "CONST", "const": 1, "type": "int4", "to": "step1.arg1"},
+    steps: list[dict[str, Any]] = [
+             {"op": "CONST", "const": 1, "type": "int4", "to": "step1.arg1"},
              {"op": "FUNCEXPR_STRICT", "func": "int4pl", "args": {0: 1}, "to": "step1.arg1"},
              {"op": "CONST", "const": True, "type": "bool", "to": "result"}, {"op": "DONE"}]
     assert "fcinfo0.arg1 is both its" in refused(steps)
@@ -157,6 +160,7 @@ def test_item_4_bad_destinations_and_operands(to: Any) -> None:
 @pytest.mark.parametrize("t", ["float4", "float8"])
 def test_item_4_a_float_too_large_for_its_type(t: str) -> None:
     for where in ("const", "array", "arg"):
+        steps: list[dict[str, Any]]
         if where == "arg":
             steps = [{"op": "FUNCEXPR", "func": f"{t}pl", "args": [10**400, 1.0], "to": "result"},
                      {"op": "DONE"}]
@@ -184,7 +188,7 @@ def test_the_checking_interpreter_sees_a_wrong_declaration(monkeypatch: pytest.M
     out = testing.checked_outcomes(prog.steps, prog.schema, TABLE)
     assert out["filter"] != ("ok", [False, True])
     # a MUST write the step does not do: a strict call's value, under a NULL argument
-    nulls = {"a": np.ma.masked_array(np.array([1, 2], dtype=np.int64), mask=[1, 0])}
+    nulls = {"a": np.ma.masked_array(np.array([1, 2], dtype=np.int64), mask=[True, False])}
     prog = copypatch.compile("a + 1 > 2", nulls, optimize=())
     assert prog.steps is not None
     wrong = dict(info.effects, DEST=Effect("NONE", "MUST", "MUST"))
@@ -193,7 +197,7 @@ def test_the_checking_interpreter_sees_a_wrong_declaration(monkeypatch: pytest.M
         testing.checked_outcomes(prog.steps, prog.schema, nulls)
 
 
-@settings(max_examples=FUZZ, **_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=FUZZ, **_SETTINGS)
 @given(testing.cases(max_depth=4, max_rows=6))
 def test_compiled_programs_do_what_their_opcodes_declare(case: testing.Case) -> None:
     """Every opcode the front end and the passes produce, on the checking interpreter."""
@@ -211,7 +215,7 @@ def test_compiled_programs_do_what_their_opcodes_declare(case: testing.Case) -> 
             prog.close()
 
 
-@settings(max_examples=HOSTILE, **_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=HOSTILE, **_SETTINGS)
 @given(testing.hostile_programs())
 def test_hostile_programs_are_refused_or_run_as_declared(m: Any) -> None:
     """A program the verifier accepts never reads a value it did not write, on any engine."""

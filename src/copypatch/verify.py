@@ -41,10 +41,10 @@ from ._errors import CompileError
 from .nodes import Const
 from .opcodes import (
     KINDS,
-    Effect,
     OPERANDS,
     OPS,
     STEP_DEFAULTS,
+    Effect,
     OpFlag,
     OpInfo,
     column_opcode,
@@ -432,6 +432,7 @@ class _Verifier:
         return state
 
     def want(self, slot: Dest | None, state: SlotState, want: Any, what: str = "value") -> None:
+        assert slot is not None  # a destination, checked with the operands
         t = state[0]
         if _base(t) != _base(want):
             raise _fail(self.i, self.s, f"reads {_describe(slot)} as {_tname(want)}, but it "
