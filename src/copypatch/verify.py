@@ -20,10 +20,15 @@ and flags' have a rule of their own (_RULES, _TYPING).
   ntmp, arrays that exist, constants of their declared type;
 - SCAN_FETCHSOME covers at most the schema's columns, and every SCAN_VAR comes after (on every
   path) a FETCHSOME covering its column;
-- the type of what each slot holds: every read sees a written slot (a call consumes its
-  argument slots: they are written again before another call of the same call info) of the
-  type the opcode needs (bool for the BOOL_IN flag, the function's argument types for calls,
-  an IN-list array for SCALARARRAYOP), and no step overwrites a call's constant argument;
+- what each slot holds, by the opcode's effects (opcodes.def's fourth column: every slot it
+  reads and writes, value and NULL flag apart), never by a list of opcode names: every read sees
+  a written slot of the type the opcode needs (bool for the BOOL_IN flag, the function's
+  argument types for calls, an IN-list array for SCALARARRAYOP); a CHECKED read needs a value
+  wherever the flag is false, a NONULL read a value and no possible NULL (NULLness is part of the
+  state); a NULL flag written alone leaves no readable value (no stale value is ever read); a
+  LAST_USE step consumes the argument slots and temporaries it reads (they are written again
+  before another read); no step overwrites a call's constant argument or touches one slot in
+  two roles;
 - the last reachable step cannot fall off the end, and DONE finds the program's result type.
 """
 
