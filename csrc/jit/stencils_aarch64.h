@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "90d6f39fd0b22df883697893cd7f8b0d3d59a31037fb26e23e004b064991e7f6"
+#define CP_JIT_STENCILS_DIGEST "6e8793cd1690bcf6ac0d3a5e07e93a3fc0e6a644dea7d25cf46af7e0e74332d1"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "3a32767471dc50f7f97e029fc7626dee5083d966886c92464f1a03e02ca5fa8d"
+#define CP_JIT_STENCILS_DIGEST "cadca565d5aa8ea758c3aef7776b92248a6deb7a9b9bead6a915afe1b153ee3e"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -820,7 +820,7 @@ class DeclarationMismatch(AssertionError):
 
 def _program_slots(sp: Any) -> list[Any]:
     """Every slot of a step program: the result, the temporaries, every argument slot."""
-    from .lower import RESULT, Arg, Tmp
+    from .steps import RESULT, Arg, Tmp
 
     return [RESULT, *(Tmp(k) for k in range(sp.ntmp)),
             *(Arg(f, a) for f, call in enumerate(sp.calls) for a in range(len(call.argtypes)))]
@@ -830,8 +830,8 @@ def _check_plan(sp: Any) -> tuple[bytes, list[int], bytes, list[dict[Any, Any]]]
     """What the declarations say of every (step, slot), as check.c's plan reads it."""
     from . import _pgcatalog
     from ._core import lib
-    from .lower import Arg
     from .opcodes import OPS
+    from .steps import Arg
     from .verify import step_slots
 
     slots = _program_slots(sp)
@@ -983,9 +983,9 @@ def hostile_programs(draw: st.DrawFn, max_mutations: int = 3) -> tuple[Any, Sche
     dropped or inserted. Most are refused by the verifier; the rest must run as declared."""
     import copy
 
-    from .lower import RESULT, Arg, Step, Tmp
     from .nodes import Const
     from .opcodes import OPCODE_NAMES, OPS, inline_opcode
+    from .steps import RESULT, Arg, Step, Tmp
 
     schema = draw(schemas(max_columns=3))
     e = draw(expressions(schema, max_depth=3))
