@@ -100,7 +100,9 @@ typedef enum CpOpFlag
 								 * reads: they are written again before any other read */
 	CP_OPF_NONULL = 0x400,		/* skips a NULL check: only where no NULL can arrive */
 	CP_OPF_INLINE = 0x800,		/* an inlined built-in (inline.def): d.func, but no call */
-	CP_OPF_OPTIMIZED = 0x1000	/* produced only by the optimisation passes */
+	CP_OPF_OPTIMIZED = 0x1000,	/* produced only by the optimisation passes */
+	CP_OPF_JUMPS_IF_NULL = 0x2000,	/* jumps only when its destination's flag is true */
+	CP_OPF_FALLS_IF_NULL = 0x4000	/* continues with the next step only when it is true */
 } CpOpFlag;
 
 /*

@@ -35,7 +35,9 @@ def test_flags_are_consistent() -> None:
         assert not f & OpFlag.ENDS or f & OpFlag.NO_FALLTHROUGH, info
         assert not f & OpFlag.BOOL_OUT or "DEST" in e, info
         assert bool(f & OpFlag.NO_DEST) == ("DEST" not in e), info
-        assert not f & (OpFlag.JUMPS_IF_NOT_NULL | OpFlag.FALLS_IF_NOT_NULL) or "DEST" in e, info
+        edges = (OpFlag.JUMPS_IF_NOT_NULL | OpFlag.FALLS_IF_NOT_NULL | OpFlag.JUMPS_IF_NULL
+                 | OpFlag.FALLS_IF_NULL)
+        assert not f & edges or "DEST" in e, info
         assert "TMP" not in e or "tmp" in OPERANDS[info.kind], info
         assert not {"ARGS", "ARG0", "ARG1"} & set(e) or "fcinfo" in OPERANDS[info.kind], info
         assert all(eff.null != "IFNN" for eff in e.values()), info

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "6e8793cd1690bcf6ac0d3a5e07e93a3fc0e6a644dea7d25cf46af7e0e74332d1"
+#define CP_JIT_STENCILS_DIGEST "aad93bc2116499399bc6d97040ed029c1f73c97842551ef27c794793477bd550"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

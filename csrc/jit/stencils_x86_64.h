@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "cadca565d5aa8ea758c3aef7776b92248a6deb7a9b9bead6a915afe1b153ee3e"
+#define CP_JIT_STENCILS_DIGEST "555ef423374fbd7b3f6a55c9edceba2dfb9b827aec41e927de1226f8c9ffe7ce"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

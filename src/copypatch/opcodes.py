@@ -31,6 +31,8 @@ class OpFlag:
     JUMPS_IF_NOT_NULL: Final = int(lib.CP_OPF_JUMPS_IF_NOT_NULL)  # jumps only on a non-NULL dest
     FALLS_IF_NOT_NULL: Final = int(lib.CP_OPF_FALLS_IF_NOT_NULL)  # falls through only on one
     LAST_USE: Final = int(lib.CP_OPF_LAST_USE)  # the last reader of its args and temporaries
+    JUMPS_IF_NULL: Final = int(lib.CP_OPF_JUMPS_IF_NULL)  # jumps only on a NULL destination
+    FALLS_IF_NULL: Final = int(lib.CP_OPF_FALLS_IF_NULL)  # falls through only on one
     BOOL_IN: Final = int(lib.CP_OPF_BOOL_IN)  # reads a boolean from its destination
     BOOL_OUT: Final = int(lib.CP_OPF_BOOL_OUT)  # leaves a boolean in its destination
     NONULL: Final = int(lib.CP_OPF_NONULL)  # skips a NULL check: only where no NULL can arrive

@@ -395,8 +395,14 @@ class _Verifier:
             for role, slot, eff in slots:
                 if role != "DEST" and role != "RESULT" and eff.read != "NONE":
                     st.slots.pop(slot, None)
-        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS:
+        # an edge taken only on a NULL destination is dead where none can be there (COALESCE
+        # after a NOT NULL argument), and one taken only on a non-NULL one knows it is not NULL
+        never_null = s.dest is not None and s.dest in st.slots and not st.slots[s.dest][2]
+        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS and not (
+                flags & OpFlag.JUMPS_IF_NULL and never_null):
             self.merge(s.jumpdone, self.refined(st, flags & OpFlag.JUMPS_IF_NOT_NULL))
+        if flags & OpFlag.FALLS_IF_NULL and never_null:
+            return
         if not flags & OpFlag.NO_FALLTHROUGH:
             if i + 1 >= self.n:
                 raise _fail(i, s, "the program runs off its end (the last step must be DONE)")
