@@ -96,15 +96,55 @@ typedef enum CpOpFlag
 	CP_OPF_ENDS = 0x4,			/* the row's end: reads the result, returns or stores it */
 	CP_OPF_CALLS = 0x8,			/* may call out of line: its function (fn_addr) or a helper */
 	CP_OPF_NO_DEST = 0x10,		/* writes no destination: resvalue/resnull are unused */
-	CP_OPF_READS_DEST = 0x20,	/* reads the value in its destination */
-	CP_OPF_BOOL_IN = 0x40,		/* ... which must be a boolean */
+	CP_OPF_JUMPS_IF_NOT_NULL = 0x20,	/* jumps only when its destination's flag is false */
+	CP_OPF_BOOL_IN = 0x40,		/* reads a boolean from its destination */
 	CP_OPF_BOOL_OUT = 0x80,		/* leaves a boolean in its destination */
-	CP_OPF_READS_TMP = 0x100,	/* reads its temporary */
-	CP_OPF_WRITES_TMP = 0x200,	/* writes its temporary */
+	CP_OPF_FALLS_IF_NOT_NULL = 0x100,	/* continues with the next step only when it is false */
+	CP_OPF_LAST_USE = 0x200,	/* the last reader of the argument slots and temporaries it
+								 * reads: they are written again before any other read */
 	CP_OPF_NONULL = 0x400,		/* skips a NULL check: only where no NULL can arrive */
 	CP_OPF_INLINE = 0x800,		/* an inlined built-in (inline.def): d.func, but no call */
-	CP_OPF_OPTIMIZED = 0x1000	/* produced only by the optimisation passes */
+	CP_OPF_OPTIMIZED = 0x1000,	/* produced only by the optimisation passes */
+	CP_OPF_JUMPS_IF_NULL = 0x2000,	/* jumps only when its destination's flag is true */
+	CP_OPF_FALLS_IF_NULL = 0x4000	/* continues with the next step only when it is true */
 } CpOpFlag;
+
+/*
+ * What a step reads and writes, slot by slot (opcodes.def's fourth column, cp_opcode_effects[]):
+ * one byte per role, CP_EFF(role, read, value_write, null_write) in copypatch.h. The verifier's
+ * transfer function is derived from it (src/copypatch/verify.py), and the checking interpreter
+ * (csrc/check.c) proves it by recording every slot each step actually writes.
+ */
+typedef enum CpSlotRole
+{
+	CP_ROLE_DEST,				/* resvalue/resnull */
+	CP_ROLE_TMP,				/* the temporary (or, for EEOP_MINMAX, the nelems ones) of d */
+	CP_ROLE_ARGS,				/* every argument slot of its call info ... */
+	CP_ROLE_ARG0,				/* ... but args[0] (args[1]) as said here, if said */
+	CP_ROLE_ARG1,
+	CP_ROLE_RESULT,				/* ExprState.resvalue/resnull, read at the row's end */
+	CP_NUM_ROLES
+} CpSlotRole;
+
+/* how a step reads a slot (3 bits) */
+typedef enum CpSlotRead
+{
+	CP_READ_NONE,
+	CP_READ_NULL,				/* its NULL flag only */
+	CP_READ_CHECKED,			/* its flag, and its value only where the flag is false */
+	CP_READ_NONULL,				/* its value with no NULL check: no NULL may arrive there */
+	CP_READ_COPY,				/* its value and flag, whatever they hold, into the destination */
+	CP_READ_CALLEE				/* as its function does: CHECKED if non-strict, NONULL if strict */
+} CpSlotRead;
+
+/* how a step writes a slot's value, or its NULL flag (2 bits each) */
+typedef enum CpSlotWrite
+{
+	CP_WRITE_NONE,
+	CP_WRITE_MAY,				/* on some paths; a value and flag both MAY: together or neither */
+	CP_WRITE_IFNN,				/* the value: whenever the step leaves the flag false */
+	CP_WRITE_MUST				/* on every path through the step (that raises no error) */
+} CpSlotWrite;
 
 /*
  * One program step. PostgreSQL's ExprEvalStep: the opcode (for the computed-goto engine, the
@@ -288,6 +328,7 @@ extern const int cp_num_opcodes;
 extern const char *const cp_opcode_names[];
 extern const uint8_t cp_opcode_kinds[];		/* CpOperandKind */
 extern const uint32_t cp_opcode_flags[];	/* CpOpFlag bits */
+extern const uint64_t cp_opcode_effects[];	/* a byte per CpSlotRole: CP_EFF(...) */
 extern const int cp_num_errors;
 extern const char *const cp_error_sqlstates[];
 extern const char *const cp_error_messages[];
@@ -326,6 +367,69 @@ ExprStateEvalFunc cp_engine_switch(void);
 ExprStateEvalFunc cp_engine_goto(void);
 /* Ready a program for the goto engine: opcodes become label addresses. */
 void cp_goto_prepare(ExprState *state);
+
+/*
+ * The checking interpreter (csrc/check.c), for tests only: the switch engine compiled again with a
+ * hook before every step, which proves opcodes.def's effects true. Per step it poisons the slot
+ * parts the step is declared not to read (an undeclared read then changes the result), records
+ * which parts it actually wrote (an undeclared write is then seen), checks its MUST writes were
+ * done, and keeps which parts are defined this row (a read of one that is not is a violation).
+ * The default engines never see any of it: cp_engine_check() is a different function.
+ */
+typedef struct CpCheckSlot
+{
+	Datum	   *value;
+	bool	   *isnull;
+} CpCheckSlot;
+
+/* what the declarations say of (step, slot): CpCheck.plan */
+enum
+{
+	CP_CHECK_POISON_VALUE = 0x1,	/* not read: poison the value */
+	CP_CHECK_POISON_NULL = 0x2,		/* not read: poison the flag */
+	CP_CHECK_CHECKED = 0x4,			/* flag read, value read only where the flag is false */
+	CP_CHECK_NEEDS_VALUE = 0x8,		/* the value is read whatever the flag (NONULL, COPY) */
+	CP_CHECK_MUST_VALUE = 0x10,		/* a MUST write of the value */
+	CP_CHECK_MUST_NULL = 0x20,		/* a MUST write of the flag */
+	CP_CHECK_IFNN_VALUE = 0x40,		/* the value is written where the flag is left false */
+	CP_CHECK_COPY_SOURCE = 0x80		/* the destination's value is a copy of this one */
+};
+
+/* what was seen: CpCheck.written (WROTE_*) and CpCheck.violations (the rest), per (step, slot) */
+enum
+{
+	CP_CHECK_WROTE_VALUE = 0x1,
+	CP_CHECK_WROTE_NULL = 0x2,
+	CP_CHECK_MISSED_VALUE = 0x4,	/* a MUST (or IFNN) write of the value was not done */
+	CP_CHECK_MISSED_NULL = 0x8,
+	CP_CHECK_UNDEFINED_VALUE = 0x10,	/* read a value nothing wrote this row */
+	CP_CHECK_UNDEFINED_NULL = 0x20
+};
+
+typedef struct CpCheck
+{
+	int32_t		nslots;
+	int32_t		nsteps;
+	const CpCheckSlot *slots;	/* every slot of the program */
+	const uint8_t *plan;		/* nsteps x nslots: CP_CHECK_* from the declarations */
+	const int32_t *dest_slot;	/* nsteps: the slot its destination is, or -1 */
+	const uint8_t *initially;	/* nslots: parts defined at a row's start (1 value, 2 flag) */
+	uint8_t    *written;		/* nsteps x nslots: WROTE_* bits, over every execution */
+	uint8_t    *violations;		/* nsteps x nslots */
+	int64_t    *executions;		/* nsteps */
+	/* scratch, nslots each */
+	uint8_t    *defined;
+	Datum	   *saved_values;
+	uint8_t    *saved_nulls;
+	uint8_t    *poisoned;
+	int32_t		current;		/* the step under way, or -1 */
+} CpCheck;
+
+/* The checking engine, and the context it reports to (this thread's scans). */
+ExprStateEvalFunc cp_engine_check(void);
+void		cp_check_set(CpCheck *check);
+/* After a scan that raised an error: put back what the interrupted step's poisoning changed. */
+void		cp_check_abort(CpCheck *check);
 
 /* Scan modes. */
 typedef enum CpScanMode

@@ -19,11 +19,26 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* the boolean steps: they read a boolean from their destination and leave one there */
-#define CP_OPF_BOOL_IN_OUT (CP_OPF_READS_DEST | CP_OPF_BOOL_IN | CP_OPF_BOOL_OUT)
+#define CP_OPF_BOOL_IN_OUT (CP_OPF_BOOL_IN | CP_OPF_BOOL_OUT)
+
+/*
+ * opcodes.def's fourth column: what a step does to the slots of one role, one byte per role
+ * (the read in bits 0-2, the value's write in bits 3-4, the NULL flag's in bits 5-6).
+ */
+#define CP_EFF(role, read, value, null) \
+	((uint64_t) (CP_READ_##read | CP_WRITE_##value << 3 | CP_WRITE_##null << 5) \
+	 << (8 * CP_ROLE_##role))
+#define CP_EFF_ROLE(effects, role) ((uint8_t) ((uint64_t) (effects) >> (8 * (role))))
+#define CP_EFF_READ(byte)	((byte) & 7)
+#define CP_EFF_VALUE(byte)	(((byte) >> 3) & 3)
+#define CP_EFF_NULL(byte)	(((byte) >> 5) & 3)
+/* the usual ones: a value and its flag, always; a strict result (the value unless NULL) */
+#define CP_EFF_WRITES_DEST CP_EFF(DEST, NONE, MUST, MUST)
+#define CP_EFF_STRICT_DEST CP_EFF(DEST, NONE, IFNN, MUST)
 
 typedef enum ExprEvalOp
 {
-#define OP(name, kind, flags) name,
+#define OP(name, kind, flags, effects) name,
 #include "opcodes.def"
 #undef OP
 	EEOP_LAST
@@ -76,10 +91,15 @@ _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d
  * CP_OPF_JUMPS must have operands whose jump target sits there, and an opcode whose operands
  * have a jump target must be flagged, or the JIT would not patch its jump.
  */
-#define OP(name, kind, flags) \
+#define OP(name, kind, flags, effects) \
 	_Static_assert(((flags) & CP_OPF_JUMPS) ? CP_JUMPDONE_##kind == 0 : CP_JUMPDONE_##kind < 0, \
 				   #name ": its CP_OPF_JUMPS flag and its operands' jump target disagree, or the " \
-				   "target is not in d.words[0], where the JIT reads it");
+				   "target is not in d.words[0], where the JIT reads it"); \
+	_Static_assert((((flags) & CP_OPF_NO_DEST) == 0) == (CP_EFF_ROLE(effects, CP_ROLE_DEST) != 0), \
+				   #name ": CP_OPF_NO_DEST, or its effects on its destination, are missing"); \
+	_Static_assert(((flags) & CP_OPF_ENDS) ? CP_EFF_ROLE(effects, CP_ROLE_RESULT) != 0 \
+				   : CP_EFF_ROLE(effects, CP_ROLE_RESULT) == 0, \
+				   #name ": only the row's end reads the result as such");
 #include "opcodes.def"
 #undef OP
 

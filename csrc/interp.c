@@ -54,7 +54,7 @@ Datum
 cp_interp_goto(ExprState *state, ExprContext *econtext, bool *isnull)
 {
 	static const void *const dispatch_table[] = {
-#define OP(name, kind, flags) &&label_##name,
+#define OP(name, kind, flags, effects) &&label_##name,
 #include "opcodes.def"
 #undef OP
 	};
@@ -107,17 +107,22 @@ cp_engine_goto(void)
 
 /* opcodes.def's columns, for Python (src/copypatch/opcodes.py) */
 const char *const cp_opcode_names[] = {
-#define OP(name, kind, flags) #name,
+#define OP(name, kind, flags, effects) #name,
 #include "opcodes.def"
 #undef OP
 };
 const uint8_t cp_opcode_kinds[] = {
-#define OP(name, kind, flags) CP_OPERANDS_##kind,
+#define OP(name, kind, flags, effects) CP_OPERANDS_##kind,
 #include "opcodes.def"
 #undef OP
 };
 const uint32_t cp_opcode_flags[] = {
-#define OP(name, kind, flags) (flags),
+#define OP(name, kind, flags, effects) (flags),
+#include "opcodes.def"
+#undef OP
+};
+const uint64_t cp_opcode_effects[] = {
+#define OP(name, kind, flags, effects) (effects),
 #include "opcodes.def"
 #undef OP
 };
@@ -125,5 +130,6 @@ const int	cp_num_opcodes = EEOP_LAST;
 
 _Static_assert(sizeof(cp_opcode_names) / sizeof(cp_opcode_names[0]) == EEOP_LAST &&
 			   sizeof(cp_opcode_kinds) == EEOP_LAST &&
-			   sizeof(cp_opcode_flags) / sizeof(cp_opcode_flags[0]) == EEOP_LAST,
+			   sizeof(cp_opcode_flags) / sizeof(cp_opcode_flags[0]) == EEOP_LAST &&
+			   sizeof(cp_opcode_effects) / sizeof(cp_opcode_effects[0]) == EEOP_LAST,
 			   "opcode tables out of whack with ExprEvalOp");

@@ -30,10 +30,17 @@ def test_jumping_opcodes_are_those_with_a_jump_target() -> None:
 def test_flags_are_consistent() -> None:
     for info in OPS.values():
         f = info.flags
-        assert not f & OpFlag.BOOL_IN or f & OpFlag.READS_DEST, info
+        e = info.effects
+        assert not f & OpFlag.BOOL_IN or e["DEST"].read in ("CHECKED", "NONULL"), info
         assert not f & OpFlag.ENDS or f & OpFlag.NO_FALLTHROUGH, info
-        assert not f & (OpFlag.READS_DEST | OpFlag.BOOL_OUT) or not f & OpFlag.NO_DEST, info
-        assert not f & (OpFlag.READS_TMP | OpFlag.WRITES_TMP) or "tmp" in OPERANDS[info.kind], info
+        assert not f & OpFlag.BOOL_OUT or "DEST" in e, info
+        assert bool(f & OpFlag.NO_DEST) == ("DEST" not in e), info
+        edges = (OpFlag.JUMPS_IF_NOT_NULL | OpFlag.FALLS_IF_NOT_NULL | OpFlag.JUMPS_IF_NULL
+                 | OpFlag.FALLS_IF_NULL)
+        assert not f & edges or "DEST" in e, info
+        assert "TMP" not in e or "tmp" in OPERANDS[info.kind], info
+        assert not {"ARGS", "ARG0", "ARG1"} & set(e) or "fcinfo" in OPERANDS[info.kind], info
+        assert all(eff.null != "IFNN" for eff in e.values()), info
         assert not f & OpFlag.INLINE or info.kind == "func", info
     assert flag_names(OPS["EEOP_DONE"].flags) == ["NO_FALLTHROUGH", "ENDS", "NO_DEST"]
 

@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "99e17f5e79fea590bc6132559a731c5c617b7f919559e2d19af3f94da807e728"
+#define CP_JIT_STENCILS_DIGEST "ef4fb0302ea4b6bf51489cef2ebd0b0bfb8f407734dfe7c2a6cfbaa1b2fdedaf"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "ba58c1f792188a3d7e38dac734f2ceb6e7e14e07d7768f178eba5da065f5e629"
+#define CP_JIT_STENCILS_DIGEST "42e99256991d4e1c982502b89e497f557342ecf9879dea7ceaa49f9d2c0e8259"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

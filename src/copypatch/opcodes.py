@@ -2,8 +2,9 @@
 
 Every per-opcode fact the middle layer needs comes from here, read once at import from the
 core's tables, so it exists once, in opcodes.def: which member of ExprEvalStep.d an opcode's
-operands are (its *kind*), and what it does (its flags: jumps, calls, ends the row, writes a
-destination, reads it as a boolean, ...). The layout, explain, the verifier and from_steps each
+operands are (its *kind*), what it does (its flags: jumps, calls, ends the row, writes a
+destination, reads it as a boolean, ...), and every slot it reads and writes, value and NULL
+flag apart (its *effects*, from which the verifier derives its dataflow). The layout, explain, the verifier and from_steps each
 handle an operand kind, never a list of opcode names, so an opcode that reuses a kind needs no
 Python beyond its lowering rule. CPython keeps the same facts about its uops in _PyUop_Flags.
 """
@@ -27,11 +28,13 @@ class OpFlag:
     ENDS: Final = int(lib.CP_OPF_ENDS)  # the row's end: reads the result, returns or stores it
     CALLS: Final = int(lib.CP_OPF_CALLS)  # may call out of line (its function, or a helper)
     NO_DEST: Final = int(lib.CP_OPF_NO_DEST)  # writes no destination
-    READS_DEST: Final = int(lib.CP_OPF_READS_DEST)  # reads the value in its destination ...
-    BOOL_IN: Final = int(lib.CP_OPF_BOOL_IN)  # ... as a boolean
+    JUMPS_IF_NOT_NULL: Final = int(lib.CP_OPF_JUMPS_IF_NOT_NULL)  # jumps only on a non-NULL dest
+    FALLS_IF_NOT_NULL: Final = int(lib.CP_OPF_FALLS_IF_NOT_NULL)  # falls through only on one
+    LAST_USE: Final = int(lib.CP_OPF_LAST_USE)  # the last reader of its args and temporaries
+    JUMPS_IF_NULL: Final = int(lib.CP_OPF_JUMPS_IF_NULL)  # jumps only on a NULL destination
+    FALLS_IF_NULL: Final = int(lib.CP_OPF_FALLS_IF_NULL)  # falls through only on one
+    BOOL_IN: Final = int(lib.CP_OPF_BOOL_IN)  # reads a boolean from its destination
     BOOL_OUT: Final = int(lib.CP_OPF_BOOL_OUT)  # leaves a boolean in its destination
-    READS_TMP: Final = int(lib.CP_OPF_READS_TMP)  # reads its temporary
-    WRITES_TMP: Final = int(lib.CP_OPF_WRITES_TMP)  # writes its temporary
     NONULL: Final = int(lib.CP_OPF_NONULL)  # skips a NULL check: only where no NULL can arrive
     INLINE: Final = int(lib.CP_OPF_INLINE)  # an inlined built-in (csrc/inline.def)
     OPTIMIZED: Final = int(lib.CP_OPF_OPTIMIZED)  # produced only by the optimisation passes
@@ -82,6 +85,38 @@ STEP_DEFAULTS: dict[str, object] = {"last_var": 0, "attnum": -1, "const": None, 
                                     "nelems": 0, "least": False}
 
 
+def _enum_names(ctype: str, prefix: str) -> tuple[str, ...]:
+    """A C enum's member names by value, without their prefix (the enum is dense from 0)."""
+    elements = ffi.typeof(ctype).elements
+    return tuple(elements[v].removeprefix(prefix) for v in range(len(elements))
+                 if v in elements and elements[v].startswith(prefix))
+
+
+#: the roles of the slots a step touches (CpSlotRole), how it reads one (CpSlotRead) and how it
+#: writes a value or a NULL flag (CpSlotWrite): opcodes.def's fourth column, by name
+ROLES: tuple[str, ...] = _enum_names("CpSlotRole", "CP_ROLE_")[:int(lib.CP_NUM_ROLES)]
+READS: tuple[str, ...] = _enum_names("CpSlotRead", "CP_READ_")
+WRITES: tuple[str, ...] = _enum_names("CpSlotWrite", "CP_WRITE_")
+
+
+class Effect(NamedTuple):
+    """What a step does to the slots of one role: its read and its writes of value and flag."""
+
+    read: str  # a member of READS: NONE, NULL, CHECKED, NONULL, COPY, CALLEE
+    value: str  # a member of WRITES: NONE, MAY, IFNN, MUST
+    null: str  # a member of WRITES (never IFNN)
+
+
+def _effects(word: int) -> dict[str, Effect]:
+    """opcodes.def's fourth column (a byte per role, CP_EFF in copypatch.h) by role name."""
+    out = {}
+    for r, role in enumerate(ROLES):
+        byte = (word >> (8 * r)) & 0xFF
+        if byte:
+            out[role] = Effect(READS[byte & 7], WRITES[(byte >> 3) & 3], WRITES[(byte >> 5) & 3])
+    return out
+
+
 class OpInfo(NamedTuple):
     """One row of opcodes.def."""
 
@@ -89,13 +124,14 @@ class OpInfo(NamedTuple):
     code: int  # its ExprEvalOp value
     kind: str  # a member of KINDS
     flags: int  # OpFlag bits
+    effects: dict[str, Effect]  # role (a member of ROLES) -> what it does to those slots
 
 
 OPS: dict[str, OpInfo] = {}
 for _code in range(lib.cp_num_opcodes):
     _name = ffi.string(lib.cp_opcode_names[_code]).decode()
     OPS[_name] = OpInfo(_name, _code, KINDS[lib.cp_opcode_kinds[_code]],
-                        int(lib.cp_opcode_flags[_code]))
+                        int(lib.cp_opcode_flags[_code]), _effects(int(lib.cp_opcode_effects[_code])))
 
 #: opcode name -> number
 OPCODES: dict[str, int] = {name: info.code for name, info in OPS.items()}

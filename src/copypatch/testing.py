@@ -24,6 +24,7 @@ to paste.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import re
@@ -46,14 +47,18 @@ from .sqltypes import TYPE_NAMES, SqlType
 __all__ = [
     "TYPES",
     "Case",
+    "DeclarationMismatch",
     "Expression",
     "Mismatch",
     "StrategyBug",
     "as_list",
     "cases",
     "check_engines",
+    "check_hostile",
     "check_postgres",
+    "checked_outcomes",
     "expressions",
+    "hostile_programs",
     "make_case",
     "optimization_settings",
     "outcome",
@@ -896,3 +901,276 @@ def _report(what: str, sql: str, mode: str, table: Mapping[str, Any],
     return "\n".join(lines)
 
 
+
+
+# ---- the checking interpreter: opcodes.def's effects, proved on every run ------------------
+#: how many times the checking interpreter ran each opcode, in this process (for the coverage
+#: a fuzzing run reaches)
+CHECKED_OPCODES: collections.Counter[str] = collections.Counter()
+
+
+class DeclarationMismatch(AssertionError):
+    """A step wrote a slot its opcode's effects do not declare, missed a declared write, or read
+    a slot part nothing wrote: the verifier's model of the opcode is wrong."""
+
+
+def _program_slots(sp: Any) -> list[Any]:
+    """Every slot of a step program: the result, the temporaries, every argument slot."""
+    from .steps import RESULT, Arg, Tmp
+
+    return [RESULT, *(Tmp(k) for k in range(sp.ntmp)),
+            *(Arg(f, a) for f, call in enumerate(sp.calls) for a in range(len(call.argtypes)))]
+
+
+def _check_plan(sp: Any) -> tuple[bytes, list[int], bytes, list[dict[Any, Any]]]:
+    """What the declarations say of every (step, slot), as check.c's plan reads it."""
+    from . import _pgcatalog
+    from ._core import lib
+    from .opcodes import OPS
+    from .steps import Arg
+    from .verify import step_slots
+
+    slots = _program_slots(sp)
+    index = {d: k for k, d in enumerate(slots)}
+    plan = bytearray(len(sp.steps) * len(slots))
+    dest_slot: list[int] = []
+    declared: list[dict[Any, Any]] = []
+    for i, s in enumerate(sp.steps):
+        info = OPS[s.opcode]
+        mine = {slot: eff for _, slot, eff in step_slots(sp, s, info)}
+        declared.append(mine)
+        dest_slot.append(index[s.dest] if s.dest is not None else -1)
+        for slot, k in index.items():
+            eff = mine.get(slot)
+            p = 0
+            read = eff.read if eff is not None else "NONE"
+            if read == "CALLEE":
+                strict = _pgcatalog.FUNCTIONS[sp.calls[s.fcinfo].funcname]["strict"]
+                read = "NONULL" if strict else "CHECKED"
+            if read == "NONE":
+                p |= lib.CP_CHECK_POISON_VALUE | lib.CP_CHECK_POISON_NULL
+            elif read == "NULL":
+                p |= lib.CP_CHECK_POISON_VALUE
+            elif read == "CHECKED":
+                p |= lib.CP_CHECK_CHECKED
+            elif read == "COPY":
+                p |= lib.CP_CHECK_CHECKED | lib.CP_CHECK_COPY_SOURCE
+            elif read == "NONULL":
+                p |= lib.CP_CHECK_NEEDS_VALUE | lib.CP_CHECK_POISON_NULL
+            if eff is not None:
+                p |= {"MUST": lib.CP_CHECK_MUST_VALUE, "IFNN": lib.CP_CHECK_IFNN_VALUE}.get(
+                    eff.value, 0)
+                p |= lib.CP_CHECK_MUST_NULL if eff.null == "MUST" else 0
+            plan[i * len(slots) + k] = p
+    initially = bytearray(len(slots))
+    for f, call in enumerate(sp.calls):
+        for a in call.consts:
+            initially[index[Arg(f, a)]] = 3  # written at compile time, value and flag
+    return bytes(plan), dest_slot, bytes(initially), declared
+
+
+def checked_outcomes(sp: Any, schema: Schema, table: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Run a verified step program on the checking interpreter (csrc/check.c), in every mode its
+    result type allows, and return its outcomes by mode; raise DeclarationMismatch if any step
+    wrote a slot part its opcode's effects do not declare, skipped a declared MUST write, or
+    read a part nothing wrote this row."""
+    from ._core import ffi, lib
+    from .layout import Executable
+    from .opcodes import OPS
+
+    slots = _program_slots(sp)
+    nslots, nsteps = len(slots), len(sp.steps)
+    plan, dest_slot, initially, declared = _check_plan(sp)
+    exe = Executable(sp, "switch")
+    layout = exe.layout
+    cslots = ffi.new("CpCheckSlot[]", max(1, nslots))
+    for k, d in enumerate(slots):
+        cslots[k].value, cslots[k].isnull = layout.dest(d)
+    keep = {
+        "plan": ffi.new("uint8_t[]", plan or b"\0"),
+        "dest": ffi.new("int32_t[]", dest_slot or [0]),
+        "initially": ffi.new("uint8_t[]", initially or b"\0"),
+        "written": ffi.new("uint8_t[]", max(1, nsteps * nslots)),
+        "violations": ffi.new("uint8_t[]", max(1, nsteps * nslots)),
+        "executions": ffi.new("int64_t[]", max(1, nsteps)),
+        "defined": ffi.new("uint8_t[]", max(1, nslots)),
+        "saved_values": ffi.new("Datum[]", max(1, nslots)),
+        "saved_nulls": ffi.new("uint8_t[]", max(1, nslots)),
+        "poisoned": ffi.new("uint8_t[]", max(1, nslots)),
+    }
+    ck = ffi.new("CpCheck *")
+    ck.nslots, ck.nsteps, ck.slots = nslots, nsteps, cslots
+    ck.plan, ck.dest_slot, ck.initially = keep["plan"], keep["dest"], keep["initially"]
+    ck.written, ck.violations, ck.executions = keep["written"], keep["violations"], keep["executions"]
+    ck.defined, ck.saved_values = keep["defined"], keep["saved_values"]
+    ck.saved_nulls, ck.poisoned = keep["saved_nulls"], keep["poisoned"]
+    ck.current = -1
+    layout.state.evalfunc = lib.cp_engine_check()
+    # a compiled program was made for one mode (a qual's turns NULL into FALSE); raw ones for both
+    modes = ["evaluate"] if sp.result_type is not SqlType.BOOL else ["filter", "evaluate"]
+    if sp.mode in ("filter", "evaluate"):
+        modes = [sp.mode]
+    elif any(s.opcode == "EEOP_DONE_NEXTROW_FILTER" for s in sp.steps):
+        modes = ["filter"]
+    elif any(s.opcode == "EEOP_DONE_NEXTROW_EVALUATE" for s in sp.steps):
+        modes = ["evaluate"]
+    out: dict[str, tuple[Any, ...]] = {}
+    for mode in modes:
+        lib.cp_check_set(ck)
+        try:
+            values, nulls = exe.scan(schema, table, lib.CP_SCAN_FILTER if mode == "filter"
+                                     else lib.CP_SCAN_EVALUATE)
+            res = values if nulls is None else np.ma.MaskedArray(values, mask=nulls)
+            out[mode] = ("ok", as_list(res))
+        except EvalError as e:
+            out[mode] = ("error", e.sqlstate, e.message, e.row)
+        finally:
+            lib.cp_check_abort(ck)
+            lib.cp_check_set(ffi.NULL)
+    for i, s in enumerate(sp.steps):
+        if keep["executions"][i]:
+            CHECKED_OPCODES[s.opcode] += int(keep["executions"][i])
+    problems = []
+    vnames = {lib.CP_CHECK_MISSED_VALUE: "did not write the value it must write",
+              lib.CP_CHECK_MISSED_NULL: "did not write the NULL flag it must write",
+              lib.CP_CHECK_UNDEFINED_VALUE: "read a value nothing wrote (or a NULL it checks not)",
+              lib.CP_CHECK_UNDEFINED_NULL: "read a NULL flag nothing wrote"}
+    for i, s in enumerate(sp.steps):
+        for k, slot in enumerate(slots):
+            w = keep["written"][i * nslots + k]
+            eff = declared[i].get(slot)
+            if w & lib.CP_CHECK_WROTE_VALUE and (eff is None or eff.value == "NONE"):
+                problems.append(f"step {i} ({s.opcode}) wrote the value of {slot}, undeclared")
+            if w & lib.CP_CHECK_WROTE_NULL and (eff is None or eff.null == "NONE"):
+                problems.append(f"step {i} ({s.opcode}) wrote the NULL flag of {slot}, undeclared")
+            bad = keep["violations"][i * nslots + k]
+            for bit, what in vnames.items():
+                if bad & bit:
+                    problems.append(f"step {i} ({s.opcode}) {what}: {slot} "
+                                    f"(declared: {OPS[s.opcode].effects})")
+    exe.close()
+    if problems:
+        from .layout import explain_steps
+
+        raise DeclarationMismatch("\n".join([*problems, "program:", explain_steps(sp)]))
+    return out
+
+
+# ---- the hostile-program fuzzer: programs aimed at the verifier's model of each step --------
+_NONULL_TWINS = {"EEOP_FUNCEXPR_STRICT": ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT_ARG0",
+                                          "EEOP_FUNCEXPR_STRICT_ARG1"),
+                 "EEOP_CONST": ("EEOP_CONST_NOTNULL", "EEOP_CONST_NULL")}
+
+
+def _insert_step(sp: Any, at: int, step: Any) -> None:
+    """Insert step before step `at`, keeping every jump on the step it meant."""
+    for s in sp.steps:
+        if s.jumpdone > at or (s.jumpdone == at and s.jumpdone > 0):
+            s.jumpdone += 1
+    sp.steps.insert(at, step)
+
+
+@st.composite
+def hostile_programs(draw: st.DrawFn, max_mutations: int = 3) -> tuple[Any, Schema, dict[str, Any]] | None:
+    """A compiled program (any optimisation setting) with up to max_mutations changes aimed at
+    slot aliasing: destinations moved onto other steps' argument slots, temporaries or the
+    result; temporaries shared between steps; NULL flags set without values (CONST_NULL, an
+    AND's anynull); opcodes swapped for their NONULL or other variants; steps duplicated,
+    dropped or inserted. Most are refused by the verifier; the rest must run as declared."""
+    import copy
+
+    from .nodes import Const
+    from .opcodes import OPCODE_NAMES, OPS, inline_opcode
+    from .steps import RESULT, Arg, Step, Tmp
+
+    schema = draw(schemas(max_columns=3))
+    e = draw(expressions(schema, max_depth=3))
+    table = draw(tables(schema, max_rows=4))
+    kw = draw(st.sampled_from(optimization_settings()))[1]
+    try:
+        prog = copypatch.compile(e.sql, table, **kw)
+    except (CompileError, EvalError):
+        return None
+    if prog.steps is None:
+        return None
+    sp = copy.deepcopy(prog.steps)
+    prog.close()
+    for _ in range(draw(st.integers(1, max_mutations))):
+        if not sp.steps:
+            return None
+        slots: list[Any] = [RESULT, *(Tmp(k) for k in range(sp.ntmp + 1)),
+                            *(Arg(f, a) for f, c in enumerate(sp.calls)
+                              for a in range(len(c.argtypes)))]
+        i = draw(st.integers(0, len(sp.steps) - 1))
+        s = sp.steps[i]
+        how = draw(st.sampled_from(["dest", "dest", "tmp", "null_flag", "anynull", "twin",
+                                    "opcode", "dup", "drop", "jump", "elements", "inline"]))
+        if how == "dest" and s.dest is not None:
+            s.dest = draw(st.sampled_from(slots))
+        elif how == "tmp" and s.tmp >= 0:
+            s.tmp = draw(st.integers(0, sp.ntmp))
+        elif how == "null_flag":  # a NULL flag without a value, into any slot
+            slot = draw(st.sampled_from(slots))
+            t = draw(st.sampled_from(TYPES))
+            _insert_step(sp, i, Step(draw(st.sampled_from(["EEOP_CONST_NULL", "EEOP_CONST"])),
+                                     slot, const=Const(t, None)))
+        elif how == "anynull":  # an AND's anynull over a temporary someone else uses
+            _insert_step(sp, i, Step(draw(st.sampled_from(["EEOP_BOOL_AND_STEP_FIRST",
+                                                           "EEOP_BOOL_OR_STEP"])),
+                                     s.dest if s.dest is not None else RESULT,
+                                     jumpdone=i + 1, tmp=draw(st.integers(0, sp.ntmp))))
+        elif how == "twin" and s.opcode in _NONULL_TWINS:
+            s.opcode = draw(st.sampled_from(_NONULL_TWINS[s.opcode]))
+        elif how == "inline" and s.fcinfo >= 0 and OPS[s.opcode].kind == "func":
+            s.opcode = inline_opcode(sp.calls[s.fcinfo].funcname, draw(st.booleans()))
+            if s.opcode not in OPS:
+                return None
+        elif how == "opcode":
+            kind = OPS[s.opcode].kind
+            s.opcode = draw(st.sampled_from([n for n in OPCODE_NAMES if OPS[n].kind == kind]))
+        elif how == "dup":
+            _insert_step(sp, i, copy.deepcopy(s))
+        elif how == "drop":
+            from .passes import remove_steps
+
+            sp.steps = remove_steps(sp.steps, [i])
+        elif how == "jump" and s.jumpdone > 0:
+            s.jumpdone = draw(st.integers(i + 1, len(sp.steps) - 1)) if i + 1 < len(sp.steps) else 0
+        elif how == "elements" and sp.arrays:  # an IN list's array written where its elements go
+            k = draw(st.integers(0, len(sp.arrays) - 1))
+            _insert_step(sp, i, Step("EEOP_CONST", draw(st.sampled_from(slots)), array=k))
+        sp.ntmp = max([sp.ntmp, *(s.tmp + max(1, s.nelems) for s in sp.steps),
+                       *(s.dest.tmpno + 1 for s in sp.steps if isinstance(s.dest, Tmp))])
+    return sp, prog.schema, table
+
+
+def check_hostile(sp: Any, schema: Schema, table: Mapping[str, Any]) -> bool:
+    """The hostile-program property: the verifier refuses sp (False), or every engine runs it
+    with the same outcome as the checking interpreter, which finds every step doing exactly
+    what its opcode declares (True). Raises Mismatch or DeclarationMismatch otherwise."""
+    from .layout import Executable, explain_steps
+    from .verify import verify
+
+    try:
+        verify(sp, schema)
+    except CompileError:
+        return False
+    checked = checked_outcomes(sp, schema, table)
+    from ._core import lib
+
+    for engine in copypatch.ENGINES:
+        exe = Executable(sp, engine)
+        for mode, want in checked.items():
+            try:
+                values, nulls = exe.scan(schema, table, lib.CP_SCAN_FILTER if mode == "filter"
+                                         else lib.CP_SCAN_EVALUATE)
+                res = values if nulls is None else np.ma.MaskedArray(values, mask=nulls)
+                got: tuple[Any, ...] = ("ok", as_list(res))
+            except EvalError as e:
+                got = ("error", e.sqlstate, e.message, e.row)
+            if got != want:
+                raise Mismatch(f"{engine} and the checking interpreter disagree on {mode}: "
+                               f"{got!r} != {want!r}\n{explain_steps(sp)}\n"
+                               f"TABLE = {table_source(table)}")
+        exe.close()
+    return True

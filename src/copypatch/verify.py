@@ -20,11 +20,16 @@ and flags' have a rule of their own (_RULES, _TYPING).
   ntmp, arrays that exist, constants of their declared type;
 - SCAN_FETCHSOME covers at most the schema's columns, and every SCAN_VAR comes after (on every
   path) a FETCHSOME covering its column;
-- the type of what each slot holds: every read sees a written slot (a call consumes its
-  argument slots: they are written again before another call of the same call info) of the
-  type the opcode needs (bool for the BOOL_IN flag, the function's argument types for calls,
-  an array of the operator's right type for SCALARARRAYOP, ARRAYEXPR's elements all of one
-  type), and no step overwrites a call's constant argument;
+- what each slot holds, by the opcode's effects (opcodes.def's fourth column: every slot it
+  reads and writes, value and NULL flag apart), never by a list of opcode names: every read sees
+  a written slot of the type the opcode needs (bool for the BOOL_IN flag, the function's
+  argument types for calls, an array for SCALARARRAYOP, ARRAYEXPR's
+  elements all of one type, each ARRAYEXPR consumed by the SCALARARRAYOP right after it); a CHECKED read needs a value
+  wherever the flag is false, a NONULL read a value and no possible NULL (NULLness is part of the
+  state); a NULL flag written alone leaves no readable value (no stale value is ever read); a
+  LAST_USE step consumes the argument slots and temporaries it reads (they are written again
+  before another read); no step overwrites a call's constant argument or touches one slot in
+  two roles;
 - the last reachable step cannot fall off the end, and DONE finds the program's result type.
 """
 
@@ -45,6 +50,7 @@ from .opcodes import (
     OPERANDS,
     OPS,
     STEP_DEFAULTS,
+    Effect,
     OpFlag,
     OpInfo,
     column_opcode,
@@ -92,7 +98,10 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
         ok = (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
               and _fits_float(v, ct))
     if not ok:
-        return f"{v!r} is not a value of type {ct.value}"
+        text = repr(v)
+        if len(text) > 40:  # 10**400: say which number, not all of its digits
+            text = f"{text[:20]}...({len(text)} characters)"
+        return f"{text} is not a value of type {ct.value}"
     return None
 
 
@@ -106,16 +115,31 @@ def _fits_float(v: Any, t: SqlType) -> bool:
     return not np.isfinite(f) or abs(f) <= float(np.finfo(t.dtype).max)
 
 
+# what the verifier knows of a slot on every path to a step: (type, value, may_be_null)
+#   type         what was written there (a SqlType, an IN list's (_ARRAY, type, nonempty,
+#                has_nulls), _FLAG for a NULL flag written alone, or _CONFLICT)
+#   value        _ALWAYS: the value is written; _IFNN: written wherever the flag is false;
+#                _NONE: not readable at all (a flag set over a stale value: a step that sets a
+#                NULL flag leaves no stale value readable)
+#   may_be_null  whether the flag can be true here: NONULL reads need False
+# a slot absent from the state has neither value nor flag written
+_NONE, _IFNN, _ALWAYS = 0, 1, 2
+_FLAG = "flag"  # a temporary holding only a NULL flag (AND/OR's anynull)
+SlotState = tuple[Any, int, bool]
+_Written = dict[str, tuple[Any, bool]]  # role -> (type, may be NULL) a step writes there
+
+
 @dataclass
 class _State:
     fetched: int  # columns [0, fetched) are deformed on every path here
-    slots: dict[Dest, Any]  # slot -> type written there on every path (or CONFLICT)
+    slots: dict[Dest, SlotState]
 
     def merge(self, other: _State) -> _State:
         slots = {}
-        for k, v in self.slots.items():
-            if k in other.slots:
-                slots[k] = v if other.slots[k] == v else _CONFLICT
+        for k, (t, v, n) in self.slots.items():
+            o = other.slots.get(k)
+            if o is not None:
+                slots[k] = (t if o[0] == t else _CONFLICT, min(v, o[1]), n or o[2])
         return _State(min(self.fetched, other.fetched), slots)
 
 
@@ -170,7 +194,14 @@ class _Verifier:
         # path into a step before the step itself
         self.n = n
         self.incoming: list[_State | None] = [None] * (n + 1)
+        # a call's constant arguments are written once, at compile time, and stay: kept out
+        # of the state, which is copied at every step
+        self.consts: dict[Dest, SlotState] = {
+            Arg(f, a): (c.consttype, _ALWAYS, c.isnull)
+            for f, call in enumerate(sp.calls) for a, c in call.consts.items()
+        }
         self.incoming[0] = _State(0, {})
+        self.slots: list[list[tuple[str, Dest, Effect]]] = []
         for i, s in enumerate(steps):
             info = self.operands(i, s)
             st = self.incoming[i]
@@ -209,6 +240,14 @@ class _Verifier:
         rule = _RULES.get(info.name)
         if rule is not None:
             rule(self, i, s)
+        slots = step_slots(self.sp, s, info)
+        seen: dict[Dest, str] = {}
+        for role, slot, _ in slots:
+            if slot in seen:  # one slot in two roles: no declaration says what that does
+                raise _fail(i, s, f"{_describe(slot)} is both its {seen[slot].lower()} and "
+                                  f"its {role.lower()}")
+            seen[slot] = role
+        self.slots.append(slots)
         return info
 
     def dest(self, i: int, s: Step, d: Any) -> None:
@@ -323,135 +362,275 @@ class _Verifier:
         if not _is_index(s.tmp, self.sp.ntmp) or s.tmp + s.nelems > self.sp.ntmp:
             raise _fail(i, s, f"elements tmp{s.tmp!r}.. ({s.nelems!r} of them) outside the "
                               f"program's {self.sp.ntmp} temporaries")
+        # The array points at its elements' temporaries: the SCALARARRAYOP that reads it comes
+        # right after, on its destination, and nothing jumps in between, so no step can write an
+        # element (say, a pointer) between the array's making and its reading.
+        steps = self.sp.steps
+        nxt = steps[i + 1] if i + 1 < len(steps) else None
+        if not (isinstance(nxt, Step) and nxt.opcode == "EEOP_SCALARARRAYOP" and nxt.dest == s.dest):
+            raise _fail(i, s, "ARRAY[...] must be read at once by the SCALARARRAYOP after it, on "
+                              "the same destination")
+        if any(isinstance(o, Step) and o.jumpdone == i + 1 and o.opcode in OPS
+               and OPS[o.opcode].flags & OpFlag.JUMPS for o in steps):
+            raise _fail(i, s, f"a jump to step {i + 1} would reach its SCALARARRAYOP without this "
+                              "ARRAY[...]")
 
     # ---- what a reachable step does to the slots ---------------------------------------------
+    # Derived from the opcode's effects (opcodes.def's fourth column): which slots it reads, how,
+    # and which it writes, value and NULL flag apart. Only *what* it writes there (its type, and
+    # whether it can be NULL) comes from the kind's _reads_<kind> (or a rule of _TYPING).
     def flow(self, i: int, s: Step, info: OpInfo, st: _State) -> None:
         self.st, self.i, self.s = st, i, s
-        typing = _TYPING.get(info.name)
-        if typing is None:
-            written = _READS[info.kind](self, s)
-        else:
-            written = typing(self, s)  # instead of its kind's
+        slots = self.slots[i]
+        got: dict[str, SlotState] = {}  # role -> what it read there (its first slot's)
+        read_all: dict[str, list[SlotState]] = {}
+        for role, slot, eff in slots:
+            mode = eff.read
+            if mode == "NONE":
+                continue
+            if mode == "CALLEE":  # a strict function reads its arguments without NULL checks
+                strict = catalog.FUNCTIONS[self.sp.calls[s.fcinfo].funcname]["strict"]
+                mode = "NONULL" if strict else "CHECKED"
+            state = self.read_slot(slot, mode, role)
+            got.setdefault(role, state)
+            read_all.setdefault(role, []).append(state)
         flags = info.flags
-        d = s.dest
-        if flags & OpFlag.READS_DEST:
-            assert d is not None  # checked with the operands
-            self.read(d, SqlType.BOOL if flags & OpFlag.BOOL_IN else None)
         if flags & OpFlag.ENDS:
             want = SqlType.BOOL if self.mode == "filter" else self.sp.result_type
-            self.read(RESULT, want, "the program's result")
-        if flags & OpFlag.BOOL_OUT:
-            written = SqlType.BOOL
-        if written is not None:
-            assert d is not None
-            self.write(d, written)
-        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS:
-            self.merge(s.jumpdone, st)
+            self.want(RESULT, got["RESULT"], want, "the program's result")
+        if flags & OpFlag.BOOL_IN:
+            self.want(s.dest, got["DEST"], SqlType.BOOL)
+        typing = _TYPING.get(info.name)
+        written = (typing or _READS[info.kind])(self, s, got, read_all)
+        if flags & OpFlag.BOOL_OUT and "DEST" in written:
+            written["DEST"] = (SqlType.BOOL, written["DEST"][1])
+        copied = next((got[role] for role, _, e in slots if e.read == "COPY"), None)
+        for role, slot, eff in slots:
+            if eff.value != "NONE" or eff.null != "NONE":
+                self.write(slot, eff, written[role], copied if role == "DEST" else None,
+                           role == "DEST")
+        # a call consumes its argument slots, AND/OR's last step its anynull, GREATEST its
+        # inputs: they are written anew before any other read, as lowering does; forgetting
+        # them keeps the state as small as the expression is deep
+        if flags & OpFlag.LAST_USE:
+            for role, slot, eff in slots:
+                if role != "DEST" and role != "RESULT" and eff.read != "NONE":
+                    st.slots.pop(slot, None)
+        # an edge taken only on a NULL destination is dead where none can be there (COALESCE
+        # after a NOT NULL argument), and one taken only on a non-NULL one knows it is not NULL
+        never_null = s.dest is not None and s.dest in st.slots and not st.slots[s.dest][2]
+        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS and not (
+                flags & OpFlag.JUMPS_IF_NULL and never_null):
+            self.merge(s.jumpdone, self.refined(st, flags & OpFlag.JUMPS_IF_NOT_NULL))
+        if flags & OpFlag.FALLS_IF_NULL and never_null:
+            return
         if not flags & OpFlag.NO_FALLTHROUGH:
             if i + 1 >= self.n:
                 raise _fail(i, s, "the program runs off its end (the last step must be DONE)")
-            self.merge(i + 1, st)
+            self.merge(i + 1, self.refined(st, flags & OpFlag.FALLS_IF_NOT_NULL))
+
+    def refined(self, st: _State, notnull: int) -> _State:
+        """st along an edge the step takes only when its destination's flag is false."""
+        d = self.s.dest
+        if not notnull or d is None or d not in st.slots:
+            return st
+        t, v, _ = st.slots[d]
+        out = _State(st.fetched, dict(st.slots))
+        out.slots[d] = (t, v, False)
+        return out
 
     def merge(self, target: int, st: _State) -> None:
         cur = self.incoming[target]
-        self.incoming[target] = st if cur is None else cur.merge(st)
+        self.incoming[target] = _State(st.fetched, dict(st.slots)) if cur is None else cur.merge(st)
 
-    def read(self, slot: Dest, want: Any = None, what: str = "value") -> Any:
-        t = self.st.slots.get(slot)
-        if t is None:
-            raise _fail(self.i, self.s, f"reads {_describe(slot)} before anything is written "
-                                        "there")
+    def read_slot(self, slot: Dest, mode: str, role: str) -> SlotState:
+        """What the step reads in slot, as `mode` (CpSlotRead) reads it: a NULL flag that was
+        written; a value that was written where the flag says it is not NULL; no NULL at all
+        where the step checks none."""
+        state = self.st.slots.get(slot) or self.consts.get(slot)
+        what = _describe(slot)
+        if state is None:
+            raise _fail(self.i, self.s, f"reads {what} before anything is written there")
+        t, v, maybe_null = state
         if t == _CONFLICT:
-            raise _fail(self.i, self.s, f"reads {_describe(slot)}, which holds different types "
-                                        "on different paths")
-        if want is not None and t != want:
+            raise _fail(self.i, self.s, f"reads {what}, which holds different types on "
+                                        "different paths")
+        if mode != "NULL" and v == _NONE:
+            raise _fail(self.i, self.s, f"reads the value of {what}, but only its NULL flag was "
+                                        "written there (the value is stale)")
+        if mode == "NONULL" and maybe_null:
+            raise _fail(self.i, self.s, f"reads {what} without a NULL check, but it can be NULL "
+                                        "there")
+        return state
+
+    def want(self, slot: Dest | None, state: SlotState, want: Any, what: str = "value") -> None:
+        assert slot is not None  # a destination, checked with the operands
+        t = state[0]
+        if _base(t) != _base(want):
             raise _fail(self.i, self.s, f"reads {_describe(slot)} as {_tname(want)}, but it "
                                         f"holds {_tname(t)} ({what})")
-        return t
 
-    def write(self, d: Dest, t: Any) -> None:
+    def read(self, slot: Dest, want: Any = None, what: str = "value") -> Any:
+        """The type of what a CHECKED read of slot finds (of type want, if given)."""
+        state = self.read_slot(slot, "CHECKED", "")
+        if want is not None:
+            self.want(slot, state, want, what)
+        return state[0]
+
+    def write(self, slot: Dest, eff: Effect, content: tuple[Any, bool],
+              copied: SlotState | None, is_dest: bool) -> None:
         # any type may pass through a slot (a CASE condition goes through its result's slot,
         # as in PostgreSQL); what the call reads is checked when it reads it
-        if type(d) is Arg and d.argno in self.sp.calls[d.fcinfo].consts:
-            raise _fail(self.i, self.s, f"writes to {_describe(d)}, which holds a constant")
-        self.st.slots[d] = t
+        if type(slot) is Arg and slot.argno in self.sp.calls[slot.fcinfo].consts:
+            raise _fail(self.i, self.s, f"writes to {_describe(slot)}, which holds a constant")
+        t, maybe_null = content
+        old = self.st.slots.get(slot)
+        if "MAY" in (eff.value, eff.null):
+            if old is None:  # written on some paths through the step only: nothing is known
+                return
+            if not is_dest:  # the destination's typing says what it holds in every case
+                t = t if old[0] == t else _CONFLICT
+                maybe_null = maybe_null or old[2]
+        if eff.value == "MUST":
+            v = _ALWAYS
+        elif eff.value == "IFNN":
+            v = _IFNN
+        elif eff.value == "MAY" or eff.null == "NONE":
+            v = old[1] if old is not None else _NONE
+        else:  # a flag written over a value nobody wrote with it
+            v = _NONE
+        if eff.null == "NONE":
+            maybe_null = old[2] if old is not None else True
+        if copied is not None:  # a copy is no more readable than what it copied
+            v = min(v, copied[1])
+        self.st.slots[slot] = (t, v, maybe_null)
 
-    def read_args(self, s: Step, skip: tuple[int, ...] = ()) -> None:
-        c = self.sp.calls[s.fcinfo]
-        slots = self.st.slots
-        for a, t in enumerate(c.argtypes):
-            if a in c.consts or a in skip:
-                continue
-            slot = Arg(s.fcinfo, a)
-            self.read(slot, t, f"argument {a} of {c.funcname}")
-            # consumed: a call's arguments are written anew before each call, as lowering
-            # does; forgetting them keeps the state as small as the expression is deep
-            del slots[slot]
+    # each returns what the step writes, by role: (type, may it be NULL), for the roles its
+    # effects write; got has what it read, by role (read_all: every slot of the role)
+    def _reads_none(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        if "DEST" not in got:
+            return {}
+        # BOOL_NOT_STEP keeps the flag (its effects write none); the tests leave a boolean
+        return {"DEST": (SqlType.BOOL, False)}
 
-    # each returns the type the step writes to its destination (None: it writes nothing, or
-    # what its flags say)
-    def _reads_none(self, s: Step) -> Any:
-        return None
-
-    def _reads_fetch(self, s: Step) -> Any:
+    def _reads_fetch(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         self.st.fetched = max(self.st.fetched, s.last_var)
-        return None
+        return {}
 
-    def _reads_var(self, s: Step) -> Any:
+    def _reads_var(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         if s.attnum >= self.st.fetched:
             raise _fail(self.i, s, f"column {s.attnum} read before a SCAN_FETCHSOME covers it "
                                    f"(columns deformed here on every path: {self.st.fetched})")
-        return self.schema.columns[s.attnum].type
+        col = self.schema.columns[s.attnum]
+        return {"DEST": (col.type, col.nullable)}
 
-    def _reads_column(self, s: Step) -> Any:
-        return self.schema.columns[s.attnum].type
+    def _reads_column(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        col = self.schema.columns[s.attnum]
+        return {"DEST": (col.type, col.nullable)}
 
-    def _reads_constval(self, s: Step) -> Any:
+    def _reads_constval(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         if s.array >= 0:
-            return (_ARRAY, self.sp.arrays[s.array][0])
+            t, elems = self.sp.arrays[s.array]
+            return {"DEST": ((_ARRAY, t, bool(elems), any(c.isnull for c in elems)), False)}
         assert s.const is not None
-        return s.const.consttype
+        return {"DEST": (s.const.consttype, s.const.isnull)}
 
-    def _reads_func(self, s: Step) -> Any:
-        self.read_args(s)
-        return SqlType(catalog.FUNCTIONS[self.sp.calls[s.fcinfo].funcname]["rettype"])
+    def read_args(self, s: Step, got_all: dict[str, list[SlotState]]) -> bool:
+        """Check the types of the call's arguments; whether any can be NULL."""
+        c = self.sp.calls[s.fcinfo]
+        maybe_null = False
+        for a, t in enumerate(c.argtypes):
+            slot = Arg(s.fcinfo, a)
+            state = self.st.slots.get(slot) or self.consts.get(slot)
+            if state is None:  # not read by this opcode (its effects say)
+                continue
+            self.want(slot, state, t, f"argument {a} of {c.funcname}")
+            maybe_null = maybe_null or state[2]
+        return maybe_null
 
-    def _reads_scalararrayop(self, s: Step) -> Any:
+    def _reads_func(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        maybe_null = self.read_args(s, read_all)
+        name = self.sp.calls[s.fcinfo].funcname
+        # a strict built-in is NULL only for a NULL argument; the non-strict ones (num_nulls)
+        # count NULLs and are never NULL (lower.may_be_null says the same)
+        strict = catalog.FUNCTIONS[name]["strict"]
+        return {"DEST": (SqlType(catalog.FUNCTIONS[name]["rettype"]), strict and maybe_null)}
+
+    def _reads_scalararrayop(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         call = self.sp.calls[s.fcinfo]
-        self.read_args(s, skip=(1,))
-        assert s.dest is not None
-        self.read(s.dest, (_ARRAY, call.argtypes[1]), "the array of ANY/ALL")
-        return None  # BOOL_OUT
+        scalar_null = self.read_args(s, read_all)
+        array = got["DEST"][0]
+        self.want(s.dest, got["DEST"], (_ARRAY, call.argtypes[1]), "the array of ANY/ALL")
+        _, _, nonempty, has_nulls = array
+        # ExecEvalScalarArrayOp: an empty array is never NULL; else a NULL scalar or element is
+        return {"DEST": (SqlType.BOOL, nonempty and (scalar_null or has_nulls)),
+                "ARG1": (call.argtypes[1], False)}
 
-    def _reads_boolexpr(self, s: Step) -> Any:
-        return None
+    def _reads_boolexpr(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        # anynull: whether an input so far was NULL; the result is NULL if it is, at the end
+        anynull = got["DEST"][2] or ("TMP" in got and got["TMP"][2])
+        return {"TMP": (_FLAG, anynull), "DEST": (SqlType.BOOL, anynull)}
 
-    _reads_qualexpr = _reads_jump = _reads_boolexpr
+    def _reads_qualexpr(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        return {"DEST": (SqlType.BOOL, False)}  # a NULL conjunct becomes FALSE
 
-    def _reads_minmax(self, s: Step) -> Any:
+    def _reads_jump(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        return {}
+
+    def _reads_minmax(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         t = self.sp.calls[s.fcinfo].argtypes[0]
-        for k in range(s.tmp, s.tmp + s.nelems):
-            self.read(Tmp(k), t, f"input {k - s.tmp} of GREATEST/LEAST")
-        return t
+        for k, state in enumerate(read_all["TMP"]):
+            self.want(Tmp(s.tmp + k), state, t, f"input {k} of GREATEST/LEAST")
+        # NULL inputs are ignored: NULL only if all of them are
+        return {"DEST": (t, all(state[2] for state in read_all["TMP"]))}
 
-    def _reads_casetest(self, s: Step) -> Any:
-        return self.read(Tmp(s.tmp), None, "the CASE operand")
-
-    def _reads_arrayexpr(self, s: Step) -> Any:
-        # the array's type is its elements': one value type, which the first one sets
-        t = self.read(Tmp(s.tmp), None, "element 0 of ARRAY[...]")
+    def _reads_arrayexpr(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        # the array's type is its elements': one value type, which the first one sets; it is
+        # never NULL, and holds a NULL where an element may be one
+        states = read_all["TMP"]
+        t = states[0][0]
         if t not in _VALUE_TYPES:
             raise _fail(self.i, s, f"element 0 of ARRAY[...] is {_tname(t)}, not a value")
-        for k in range(s.tmp + 1, s.tmp + s.nelems):
-            self.read(Tmp(k), t, f"element {k - s.tmp} of ARRAY[...]")
-        return (_ARRAY, t)
+        for k, state in enumerate(states[1:], 1):
+            self.want(Tmp(s.tmp + k), state, t, f"element {k} of ARRAY[...]")
+        return {"DEST": ((_ARRAY, t, True, any(state[2] for state in states)), False)}
+
+    def _reads_casetest(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        t, _, maybe_null = got["TMP"]
+        return {"DEST": (t, maybe_null)}  # a copy of the CASE operand
+
+
+def step_slots(sp: StepProgram, s: Step, info: OpInfo) -> list[tuple[str, Dest, Effect]]:
+    """The slots step s touches, with what it does to each: its opcode's effects, resolved
+    against its operands (an ARG0/ARG1 effect overrides ARGS' for that argument). Shared by the
+    verifier and the checking interpreter's test (copypatch.testing)."""
+    out: list[tuple[str, Dest, Effect]] = []
+    effects = info.effects
+    for role, eff in effects.items():
+        if role == "DEST":
+            if s.dest is not None:
+                out.append((role, s.dest, eff))
+        elif role == "RESULT":
+            out.append((role, RESULT, eff))
+        elif role == "TMP":
+            n = s.nelems if info.kind in ("minmax", "arrayexpr") else 1
+            out += [(role, Tmp(k), eff) for k in range(s.tmp, s.tmp + n)]
+        else:
+            nargs = len(sp.calls[s.fcinfo].argtypes)
+            for a in range(nargs):
+                if role == "ARGS" and f"ARG{a}" in effects:
+                    continue
+                if role in ("ARGS", f"ARG{a}"):
+                    out.append((role, Arg(s.fcinfo, a), eff))
+    return out
+
 
 
 # every operand kind has both methods: a kind added to the C table fails here, at import
 _OPERAND_CHECKS: dict[str, Callable[[_Verifier, int, Step, OpInfo], None]] = {
     kind: getattr(_Verifier, f"_operands_{kind}") for kind in KINDS
 }
-_READS: dict[str, Callable[[_Verifier, Step], Any]] = {
+_READS: dict[str, Callable[[_Verifier, Step, dict[str, SlotState], Any], _Written]] = {
     kind: getattr(_Verifier, f"_reads_{kind}") for kind in KINDS
 }
 
@@ -484,14 +663,20 @@ _RULES: dict[str, Callable[[_Verifier, int, Step], None]] = {
 }
 
 
-def _nullif_type(v: _Verifier, s: Step) -> Any:
-    v.read_args(s)
-    return v.sp.calls[s.fcinfo].argtypes[0]  # NULLIF(a, b) is a or NULL
+def _nullif_type(v: _Verifier, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+    v.read_args(s, read_all)
+    return {"DEST": (v.sp.calls[s.fcinfo].argtypes[0], True)}  # NULLIF(a, b) is a or NULL
+
+
+def _distinct_type(v: _Verifier, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+    v.read_args(s, read_all)
+    return {"DEST": (SqlType.BOOL, False)}  # NULL is not distinct from NULL: never NULL
 
 
 #: reads and result types of single opcodes that are not their kind's
-_TYPING: dict[str, Callable[[_Verifier, Step], Any]] = {
+_TYPING: dict[str, Callable[[_Verifier, Step, dict[str, SlotState], Any], _Written]] = {
     "EEOP_NULLIF": _nullif_type,
+    "EEOP_DISTINCT": _distinct_type,
 }
 
 
@@ -501,6 +686,11 @@ def _is_int(v: Any) -> bool:
 
 def _is_index(v: Any, n: int) -> bool:
     return _is_int(v) and 0 <= v < n
+
+
+def _base(t: Any) -> Any:
+    """A type as reads compare it: an IN list's array by its element type alone."""
+    return t[:2] if isinstance(t, tuple) and t and t[0] == _ARRAY else t
 
 
 def _tname(t: Any) -> str:
