@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +14,10 @@ from .analyze import Column, Schema, analyze
 from .layout import check_engine
 from .passes import OPTIMIZATIONS, check_optimize
 from .planner import eval_const_expressions
-from .program import Program, nesting_guard
+from .program import Program, Timings, nesting_guard
 from .sqltypes import SqlType
+
+_clock = time.perf_counter_ns
 
 __all__ = ["compile", "make_schema"]
 
@@ -64,21 +67,26 @@ def compile(
     *,
     engine: str = "goto",
     optimize: tuple[str, ...] | list[str] = OPTIMIZATIONS,
+    verify_each_pass: bool | None = None,
 ) -> Program:
     """Compile SQL text (a WHERE-clause expression) or a Python-built expression.
 
     schema: the table itself (name -> numpy array; masked arrays are nullable columns) or a
     schema (name -> dtype, or (dtype, nullable)). engine: one of ENGINES ("switch", "goto", "jit").
     optimize: the optimisation passes to run, a tuple of names from OPTIMIZATIONS (default: all);
-    optimize=() gives the program PostgreSQL itself would run.
+    optimize=() gives the program PostgreSQL itself would run. verify_each_pass: verify before
+    the passes and after each (a debug setting; default: $COPYPATCH_VERIFY_EACH_PASS), not only
+    the final program. The returned Program's ``timings`` says where the time went.
     Raises CompileError for anything PostgreSQL's parser or copypatch cannot handle, and
     EvalError when folding constants fails (PostgreSQL raises those while planning, too).
     """
+    t0 = _clock()
     check_engine(engine)
     passes = check_optimize(optimize)
     sch = make_schema(schema)
+    timings = Timings()
     if isinstance(expression, str):
-        from .sql import parse
+        from .sql import parse  # on first use: pglast is a fifth of `import copypatch`
 
         text: str | None = expression
         tree = parse(expression)
@@ -89,6 +97,8 @@ def compile(
         raise TypeError(
             f"expression must be SQL text or a copypatch expression, not {type(expression).__name__}"
         )
+    t1 = _clock()
+    timings.parse = t1 - t0  # with the checks of the arguments and the schema
     with nesting_guard():
         node = analyze(tree, sch)
         if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
@@ -96,6 +106,10 @@ def compile(
                 f"expression of type {node.type.sql_name} is not supported; cast it to a "
                 "supported type"
             )
+        t2 = _clock()
+        timings.analyse = t2 - t1
         # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
         eval_const_expressions(node)
-        return Program(node, sch, engine, text, passes)
+        timings.plan = _clock() - t2
+        return Program(node, sch, engine, text, passes, verify_each_pass=verify_each_pass,
+                       timings=timings)

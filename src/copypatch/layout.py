@@ -72,6 +72,7 @@ class Layout:
             if any(s.opcode == name for s in sp.steps):
                 self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
         self.jit: JitCode | None = None
+        self.jit_ns = 0  # wall time of the JIT's part (copy + patch + publish, from Python)
         if engine == "switch":
             self.state.evalfunc = lib.cp_engine_switch()
         elif engine == "goto":
@@ -80,7 +81,9 @@ class Layout:
         elif engine == "jit":
             from .jit import JitCode
 
+            t0 = time.perf_counter_ns()
             self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
+            self.jit_ns = time.perf_counter_ns() - t0
         else:
             raise ValueError(f"unknown engine {engine!r}")
 
@@ -290,6 +293,7 @@ class Executable:
         self.sp = sp
         self.layout = Layout(sp, engine)
         self.compile_ns = time.perf_counter_ns() - t0
+        self.jit_ns = self.layout.jit_ns
         if self.layout.jit is not None:
             # the JIT's own compile (copy + patch + publish), measured in C
             self.compile_ns = self.layout.jit.compile_ns
