@@ -59,3 +59,61 @@ def test_verify_each_pass_names_the_pass(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_the_tests_verify_each_pass() -> None:
     assert program.VERIFY_EACH_PASS  # tests/conftest.py turns it on
+
+
+def test_a_bound_table_is_reused_and_rebound_when_it_changes() -> None:
+    t = {"a": np.array([1, 42, 7], dtype=np.int32),
+         "b": np.ma.masked_array([5, 0, 9], mask=[False, False, False], dtype=np.int64)}
+    prog = copypatch.compile("a = 42 OR b > 6", t, engine="goto")
+    assert prog.filter(t).tolist() == [False, True, True]
+    exe = prog._qual_program()[1]
+    assert exe is not None
+    cols = exe.binding.cols
+    assert prog.filter(t).tolist() == [False, True, True] and exe.binding.cols is cols
+    # a NULL set in a mask that had none: seen (the mask is checked again on reuse)
+    t["b"][2] = np.ma.masked
+    assert prog.filter(t).tolist() == [False, True, False]
+    assert prog.evaluate(t).tolist() == [False, True, None]
+    # values changed in place: the same memory, read again
+    t["a"][0] = 42
+    assert prog.filter(t).tolist() == [True, True, False]
+    # another array, a view with other strides, another length: bound anew
+    t["a"] = np.array([0, 0, 42, 42, 42, 42], dtype=np.int32)[::2]
+    t["b"] = np.ma.masked_array([0, 0, 0], mask=[True, False, False], dtype=np.int64)
+    assert prog.filter(t).tolist() == [False, True, True]
+    t["a"] = t["a"][:2]
+    with pytest.raises(ValueError, match="rows"):
+        prog.filter(t)
+    # the same array object, reshaped in place: not a column any longer
+    t = {"a": np.arange(4, dtype=np.int32), "b": np.ma.masked_array(np.arange(4))}
+    prog.filter(t)
+    t["a"].shape = (2, 2)
+    with pytest.raises(ValueError, match="dimensions"):
+        prog.filter(t)
+    # the binding holds the arrays: resizing one in place is refused while it is bound
+    t = {"a": np.arange(4, dtype=np.int32), "b": np.ma.masked_array(np.arange(4))}
+    prog.filter(t)
+    with pytest.raises(ValueError):
+        t["a"].resize(1000)
+    prog.close()
+    assert exe.binding.key is None  # close() lets the table go
+
+
+def test_a_not_null_column_given_nulls_later_is_refused() -> None:
+    t = {"a": np.ma.masked_array(np.array([1, 2], dtype=np.int32), mask=[False, False])}
+    prog = copypatch.compile("a > 1", {"a": np.int32})  # declared NOT NULL
+    assert prog.filter(t).tolist() == [False, True]
+    t["a"][0] = np.ma.masked
+    with pytest.raises(ValueError, match="NOT NULL"):
+        prog.filter(t)
+
+
+def test_tables_that_are_not_plain_are_bound_every_time() -> None:
+    class Sub(np.ndarray):
+        pass
+
+    prog = copypatch.compile("a = 42", {"a": np.int32})
+    t = {"a": np.array([42, 1], dtype=np.int32).view(Sub)}
+    assert prog.filter(t).tolist() == [True, False]
+    exe = prog._qual_program()[1]
+    assert exe is not None and exe.binding.key is None
