@@ -117,3 +117,20 @@ def test_tables_that_are_not_plain_are_bound_every_time() -> None:
     assert prog.filter(t).tolist() == [True, False]
     exe = prog._qual_program()[1]
     assert exe is not None and exe.binding.key is None
+
+
+def test_compile_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    copypatch.compile("a = 42", TABLE)
+    assert gc.isenabled()
+    with pytest.raises(CompileError):
+        copypatch.compile("a = ", TABLE)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        copypatch.compile("a = 42", TABLE)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
