@@ -134,3 +134,15 @@ def test_compile_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_quick_nesting_bound_is_never_below_the_scanners() -> None:
+    from copypatch import sql
+
+    for text in ["a <> 0 AND b = 1", "-(", "((a))", "a::int8 + b * 2 <= 3", "CASE WHEN a THEN (b) END",
+                 "a = ANY (ARRAY[1, 2])", "NOT NOT a", "'x' = a", "a <=+ b", "(" * 3000 + "a" + ")" * 3000,
+                 " AND ".join(f"a <> {i}" for i in range(1000))]:
+        assert sql.quick_nesting_bound(text) >= sql.nesting_bound(text), text
+    deep = "(" * 3000 + "a" + ")" * 3000
+    with pytest.raises(CompileError, match="nested deeper"):
+        copypatch.compile(deep, TABLE)
