@@ -146,3 +146,23 @@ def test_the_quick_nesting_bound_is_never_below_the_scanners() -> None:
     deep = "(" * 3000 + "a" + ")" * 3000
     with pytest.raises(CompileError, match="nested deeper"):
         copypatch.compile(deep, TABLE)
+
+
+def test_a_binding_that_is_a_copy_is_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If binding copies a column (an unaligned one, say), the copy would miss later writes into
+    the caller's array: such a table is bound afresh on every call."""
+    from copypatch import layout
+
+    real = layout.bind_columns
+
+    def copying(schema: Any, table: Any) -> Any:
+        copied = {k: v.copy() for k, v in table.items()}
+        cols, nrows, keep = real(schema, copied)
+        return cols, nrows, [*keep, copied]
+
+    monkeypatch.setattr(layout, "bind_columns", copying)
+    t = {"a": np.array([1, 42], dtype=np.int32)}
+    prog = copypatch.compile("a = 42", {"a": np.int32})
+    assert prog.filter(t).tolist() == [False, True]
+    t["a"][0] = 42
+    assert prog.filter(t).tolist() == [True, True]

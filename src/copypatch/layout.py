@@ -401,6 +401,10 @@ class ColumnBinding:
             self.schema = schema
             return cols, nrows, keep
         key, held = found
+        if not _points_into(cols, held):
+            self.clear()  # bind_columns made a copy (an unaligned column, say): bind every time
+            self.schema = schema
+            return cols, nrows, keep
         self.key = None  # while it changes, nothing matches
         self.cols, self.nrows, self.keep = cols, nrows, [*keep, *held]
         self.recheck = [held[2 * i + 1] for i in range(len(self.names))
@@ -411,6 +415,20 @@ class ColumnBinding:
     def clear(self) -> None:
         self.schema = self.key = self.cols = None
         self.keep = self.recheck = []
+
+
+def _points_into(cols: Any, held: list[Any]) -> bool:
+    """Whether every bound column points into the caller's own arrays (values and mask), so that
+    what the caller writes into them later is what a reused binding reads; a copy would go stale."""
+    for i in range(len(held) // 2):
+        arr, mask = held[2 * i], held[2 * i + 1]
+        if int(ffi.cast("uintptr_t", cols[i].data)) != arr.ctypes.data:
+            return False
+        if cols[i].nulls != ffi.NULL and (
+                type(mask) is not np.ndarray
+                or int(ffi.cast("uintptr_t", cols[i].nulls)) != mask.ctypes.data):
+            return False
+    return True
 
 
 def _binding_key(names: tuple[str, ...], table: Mapping[str, Any]) -> tuple[list[Any], list[Any]] | None:
