@@ -166,3 +166,20 @@ def test_a_binding_that_is_a_copy_is_not_reused(monkeypatch: pytest.MonkeyPatch)
     assert prog.filter(t).tolist() == [False, True]
     t["a"][0] = 42
     assert prog.filter(t).tolist() == [True, True]
+
+
+def test_positions_count_characters_in_text_that_is_not_ascii() -> None:
+    """libpg_query's JSON counts bytes; positions, and the integers read back from the text,
+    count characters, as pglast's tree does."""
+    from copypatch import expr, sql
+
+    tree = sql.parse("(éé + -1) = (a::int2)")
+    assert isinstance(tree, expr.Op) and tree.position == 10
+    left = tree.args[0]
+    assert isinstance(left, expr.Op) and left.position == 4
+    lit = left.args[1]
+    assert isinstance(lit, expr.Literal) and (lit.kind, lit.value) == ("int", -1)
+    with pytest.raises(CompileError, match=r"nosuch.* \(at character 5\)"):
+        copypatch.compile("1 + nosuch", TABLE)
+    with pytest.raises(CompileError, match=r"nosuch.* \(at character 7\)"):
+        copypatch.compile("'é' + nosuch", TABLE)

@@ -132,10 +132,28 @@ def _parse_sql(sql: str) -> list[Any]:
     """pglast.parse_sql's statements, as _Lite nodes."""
     doc = json.loads(pglast.parser.parse_sql_json(sql))
     _MissingInts.pending = []
-    tree = [_lite(s, "RawStmt") for s in doc.get("stmts", ())]
-    if _MissingInts.pending:
-        _MissingInts.fill(sql)
+    # libpg_query's locations count UTF-8 bytes, pglast's (and ours) characters
+    _Locations.char_at = None if sql.isascii() else _char_offsets(sql)
+    try:
+        tree = [_lite(s, "RawStmt") for s in doc.get("stmts", ())]
+        if _MissingInts.pending:
+            _MissingInts.fill(sql)
+    finally:
+        _Locations.char_at = None
     return tree
+
+
+class _Locations:
+    #: byte offset -> character offset in the text being parsed, when it is not ASCII
+    char_at: ClassVar[list[int] | None] = None
+
+
+def _char_offsets(sql: str) -> list[int]:
+    out: list[int] = []
+    for i, ch in enumerate(sql):
+        out += [i] * len(ch.encode("utf-8"))
+    out.append(len(sql))
+    return out
 
 
 class _MissingInts:
@@ -184,8 +202,13 @@ def _lite(fields: dict[str, Any], name: str) -> Any:
         elif name == "A_Const" and k in _VALUE_UNION:
             d["val"] = val = _lite(v, _VALUE_UNION[k])
             if k == "ival" and "ival" not in v:
-                _MissingInts.pending.append((val, fields.get("location", -1)))
+                loc = fields.get("location", -1)
+                if _Locations.char_at is not None and isinstance(loc, int) and loc >= 0:
+                    loc = _Locations.char_at[loc]
+                _MissingInts.pending.append((val, loc))
         elif k in defaults:  # only pglast's fields: its A_Const has no location, say
+            if k == "location" and _Locations.char_at is not None and isinstance(v, int) and v >= 0:
+                v = _Locations.char_at[v]
             d[k] = _value(v)
     return node
 
