@@ -1,19 +1,57 @@
-"""Compile latency of the JIT: the C-side copy + patch + publish, per program.
+"""Compile latency: compile() end to end and per stage, and the JIT's copy + patch alone.
 
-    python benchmarks/bench_compile.py -o compile.json [--fast]
+    python benchmarks/bench_compile.py -o compile.json [--fast] [--engine jit]
+    python -m pyperf compare_to before.json compile.json
 
-Each value is the time cp_jit_compile reports (clock_gettime inside C), so Python's layout work
-is excluded; the loop frees each program again, so the arena is in its steady state.
+compile[<expr>] is copypatch.compile() end to end (SQL text to a runnable program, every pass,
+verification on); compile[<expr>].<stage> is the part of it Program.timings gives to one stage
+(parse, analyse, plan, lower, passes, verify, layout, jit), from the same compiles. The
+expressions are the AND chain `a <> 0 AND a <> 1 ...` of 1, 10, 100 and 1000 terms and an IN
+list of 1000 (issue 14's table). jit_compile[...] is the time cp_jit_compile reports (clock_gettime
+inside C) for the standard queries, with Python's layout work excluded; the loop frees each
+program again, so the arena is in its steady state.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
+
+import numpy as np
 import pyperf
 from _common import COMPILE_EXPRESSIONS, make_table
 
 import copypatch
 from copypatch import jit
 from copypatch.layout import Layout
+
+try:
+    from copypatch.program import Timings
+
+    STAGES = tuple(f.name for f in fields(Timings))
+except ImportError:  # a copypatch from before Program.timings, to compare_to: end to end only
+    STAGES = ()
+
+#: issue 14's expressions: an AND chain of n terms, and an IN list of 1000
+SIZES = {
+    "1 term": "a <> 0",
+    **{f"{n} terms": " AND ".join(f"a <> {i}" for i in range(n)) for n in (10, 100, 1000)},
+    "IN list of 1000": "a IN (" + ", ".join(str(i) for i in range(1000)) + ")",
+}
+TABLE = {"a": np.arange(16, dtype=np.int32)}
+
+
+def bench_compile(loops: int, sql: str, engine: str, stage: str | None) -> float:
+    """`loops` compiles of sql: their wall time, or the time Program.timings gives `stage`."""
+    compile_ = copypatch.compile
+    total_ns = 0
+    clock = pyperf.perf_counter
+    for _ in range(loops):
+        t0 = clock()
+        prog = compile_(sql, TABLE, engine=engine)
+        t1 = clock()
+        total_ns += int((t1 - t0) * 1e9) if stage is None else getattr(prog.timings, stage)
+        prog.close()
+    return total_ns * 1e-9
 
 
 def bench_jit_compile(loops: int, sql: str) -> float:
@@ -28,9 +66,29 @@ def bench_jit_compile(loops: int, sql: str) -> float:
     return total_ns * 1e-9
 
 
+def add_cmdline_args(cmd: list[str], args: object) -> None:
+    cmd += ["--engine", args.engine]  # type: ignore[attr-defined]
+    if args.stages:  # type: ignore[attr-defined]
+        cmd.append("--stages")
+
+
 def main() -> None:
-    runner = pyperf.Runner()
+    runner = pyperf.Runner(add_cmdline_args=add_cmdline_args)
+    runner.argparser.add_argument("--engine", default="jit", choices=copypatch.ENGINES)
+    runner.argparser.add_argument("--stages", action="store_true",
+                                  help="also each stage of compile() (Program.timings)")
+    runner.argparser.add_argument("--no-jit-compile", action="store_true",
+                                  help="leave out the copy + patch benchmarks of the standard queries")
+    args = runner.parse_args()
     runner.metadata["description"] = __doc__.splitlines()[0]
+    for name, sql in SIZES.items():
+        runner.bench_time_func(f"compile[{name}]", bench_compile, sql, args.engine, None)
+        if args.stages:
+            for stage in STAGES:
+                runner.bench_time_func(f"compile[{name}].{stage}", bench_compile, sql,
+                                       args.engine, stage)
+    if args.no_jit_compile:
+        return
     for name, sql in COMPILE_EXPRESSIONS.items():
         sp = copypatch.compile(sql, make_table(16)).steps
         nsteps = len(sp.steps) if sp is not None else 0

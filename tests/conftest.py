@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# every program the tests compile is verified after each pass, not only once on the way out
+# (compile()'s debug setting; set before copypatch is imported, which reads it then)
+os.environ.setdefault("COPYPATCH_VERIFY_EACH_PASS", "1")
+
 from helpers import unavailable
 
 # -- PostgreSQL (copypatch.pg) ---------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_experiment_runs(tmp_path: Path) -> None:
     "script, args",
     [
         ("benchmarks/bench_rows.py", ["--rows", "2000"]),
-        ("benchmarks/bench_compile.py", []),
+        ("benchmarks/bench_compile.py", ["--stages"]),
     ],
 )
 def test_benchmark_scripts_run(script: str, args: list[str], tmp_path: Path) -> None:

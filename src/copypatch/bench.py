@@ -90,7 +90,22 @@ class Timing:
 
     ns_per_row: float
     spread: float | None  # stdev/mean of pyperf's values, in %; None with a single value
-    compile_ns: int
+    compile_ns: int  # the layout (jit: copy + patch only)
+    compile_total_ns: int = 0  # compile() end to end, SQL text to a runnable program (median)
+
+
+def compile_total_ns(query: str, table: Mapping[str, Any], engine: str, passes: tuple[str, ...],
+                     runs: int = 7) -> int:
+    """compile() end to end (parse to JIT), median of `runs`: what a query pays before its first row."""
+    import copypatch
+
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        prog = copypatch.compile(query, table, engine=engine, optimize=passes)
+        times.append(time.perf_counter_ns() - t0)
+        prog.close()
+    return sorted(times)[len(times) // 2]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,11 +171,12 @@ def main(argv: list[str] | None = None) -> None:
                 with pyperf_silenced(silenced):
                     b = runner.bench_time_func(name, scan_timer(prog, table))
                 if b is not None and not is_worker:
-                    timings[(q, e, lv)] = Timing(b.median() * 1e9 / args.rows, spread_percent(b),
-                                                 prog.compile_ns)
+                    timings[(q, e, lv)] = Timing(
+                        b.median() * 1e9 / args.rows, spread_percent(b), prog.compile_ns,
+                        compile_total_ns(q, table, e, level_passes(lv)))
         if is_worker:
             return
-        pg_times: dict[tuple[str, str], tuple[float, float | None]] = {}
+        pg_times: dict[tuple[str, str], PgTiming] = {}
         if pg is not None:
             for q in queries:
                 with progress.step(f"timing PostgreSQL, JIT off and on: {shorten(q, 40)}"):
@@ -201,30 +217,39 @@ def _start_postgres(dsn: str | None, progress: Progress) -> Any | None:
         return None
 
 
-def time_postgres(pg: Any, queries: list[str]) -> dict[tuple[str, str], tuple[float, float | None]]:
-    """(execution ms, JIT ms) of SELECT count(*) WHERE q, best of 5, JIT off and on."""
+#: (execution ms, JIT ms, planning ms) of one query on PostgreSQL
+PgTiming = tuple[float, float | None, float]
+
+
+def time_postgres(pg: Any, queries: list[str]) -> dict[tuple[str, str], PgTiming]:
+    """(execution ms, JIT ms, planning ms) of SELECT count(*) WHERE q, JIT off and on: the run
+    with the best execution time of 5, and the best planning time of the 5."""
     out = {}
     for q in queries:
         for jit in ("off", "on"):
             runs = []
             for _ in range(5):
                 _, ex = pg.count_where(q, jit=jit)
-                runs.append((ex.execution_time_ms, ex.jit.total_ms if ex.jit is not None else None))
-            out[(q, jit)] = min(runs, key=lambda r: r[0])
+                runs.append((ex.execution_time_ms, ex.jit.total_ms if ex.jit is not None else None,
+                             ex.planning_time_ms))
+            best = min(runs, key=lambda r: r[0])
+            out[(q, jit)] = (best[0], best[1], min(r[2] for r in runs))
     return out
 
 
 def format_table(queries: list[str], engines: list[str], levels: list[str],
                  timings: Mapping[tuple[str, str, str], Timing],
-                 pg_times: Mapping[tuple[str, str], tuple[float, float | None]], rows: int) -> str:
+                 pg_times: Mapping[tuple[str, str], PgTiming], rows: int) -> str:
     head = (f"{'query':<36} {'engine':<6} {'opt':<4} {'ns/row':>7} {SPREAD_HEAD} {'vs goto':>7} "
-            f"{'compile us':>10} | {'pg ns/row':>9} {'pg+jit':>7} {'pg jit ms':>9}")
+            f"{'compile us':>10} {'compile()':>9} | {'pg ns/row':>9} {'pg+jit':>7} "
+            f"{'pg plan us':>10} {'pg jit ms':>9}")
     lines = ["", head, "-" * len(head)]
     for q in queries:
         short = shorten(q, 36)
         pg_off, pg_on = pg_times.get((q, "off")), pg_times.get((q, "on"))
         pg_cols = (f"{pg_off[0] * 1e6 / rows:9.2f} {pg_on[0] * 1e6 / rows:7.2f} "
-                   f"{(pg_on[1] or 0):9.2f}") if pg_off and pg_on else f"{'-':>9} {'-':>7} {'-':>9}"
+                   f"{pg_off[2] * 1e3:10.1f} {(pg_on[1] or 0):9.2f}"
+                   ) if pg_off and pg_on else f"{'-':>9} {'-':>7} {'-':>10} {'-':>9}"
         for e in engines:
             for lv in levels:
                 t = timings[(q, e, lv)]
@@ -232,14 +257,17 @@ def format_table(queries: list[str], engines: list[str], levels: list[str],
                 ratio = f"{base.ns_per_row / t.ns_per_row:6.2f}x" if base else "      -"
                 lines.append(f"{short:<36} {e:<6} {lv:<4} {t.ns_per_row:7.2f} "
                              f"{format_spread(t.spread)} {ratio:>7} "
-                             f"{t.compile_ns / 1e3:10.1f} | {pg_cols}")
+                             f"{t.compile_ns / 1e3:10.1f} {t.compile_total_ns / 1e3:9.1f} | "
+                             f"{pg_cols}")
                 short, pg_cols = "", ""
     lines += ["",
               "ns/row: pyperf median of whole-table filters; ±: relative spread of pyperf's values",
               "(stdev/mean); vs goto: speed-up over the goto interpreter at the same optimisation",
-              "level; compile us: the program's layout (jit: copy + patch only). pg: SELECT count(*)",
-              "WHERE <query>, EXPLAIN ANALYZE execution time (best of 5; includes reading and",
-              "deforming heap tuples), JIT off and on (jit_above_cost=0), and the JIT's compile time."]
+              "level; compile us: the program's layout (jit: copy + patch only); compile(): us end to",
+              "end, SQL text to a runnable program (median of 7). pg: SELECT count(*) WHERE <query>,",
+              "EXPLAIN ANALYZE execution time (best of 5; includes reading and deforming heap",
+              "tuples), JIT off and on (jit_above_cost=0), its planning time (us, best of 5) and",
+              "the JIT's compile time (ms)."]
     if any(is_unstable(t.spread) for t in timings.values()):
         lines.append(STEADIER)
     return "\n".join(line.rstrip() for line in lines)
@@ -247,19 +275,20 @@ def format_table(queries: list[str], engines: list[str], levels: list[str],
 
 def write_json(path: str, rows: int, queries: list[str], engines: list[str], levels: list[str],
                timings: Mapping[tuple[str, str, str], Timing],
-               pg_times: Mapping[tuple[str, str], tuple[float, float | None]],
+               pg_times: Mapping[tuple[str, str], PgTiming],
                postgres_version: int | None) -> None:
     doc = {
         "rows": rows,
         "postgres_version": postgres_version,
         "engines": [
             {"query": q, "engine": e, "optimize": lv, "ns_per_row": t.ns_per_row,
-             "spread_percent": t.spread, "compile_ns": t.compile_ns}
+             "spread_percent": t.spread, "compile_ns": t.compile_ns,
+             "compile_total_ns": t.compile_total_ns}
             for q in queries for e in engines for lv in levels
             for t in [timings[(q, e, lv)]]
         ],
         "postgres": [
-            {"query": q, "jit": jit, "execution_ms": t[0], "jit_ms": t[1],
+            {"query": q, "jit": jit, "execution_ms": t[0], "jit_ms": t[1], "planning_ms": t[2],
              "ns_per_row": t[0] * 1e6 / rows}
             for (q, jit), t in pg_times.items()
         ],
@@ -270,7 +299,7 @@ def write_json(path: str, rows: int, queries: list[str], engines: list[str], lev
 
 def plot(path: str, queries: list[str], engines: list[str], levels: list[str],
          timings: Mapping[tuple[str, str, str], Timing],
-         pg_times: Mapping[tuple[str, str], tuple[float, float | None]], rows: int) -> None:
+         pg_times: Mapping[tuple[str, str], PgTiming], rows: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -77,6 +77,7 @@ class Layout:
             if any(s.opcode == name for s in sp.steps):
                 self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
         self.jit: JitCode | None = None
+        self.jit_ns = 0  # wall time of the JIT's part (copy + patch + publish, from Python)
         if engine == "switch":
             self.state.evalfunc = lib.cp_engine_switch()
         elif engine == "goto":
@@ -85,7 +86,9 @@ class Layout:
         elif engine == "jit":
             from .jit import JitCode
 
+            t0 = time.perf_counter_ns()
             self.jit = JitCode(self.state)  # points state->evalfunc at the machine code
+            self.jit_ns = time.perf_counter_ns() - t0
         else:
             raise ValueError(f"unknown engine {engine!r}")
 
@@ -379,11 +382,16 @@ class Executable:
         self.sp = sp
         self.layout = Layout(sp, engine)
         self.compile_ns = time.perf_counter_ns() - t0
+        self.jit_ns = self.layout.jit_ns
         if self.layout.jit is not None:
             # the JIT's own compile (copy + patch + publish), measured in C
             self.compile_ns = self.layout.jit.compile_ns
         # the steps' slots are per program: one scan at a time (a fork()ed child starts afresh)
         self.lock = ForkSafeLock()
+        self.error_info = ffi.new("CpErrorInfo *")  # used under the lock
+        self.next_row = ffi.new("int64_t *")  # likewise
+        self.state = self.layout.state
+        self.binding = ColumnBinding()
 
     @property
     def code_size(self) -> int:
@@ -399,39 +407,154 @@ class Executable:
     def close(self) -> None:
         """Free the JIT's code now (the interpreters' memory goes with the Executable)."""
         with self.lock:
+            self.binding.clear()  # the last table's arrays are not kept alive any longer
             if self.layout.jit is not None:
                 self.layout.jit.close()
 
     def scan(self, schema: Schema, table: Mapping[str, Any], mode: int) -> tuple[Any, Any]:
-        cols, nrows, keep = bind_columns(schema, table)
-        if mode == lib.CP_SCAN_FILTER:
+        # the fixed cost of every filter()/evaluate(): kept to a few attribute reads and C calls
+        cols, nrows, keep = self.binding.bind(schema, table)
+        if mode == _FILTER:
             out = np.zeros(nrows, dtype=np.bool_)
             nulls = None
+            nulls_buf = ffi.NULL
+            result_type = 0
         else:
             out = np.empty(nrows, dtype=self.sp.result_type.dtype)
             nulls = np.empty(nrows, dtype=np.bool_)
-        info = ffi.new("CpErrorInfo *")
-        out_ptr = ffi.from_buffer(out)
-        nulls_ptr = ffi.NULL if nulls is None else ffi.from_buffer(nulls)
-        result_type = self.sp.result_type.cp_type if mode != lib.CP_SCAN_FILTER else 0
-        next_row = ffi.new("int64_t *", 0)
+            nulls_buf = ffi.from_buffer(nulls)
+            result_type = self.sp.result_type.cp_type
+        out_buf = ffi.from_buffer(out)
         # Python's signal handlers run only in the main thread, between bytecodes: there the scan
         # comes back every SCAN_SLICE_NS so that Ctrl-C is honoured (KeyboardInterrupt leaves
         # the lock released and no result); other threads scan in one call.
         slice_ns = SCAN_SLICE_NS if threading.current_thread() is threading.main_thread() else 0
         with self.lock:
+            info, next_row = self.error_info, self.next_row
+            next_row[0] = 0
             while True:
-                rc = lib.cp_scan(self.layout.state, cols, len(schema.columns), nrows, mode,
-                                 result_type, out_ptr, nulls_ptr, next_row, slice_ns, info)
-                if rc != lib.CP_SCAN_PAUSED:
+                rc = _cp_scan(self.state, cols, len(schema.columns), nrows, mode, result_type,
+                              out_buf, nulls_buf, next_row, slice_ns, info)
+                if rc != _PAUSED:
                     break
-        del keep
+            if rc > 0:
+                code, row = info.code, info.row
+        del keep  # the arrays the columns point into, alive until the scan is over
+        if rc == 0:
+            return out, nulls
         if rc == -2:
-            which = "filter" if self.layout.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
+            which = "filter" if self.state.row_loop == 1 + lib.CP_SCAN_FILTER else "evaluate"
             raise CompileError(f"the program ends in EEOP_DONE_NEXTROW_{which.upper()}: it can "
                                f"only run as {which}()")
         if rc < 0:
             raise CompileError("the table has more columns than the C core supports (1664)")
-        if rc:
-            _fmgr.raise_error(info, info.row)
-        return out, nulls
+        err = ffi.new("CpErrorInfo *")
+        err.code, err.row = code, row
+        _fmgr.raise_error(err, row)
+        raise AssertionError("raise_error returned")
+
+
+_cp_scan = lib.cp_scan
+_FILTER = lib.CP_SCAN_FILTER
+_PAUSED = lib.CP_SCAN_PAUSED
+
+
+class ColumnBinding:
+    """The last table bound to a program, reused while it is the same arrays in the same shape.
+
+    bind_columns checks a table and describes its columns to C; that was most of a small scan's
+    cost (~7 us of Python per call), and a program is mostly run over the same table again. So
+    the bound C array is kept with a key of what it was made from: per column the array object
+    itself, its shape, strides and dtype, and for a masked array its mask object. The binding
+    holds the arrays, so none is freed or resized in place while it is bound (ndarray.resize
+    refuses an array with other references, and a masked array never resizes); a different
+    object, or the same one reshaped, restrided or given another dtype or mask, misses and is
+    bound anew by bind_columns. Only plain dicts of exact ndarrays and MaskedArrays are reused:
+    anything else (a subclass, another mapping) goes through bind_columns every time.
+    """
+
+    __slots__ = ("cols", "keep", "key", "names", "nrows", "recheck", "schema")
+
+    def __init__(self) -> None:
+        self.schema: Schema | None = None
+        self.names: tuple[str, ...] = ()
+        self.key: list[Any] | None = None
+        self.cols: Any = None
+        self.nrows = 0
+        self.keep: list[Any] = []
+        #: masks that held no NULLs when bound (so C was told "no nulls"): a NULL set in one
+        #: since then must be seen, so they are checked again on every reuse
+        self.recheck: list[Any] = []
+
+    def bind(self, schema: Schema, table: Mapping[str, Any]) -> tuple[Any, int, list[Any]]:
+        """(C columns, row count, what must stay alive while C reads them), as bind_columns."""
+        if schema is not self.schema:
+            self.clear()
+            self.schema = schema
+            # a datetime64 column's values are checked when bound (no NaT, nothing PostgreSQL
+            # cannot hold): values written in place since would go unchecked, so bind every time
+            self.names = (tuple(c.name for c in schema.columns)
+                          if all(c.type.info.column == "PLAIN" for c in schema.columns) else ())
+        found = _binding_key(self.names, table)
+        if found is not None and found[0] == self.key and not (
+                self.recheck and any(m.any() for m in self.recheck)):
+            return self.cols, self.nrows, self.keep
+        cols, nrows, keep = bind_columns(schema, table)
+        if found is None:
+            self.clear()  # nothing reusable: do not keep the last table's arrays alive either
+            self.schema = schema
+            return cols, nrows, keep
+        key, held = found
+        if not _points_into(cols, held):
+            self.clear()  # bind_columns made a copy (an unaligned column, say): bind every time
+            self.schema = schema
+            return cols, nrows, keep
+        self.key = None  # while it changes, nothing matches
+        self.cols, self.nrows, self.keep = cols, nrows, [*keep, *held]
+        self.recheck = [held[2 * i + 1] for i in range(len(self.names))
+                        if type(held[2 * i + 1]) is np.ndarray and cols[i].nulls == ffi.NULL]
+        self.key = key
+        return cols, nrows, self.keep
+
+    def clear(self) -> None:
+        self.schema = self.key = self.cols = None
+        self.keep = self.recheck = []
+
+
+def _points_into(cols: Any, held: list[Any]) -> bool:
+    """Whether every bound column points into the caller's own arrays (values and mask), so that
+    what the caller writes into them later is what a reused binding reads; a copy would go stale."""
+    for i in range(len(held) // 2):
+        arr, mask = held[2 * i], held[2 * i + 1]
+        if int(ffi.cast("uintptr_t", cols[i].data)) != arr.ctypes.data:
+            return False
+        if cols[i].nulls != ffi.NULL and (
+                type(mask) is not np.ndarray
+                or int(ffi.cast("uintptr_t", cols[i].nulls)) != mask.ctypes.data):
+            return False
+    return True
+
+
+def _binding_key(names: tuple[str, ...], table: Mapping[str, Any]) -> tuple[list[Any], list[Any]] | None:
+    """What a bound table is made from (see ColumnBinding), flat, and the objects its ids name;
+    None if it is not reusable. Objects go in by id(), never compared with ==, which would
+    compare arrays element by element: the binding holds them, so an equal id is the same one."""
+    if type(table) is not dict or not names:
+        return None
+    key: list[Any] = []
+    held: list[Any] = []
+    for name in names:
+        arr = table.get(name)
+        t = type(arr)
+        if t is np.ndarray:
+            mask = None
+        elif t is np.ma.MaskedArray:
+            mask = arr._mask  # type: ignore[union-attr]
+            # nomask (no NULLs) can only become a mask by becoming a new object, which misses
+            if type(mask) is not np.ndarray and mask is not np.ma.nomask:
+                return None
+        else:
+            return None
+        key += (id(arr), arr.shape, arr.strides, arr.dtype, id(mask))  # type: ignore[union-attr]
+        held += (arr, mask)
+    return key, held

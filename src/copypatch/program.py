@@ -7,7 +7,10 @@ and lays out each program the first time it is needed. compile() (compiler.py) m
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,42 @@ from .sqltypes import SqlType
 from .steps import StepProgram
 from .verify import verify
 
-__all__ = ["Program", "nesting_guard"]
+__all__ = ["VERIFY_EACH_PASS", "Program", "Timings", "nesting_guard"]
+
+#: The debug setting: verify the program before the passes and after every pass (naming the pass
+#: that broke it), not only once on the way out. The tests and fuzzers turn it on
+#: (COPYPATCH_VERIFY_EACH_PASS=1, or compile(..., verify_each_pass=True) for one program).
+VERIFY_EACH_PASS = os.environ.get("COPYPATCH_VERIFY_EACH_PASS", "") not in ("", "0")
+
+_clock = time.perf_counter_ns
+
+
+@dataclass
+class Timings:
+    """Nanoseconds compile() spent in each stage of the main program, as EXPLAIN ANALYZE's JIT
+    block reports its Generation, Inlining, Optimization and Emission times.
+
+    plan is eval_const_expressions plus, for a WHERE clause, plan_qual; verify is every
+    verification (one, unless verify_each_pass); layout is the C structures without the JIT's
+    copy + patch, which is jit (0 for the interpreters).
+    """
+
+    parse: int = 0
+    analyse: int = 0
+    plan: int = 0
+    lower: int = 0
+    passes: int = 0
+    verify: int = 0
+    layout: int = 0
+    jit: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    def __str__(self) -> str:
+        parts = [f"{f.name.capitalize()} {getattr(self, f.name) / 1e3:.1f} us" for f in fields(self)]
+        return f"Timing: {', '.join(parts)}, Total {self.total / 1e3:.1f} us"
 
 
 @contextlib.contextmanager
@@ -52,7 +90,11 @@ class Program:
     """
 
     def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None,
-                 optimize: tuple[str, ...] = OPTIMIZATIONS) -> None:
+                 optimize: tuple[str, ...] = OPTIMIZATIONS, *,
+                 verify_each_pass: bool | None = None, timings: Timings | None = None) -> None:
+        #: time per stage of the main program (compile() adds parsing, analysis and folding)
+        self.timings = Timings() if timings is None else timings
+        self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
         self.schema = schema
         self.engine = engine
         self.optimize = optimize
@@ -76,21 +118,51 @@ class Program:
                     f"argument of WHERE must be type boolean, not type {self.result_type.sql_name}"
                 )
             with nesting_guard():
+                t0 = _clock()
                 plan = plan_qual(self.tree)
+                self.timings.plan += _clock() - t0
                 exe = (None if plan.constant_false or not plan.quals
-                       else self._build(lower_qual(plan.quals)))
+                       else self._build(lower_qual, plan.quals))
             self._qual = (plan, exe)
         return self._qual
 
     def _expr_program(self) -> Executable:
         if self._expr is None:
             with nesting_guard():
-                self._expr = self._build(lower_expr(eval_const_expressions(self.tree)))
+                t0 = _clock()
+                node = eval_const_expressions(self.tree)
+                self.timings.plan += _clock() - t0
+                self._expr = self._build(lower_expr, node)
         return self._expr
 
-    def _build(self, sp: StepProgram) -> Executable:
-        # verified before and after the passes: a lowering or optimisation bug never reaches an engine
-        return Executable(verify(run_passes(verify(sp, self.schema), self.optimize), self.schema), self.engine)
+    def _build(self, lower: Callable[[Any], StepProgram], what: Any) -> Executable:
+        # Verified once, on the way out: a lowering or optimisation bug never reaches an engine.
+        # verify_each_pass also verifies before the passes and after each, to name the culprit.
+        # The timings are the main program's: the other one is built lazily, on first use.
+        tm = self.timings if self._qual is None and self._expr is None else Timings()
+        t0 = _clock()
+        sp = lower(what)
+        t1 = _clock()
+        try:
+            sp = run_passes(sp, self.optimize, self.schema if self.verify_each_pass else None)
+        except CompileError:
+            raise
+        except Exception:
+            # the passes trust their input, and a lowering bug can trip one: then the verifier
+            # names the bug, on a fresh lowering (the passes work in place); a pass bug re-raises
+            verify(lower(what), self.schema)
+            raise
+        t2 = _clock()
+        verify(sp, self.schema)
+        t3 = _clock()
+        exe = Executable(sp, self.engine)
+        t4 = _clock()
+        tm.lower += t1 - t0
+        tm.passes += t2 - t1  # with verify_each_pass, their verifications included
+        tm.verify += t3 - t2
+        tm.jit += exe.jit_ns
+        tm.layout += t4 - t3 - exe.jit_ns
+        return exe
 
     @property
     def _main(self) -> Executable | None:
@@ -142,11 +214,17 @@ class Program:
             raise ValueError("this program has no steps (its WHERE clause is constant)")
         return exe.disassemble()
 
-    def explain(self, mode: str | None = None) -> str:
+    def explain(self, mode: str | None = None, *, timings: bool = False) -> str:
         """The steps, one per line: index, opcode, operands, result target.
 
-        mode: "filter" or "evaluate"; by default filter for boolean expressions.
+        mode: "filter" or "evaluate"; by default filter for boolean expressions. timings: end
+        with compile()'s time per stage (``self.timings``), as EXPLAIN ANALYZE ends with its
+        JIT block.
         """
+        text = self._explain(mode)
+        return f"{text}\n{self.timings}" if timings else text
+
+    def _explain(self, mode: str | None) -> str:
         if mode is None:
             mode = "filter" if self.result_type is SqlType.BOOL else "evaluate"
         if mode == "filter":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import pglast
-from pglast import ast, enums
+from pglast import ast as _pglast_ast
+from pglast import enums
 
 from . import expr as raw
 from ._errors import CompileError, EvalError
@@ -33,11 +35,12 @@ def parse(text: str) -> raw.Expr:
         text.encode("utf-8")
     except UnicodeEncodeError as e:  # e.g. a lone surrogate: PostgreSQL's text is valid UTF-8
         raise CompileError(f"expression text is not valid Unicode: {e.reason}", e.start) from None
-    if len(text) > MAX_PARSE_NESTING and nesting_bound(text) > MAX_PARSE_NESTING:
+    if (len(text) > MAX_PARSE_NESTING and quick_nesting_bound(text) > MAX_PARSE_NESTING
+            and nesting_bound(text) > MAX_PARSE_NESTING):
         raise CompileError(f"expression nested deeper than {MAX_PARSE_NESTING} levels")
     prefix = "SELECT 1 WHERE "
     try:
-        stmts = pglast.parse_sql(prefix + text)
+        stmts = _parse_sql(prefix + text)
     except pglast.parser.ParseError as e:
         pos = getattr(e, "location", None)
         pos = pos - len(prefix) if isinstance(pos, int) and pos >= len(prefix) else None
@@ -63,6 +66,165 @@ def parse(text: str) -> raw.Expr:
         return Converter(len(prefix)).convert(stmt.whereClause)
     except RecursionError:
         raise CompileError("expression nested too deeply") from None
+
+
+class _Lite:
+    """A parse tree node as pglast.ast has it, built straight from libpg_query's JSON.
+
+    pglast.parse_sql builds its own nodes through a validating __setattr__ per field, which was
+    most of compile()'s parsing time (40 ms of a 1000-term AND chain); the JSON it is made from
+    costs a tenth of that. A class per node type (made on first use from pglast.ast's slot
+    types) gives the same attributes, with the same defaults where the JSON leaves a field out
+    (0, False, an enum's first member, None), so the Converter reads either tree alike.
+    """
+
+    __slots__ = ("__dict__",)
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+
+_VALUE_UNION = {"ival": "Integer", "fval": "Float", "sval": "String", "boolval": "Boolean",
+                "bsval": "BitString"}
+_INT_CTYPES = frozenset({"int", "int16", "int32", "long", "uint32", "Index", "Oid", "AttrNumber",
+                         "bits32", "char", "Cost", "double", "Cardinality", "AclMode", "uint64",
+                         "int64"})
+
+
+class _LiteAst:
+    """pglast.ast's names, as _Lite classes."""
+
+    def __getattr__(self, name: str) -> type[_Lite]:
+        cls = self._make(name)
+        setattr(self, name, cls)  # made once: the next lookup is an attribute, not a call
+        return cls
+
+    def _make(self, name: str) -> type[_Lite]:
+        real = getattr(_pglast_ast, name)  # AttributeError for a name pglast does not have
+        slots = getattr(real, "__slots__", {})
+        fields: dict[str, Any] = {}
+        enum_types: dict[str, Any] = {}
+        structs: dict[str, str] = {}  # a field holding a node of one type: its fields, unwrapped
+        for field, info in (slots.items() if isinstance(slots, dict) else ()):
+            ctype = info if isinstance(info, str) else info.c_type
+            enum = getattr(enums, ctype, None)
+            if (ctype.endswith("*") and ctype[:-1] not in ("Node", "List", "char", "Expr")
+                    and isinstance(getattr(_pglast_ast, ctype[:-1], None), type)):
+                structs[field] = ctype[:-1]
+            if enum is not None:
+                fields[field] = enum(0)
+                enum_types[field] = enum
+            elif ctype == "bool":
+                fields[field] = False
+            elif ctype in _INT_CTYPES:
+                fields[field] = 0
+            else:
+                fields[field] = None
+        cls: Any = type(name, (_Lite,), {"__slots__": (), **fields})
+        cls._defaults = fields
+        cls._enums = enum_types
+        cls._structs = structs
+        return cls  # type: ignore[no-any-return]
+
+
+ast: Any = _LiteAst()
+
+
+def _parse_sql(sql: str) -> list[Any]:
+    """pglast.parse_sql's statements, as _Lite nodes."""
+    doc = json.loads(pglast.parser.parse_sql_json(sql))
+    _MissingInts.pending = []
+    # libpg_query's locations count UTF-8 bytes, pglast's (and ours) characters
+    _Locations.char_at = None if sql.isascii() else _char_offsets(sql)
+    try:
+        tree = [_lite(s, "RawStmt") for s in doc.get("stmts", ())]
+        if _MissingInts.pending:
+            _MissingInts.fill(sql)
+    finally:
+        _Locations.char_at = None
+    return tree
+
+
+class _Locations:
+    #: byte offset -> character offset in the text being parsed, when it is not ASCII
+    char_at: ClassVar[list[int] | None] = None
+
+
+def _char_offsets(sql: str) -> list[int]:
+    out: list[int] = []
+    for i, ch in enumerate(sql):
+        out += [i] * len(ch.encode("utf-8"))
+    out.append(len(sql))
+    return out
+
+
+class _MissingInts:
+    """libpg_query's JSON leaves out an integer constant's value when it is not positive (0, and
+    the negative ones the grammar folds in doNegate: `-1`, `-(1)`, `- - -1`); pglast's own tree has
+    it. So each such Integer is filled in from the text at its A_Const's location: a digit there
+    is 0; otherwise the tokens from there to the ICONST (pglast's scanner, run once per parse and
+    only when one is needed: linear), negated once per minus sign before it."""
+
+    # (Integer node, location) of the parse under way; compile() holds the GIL throughout
+    pending: ClassVar[list[tuple[Any, int]]] = []
+
+    @classmethod
+    def fill(cls, sql: str) -> None:
+        pending, cls.pending = cls.pending, []
+        tokens: list[Any] | None = None
+        at: dict[int, int] = {}
+        for node, loc in pending:
+            if 0 <= loc < len(sql) and sql[loc].isdigit():
+                node.__dict__["ival"] = 0
+                continue
+            if tokens is None:
+                tokens = list(pglast.parser.scan(sql))
+                at = {t.start: i for i, t in enumerate(tokens)}
+            i, sign = at[loc], 1
+            while tokens[i].name != "ICONST":
+                if tokens[i].name == "ASCII_45":
+                    sign = -sign
+                i += 1
+            t = tokens[i]
+            node.__dict__["ival"] = sign * int(sql[t.start:t.end + 1])
+
+
+def _lite(fields: dict[str, Any], name: str) -> Any:
+    cls = getattr(ast, name)
+    node = cls()
+    d = node.__dict__
+    enum_types = cls._enums
+    structs = cls._structs
+    defaults = cls._defaults
+    for k, v in fields.items():
+        if k in enum_types:
+            d[k] = enum_types[k][v] if isinstance(v, str) else enum_types[k](v)
+        elif k in structs and isinstance(v, dict):
+            d[k] = _lite(v, structs[k])
+        elif name == "A_Const" and k in _VALUE_UNION:
+            d["val"] = val = _lite(v, _VALUE_UNION[k])
+            if k == "ival" and "ival" not in v:
+                loc = fields.get("location", -1)
+                if _Locations.char_at is not None and isinstance(loc, int) and loc >= 0:
+                    loc = _Locations.char_at[loc]
+                _MissingInts.pending.append((val, loc))
+        elif k in defaults:  # only pglast's fields: its A_Const has no location, say
+            if k == "location" and _Locations.char_at is not None and isinstance(v, int) and v >= 0:
+                v = _Locations.char_at[v]
+            d[k] = _value(v)
+    return node
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, dict):
+        if len(v) == 1:
+            ((name, inner),) = v.items()
+            if name == "List":
+                return [_value(i) for i in inner.get("items", ())]
+            if isinstance(inner, dict) and name[:1].isupper():
+                return _lite(inner, name)
+        return None  # `{}`: an empty node in a list (a function's missing column definitions)
+    if isinstance(v, list):
+        return [_value(i) for i in v]
+    return v
 
 
 # tokens that open and close a nesting level, and those that separate siblings at one level
@@ -96,6 +258,44 @@ def nesting_bound(text: str) -> int:
             total -= levels[-1]
             levels[-1] = 0
         elif name not in _LEAVES:
+            levels[-1] += 1
+            total += 1
+        best = max(best, total + len(levels))
+    return best
+
+
+# text with no string, comment, quoted identifier or minus sign: its tokens are these words,
+# numbers, operator characters and punctuation, which a regular expression finds exactly
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_\s<>=!+*%^&|#~@()\[\],.:]*\Z")
+_PLAIN_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[<>=!+*%^&|#~@.:]|[()\[\],]")
+_PLAIN_OPEN = frozenset({"(", "[", "CASE"})
+_PLAIN_CLOSE = frozenset({")", "]", "END"})
+_PLAIN_SIBLINGS = frozenset({"AND", "OR", ",", "WHEN", "THEN", "ELSE"})
+
+
+def quick_nesting_bound(text: str) -> int:
+    """An upper bound of nesting_bound(text) without pglast's scanner (a tenth of its cost, which
+    was the largest part of parsing a long AND chain): for plain text (see _PLAIN_TEXT), every
+    token that is not a number or a sibling separator counts as nesting one level deeper (an
+    identifier too, and every character of an operator: more than the scanner's count, never
+    less). Anything else gets 2 * len(text) + 1 (a token of one character or more adds at most
+    two, an opening one), which sends it to nesting_bound."""
+    if not text.isascii() or _PLAIN_TEXT.match(text) is None:
+        return 2 * len(text) + 1
+    levels = [0]
+    total = best = 0
+    for word in _PLAIN_TOKEN.findall(text):
+        name = word.upper()
+        if name in _PLAIN_OPEN:
+            levels.append(1)
+            total += 1
+        elif name in _PLAIN_CLOSE:
+            if len(levels) > 1:
+                total -= levels.pop()
+        elif name in _PLAIN_SIBLINGS:
+            total -= levels[-1]
+            levels[-1] = 0
+        elif not word[0].isdigit():
             levels[-1] += 1
             total += 1
         best = max(best, total + len(levels))

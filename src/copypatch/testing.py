@@ -735,7 +735,10 @@ def outcome(
 def outcomes(
     sql: Any, table: Mapping[str, Any], modes: Sequence[str], engine: str, **compile_kwargs: Any
 ) -> dict[str, tuple[Any, ...]]:
-    """outcome() for several modes, compiling once. sql: text or an already parsed expression."""
+    """outcome() for several modes, compiling once. sql: text or an already parsed expression.
+    The program is verified after every pass (compile()'s debug setting), so that a pass that
+    breaks a program is named, not only caught on the way out."""
+    compile_kwargs.setdefault("verify_each_pass", True)
     try:
         prog = copypatch.compile(sql, table, engine=engine, **compile_kwargs)
     except EvalError as e:
