@@ -48,6 +48,10 @@ import os, signal, sys, threading
 sys.path.insert(0, {src!r})
 import numpy as np, copypatch
 
+# a child inherits an ignored SIGINT (a shell's background job, say), and Python then installs
+# no KeyboardInterrupt handler: install it, as an interactive Python has it
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # ~50 us a row (a linear search of 5000 constants that never matches), over 10^8 rows that take
 # no memory (a broadcast view, stride 0): a scan that would run for days.
 sql = "a IN (" + ", ".join(str(i) for i in range(5000)) + ")"
