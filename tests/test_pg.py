@@ -122,7 +122,10 @@ def test_startup_failure_reports_server_log(pg_bindir: Path) -> None:
 
 
 _CHILD = """
-import sys, time
+import signal, sys, time
+# a child inherits an ignored SIGINT (a shell's background job, say), and Python then installs
+# no KeyboardInterrupt handler: install it, as an interactive Python has it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {src!r})
 from copypatch.pg import Cluster
 mode = {mode!r}
