@@ -125,8 +125,6 @@ def test_spread_is_said_once_in_the_table() -> None:
     assert "!" not in single and STEADIER not in single
 
 
-@pytest.mark.skipif(os.environ.get("COPYPATCH_ARM64_QEMU") == "1",
-                    reason="~400 pyperf worker processes: hours under qemu; the native run has it")
 def test_the_acceptance_command(pg: Any) -> None:
     """The issue's acceptance: the default command line at 20,000 rows, with PostgreSQL. Takes
     1-2 minutes on an idle 2-core machine (36 benchmarks of 10 worker processes each)."""
