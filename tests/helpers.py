@@ -73,3 +73,13 @@ def need_valgrind() -> None:
 
     if not valgrind_available():
         unavailable("valgrind not found: instruction counts need it (apt-get install valgrind)")
+
+
+def gone(pid: int) -> bool:
+    """Whether process pid has exited (a zombie answers too: Cluster reaps its server, so a
+    zombie would be a bug)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import gone as _gone
 
 import copypatch
 from copypatch.pg import Cluster, PostgreSQL
@@ -245,14 +246,6 @@ def test_nul_in_table_or_column_name_is_refused(pg: PostgreSQL) -> None:
 
 
 # -- item 9: a throwaway cluster never outlives its owner ------------------------------------------
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def _wait_gone(pid: int, d: Path, timeout: float = 120) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,21 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import gone as _gone
 
 import copypatch.pg as pgmod
 from copypatch._errors import EvalError
 from copypatch.pg import Cluster, PostgreSQL, PostgresUnavailable
 
 SRC = Path(pgmod.__file__).resolve().parents[1]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # Still there (a zombie answers too: Cluster reaps its server, so a zombie would be a bug).
-    return False
 
 
 # -- finding binaries
