@@ -1,6 +1,7 @@
 """Compile latency: compile() end to end and per stage, and the JIT's copy + patch alone.
 
-    python benchmarks/bench_compile.py -o compile.json [--fast] [--engine jit]
+    python benchmarks/bench_compile.py -o compile.json [--fast] [--engine jit] [--stages]
+        [--expression "1000 terms" ...]
     python -m pyperf compare_to before.json compile.json
 
 compile[<expr>] is copypatch.compile() end to end (SQL text to a runnable program, every pass,
@@ -68,6 +69,8 @@ def bench_jit_compile(loops: int, sql: str) -> float:
 
 def add_cmdline_args(cmd: list[str], args: object) -> None:
     cmd += ["--engine", args.engine]  # type: ignore[attr-defined]
+    for name in args.expression or ():  # type: ignore[attr-defined]
+        cmd += ["--expression", name]
     if args.stages:  # type: ignore[attr-defined]
         cmd.append("--stages")
 
@@ -79,9 +82,12 @@ def main() -> None:
                                   help="also each stage of compile() (Program.timings)")
     runner.argparser.add_argument("--no-jit-compile", action="store_true",
                                   help="leave out the copy + patch benchmarks of the standard queries")
+    runner.argparser.add_argument("--expression", action="append", choices=list(SIZES),
+                                  help="only this expression of the table (repeatable)")
     args = runner.parse_args()
     runner.metadata["description"] = __doc__.splitlines()[0]
-    for name, sql in SIZES.items():
+    for name in args.expression or SIZES:
+        sql = SIZES[name]
         runner.bench_time_func(f"compile[{name}]", bench_compile, sql, args.engine, None)
         if args.stages:
             for stage in STAGES:

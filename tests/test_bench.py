@@ -79,7 +79,8 @@ def test_experiment_runs(tmp_path: Path) -> None:
     "script, args",
     [
         ("benchmarks/bench_rows.py", ["--rows", "2000"]),
-        ("benchmarks/bench_compile.py", ["--stages"]),
+        # one size: every stage is a pyperf worker process, which is seconds each under qemu
+        ("benchmarks/bench_compile.py", ["--stages", "--expression", "10 terms"]),
     ],
 )
 def test_benchmark_scripts_run(script: str, args: list[str], tmp_path: Path) -> None:
