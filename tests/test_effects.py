@@ -270,3 +270,21 @@ def test_every_opcode_runs_on_the_checking_interpreter() -> None:
     assert testing.checked_outcomes(raw.steps, raw.schema, TABLE)["filter"] == ("ok", [True, True])
     reached = testing.CHECKED_OPCODES - before
     assert sorted(set(OPS) - set(reached)) == []
+
+
+@pytest.mark.parametrize("mode, other", [("filter", "EVALUATE"), ("evaluate", "FILTER")])
+def test_a_row_loop_of_the_other_mode_is_refused(mode: str, other: str) -> None:
+    """Found by the hostile-program fuzzer: a program made for filter() whose row loop ends in
+    EEOP_DONE_NEXTROW_EVALUATE was accepted, then refused only when scanned."""
+    from copypatch.verify import verify
+
+    table = {"c0": np.array([True, False])}
+    prog = copypatch.compile("c0", table)
+    sp = prog.steps
+    assert sp is not None
+    sp.mode = mode
+    last = sp.steps[-1]
+    assert last.opcode.startswith("EEOP_DONE_NEXTROW_")
+    last.opcode = f"EEOP_DONE_NEXTROW_{other}"
+    with pytest.raises(CompileError, match=f"EEOP_DONE_NEXTROW_{other} cannot {mode}"):
+        verify(sp, prog.schema)

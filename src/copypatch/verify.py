@@ -159,7 +159,8 @@ class _Verifier:
     def __init__(self, sp: StepProgram, schema: Schema, mode: str | None) -> None:
         self.sp = sp
         self.schema = schema
-        self.mode = mode
+        # the mode the program was made for, unless the caller names one
+        self.mode = mode if mode is not None else sp.mode
         self.ncols = len(schema.columns)
 
     def run(self) -> None:
@@ -189,6 +190,8 @@ class _Verifier:
             raise CompileError("invalid program: EEOP_DONE_NEXTROW_FILTER needs a boolean result")
         if "EEOP_DONE_NEXTROW_EVALUATE" in ends and self.mode == "filter":
             raise CompileError("invalid program: EEOP_DONE_NEXTROW_EVALUATE cannot filter")
+        if "EEOP_DONE_NEXTROW_FILTER" in ends and self.mode == "evaluate":
+            raise CompileError("invalid program: EEOP_DONE_NEXTROW_FILTER cannot evaluate")
 
         # a forward dataflow: jumps only go forward, so one pass in step order sees every
         # path into a step before the step itself
