@@ -1,0 +1,560 @@
+/*
+ * template.c: the PostgreSQL provider's stencil template: PostgreSQL's own EEOP_* steps, against
+ * PostgreSQL's own structs (its server headers), with execExprInterp.c's semantics.
+ *
+ * Never compiled into anything: the stencil build (src/copypatch/_stencils/pgset.py) compiles it
+ * with clang, with the flags of copypatch's own stencils (_targets.py), into one function per
+ * opcode, `stencil_<EEOP_NAME>`, and writes their bytes and relocations as a header the provider
+ * includes (emit.c). It works as csrc/jit/template.c does: a hole is an extern symbol _JIT_<NAME>;
+ * the step's words are rebuilt from holes into a local ExprEvalStep the bodies read through
+ * `op`, so op->d.x is an immediate; stencils are preserve_none functions of ExprStateEvalFunc's
+ * arguments, chained by musttail calls (NEXT, JUMP) and entered through CP_JIT_ENTRY, a C-ABI
+ * stencil the provider points state->evalfunc at. Helpers that take `op` get the real step
+ * (REAL_OP): some write into it (ExecEvalScalarArrayOp caches its lookups there).
+ *
+ * ExecInterpExpr keeps the slots in locals, read once per call; here each step reads them from
+ * the ExprContext (econtext stays in a register across the chain). An opcode without a stencil
+ * here is not compiled: the provider leaves the whole expression to the interpreter, counted.
+ */
+#include "postgres.h"
+
+#include "executor/execExpr.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "utils/expandeddatum.h"
+
+/* Holes: the value is the symbol's address. */
+#define HOLE_SYMBOL(name) extern char name[1] /* size 1: a "large" object, so movabs + R_X86_64_64 */
+HOLE_SYMBOL(_JIT_RESVALUE);
+HOLE_SYMBOL(_JIT_RESNULL);
+HOLE_SYMBOL(_JIT_D0);
+HOLE_SYMBOL(_JIT_D1);
+HOLE_SYMBOL(_JIT_D2);
+HOLE_SYMBOL(_JIT_D3);
+HOLE_SYMBOL(_JIT_D4);
+HOLE_SYMBOL(_JIT_STEP);
+
+#define CP_CHAIN __attribute__((preserve_none))
+
+extern CP_CHAIN Datum _JIT_CONTINUE(ExprState *state, ExprContext *econtext, bool *isnull);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET(ExprState *state, ExprContext *econtext, bool *isnull);
+
+/* a hole's value, hidden from the optimiser (an extern's address is known to be non-null) */
+#define HOLE(name) \
+	({ uintptr_t hole_; __asm__("" : "=r" (hole_) : "0" ((uintptr_t) name)); hole_; })
+
+/* the step's bytes as words: pgjit.h's CP_PG_STEP_WORDS */
+typedef union CpPgStepWords
+{
+	ExprEvalStep step;
+	uintptr_t	words[8];
+} CpPgStepWords;
+
+_Static_assert(sizeof(ExprEvalStep) == sizeof(uintptr_t[8]), "ExprEvalStep is not 8 words");
+_Static_assert(offsetof(ExprEvalStep, d) == 3 * sizeof(uintptr_t), "d is not at word 3");
+
+#define REAL_OP ((ExprEvalStep *) HOLE(_JIT_STEP))
+
+/* CASE(name) opens stencil_<name>; the body ends with the function's closing brace */
+#define CASE(name) \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	{ \
+		CpPgStepWords jit_step_; \
+		ExprEvalStep *const op = &jit_step_.step; \
+		jit_step_.words[0] = 0; \
+		jit_step_.words[1] = HOLE(_JIT_RESVALUE); \
+		jit_step_.words[2] = HOLE(_JIT_RESNULL); \
+		jit_step_.words[3] = HOLE(_JIT_D0); \
+		jit_step_.words[4] = HOLE(_JIT_D1); \
+		jit_step_.words[5] = HOLE(_JIT_D2); \
+		jit_step_.words[6] = HOLE(_JIT_D3); \
+		jit_step_.words[7] = HOLE(_JIT_D4); \
+		(void) op; (void) state; (void) econtext; (void) isnull;
+
+#define NEXT() \
+	do { __attribute__((musttail)) return _JIT_CONTINUE(state, econtext, isnull); } while (0)
+#define JUMP(i) \
+	do { (void) (i); __attribute__((musttail)) return _JIT_JUMP_TARGET(state, econtext, isnull); } while (0)
+
+/* ExecInterpExpr's locals */
+#define innerslot (econtext->ecxt_innertuple)
+#define outerslot (econtext->ecxt_outertuple)
+#define scanslot (econtext->ecxt_scantuple)
+#define resultslot (state->resultslot)
+
+/* The C-ABI entry: calls step 0, whose chain returns here from EEOP_DONE. */
+Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull);
+Datum
+stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
+{
+	return _JIT_CONTINUE(state, econtext, isnull);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Bodies shaped as in execExprInterp.c. The ones marked [dup] have a body in csrc/cases.h with
+ * the same semantics, to be shared through macros (docs/pgprovider.md).
+ * ------------------------------------------------------------------------------------------- */
+
+#define FETCHSOME(slot) \
+	slot_getsomeattrs((slot), op->d.fetch.last_var); \
+	NEXT();
+
+#define VAR(slot) \
+	*op->resvalue = (slot)->tts_values[op->d.var.attnum]; \
+	*op->resnull = (slot)->tts_isnull[op->d.var.attnum]; \
+	NEXT();
+
+#define ASSIGN_VAR(slot) \
+	resultslot->tts_values[op->d.assign_var.resultnum] = (slot)->tts_values[op->d.assign_var.attnum]; \
+	resultslot->tts_isnull[op->d.assign_var.resultnum] = (slot)->tts_isnull[op->d.assign_var.attnum]; \
+	NEXT();
+
+/* out of line, as execExprInterp.c: a helper of (state, op) or (state, op, econtext) */
+#define CALL2(fn) fn(state, REAL_OP); NEXT();
+#define CALL3(fn) fn(state, REAL_OP, econtext); NEXT();
+
+/* BOOL_AND_STEP_FIRST resets anynull, then is BOOL_AND_STEP (a fall-through there) */
+#define BOOL_STEP(stop_on) \
+	if (*op->resnull) \
+		*op->d.boolexpr.anynull = true; \
+	else if (DatumGetBool(*op->resvalue) == (stop_on)) \
+		JUMP(op->d.boolexpr.jumpdone); \
+	NEXT();
+
+#define BOOL_STEP_LAST(stop_on) \
+	if (!*op->resnull && DatumGetBool(*op->resvalue) != (stop_on) && *op->d.boolexpr.anynull) \
+	{ \
+		*op->resvalue = (Datum) 0; \
+		*op->resnull = true; \
+	} \
+	NEXT();
+
+/* IS [NOT] TRUE/FALSE: a NULL input gives `if_null`; otherwise the input, negated or not */
+#define BOOLTEST(if_null, negate) \
+	if (*op->resnull) \
+	{ \
+		*op->resvalue = BoolGetDatum(if_null); \
+		*op->resnull = false; \
+	} \
+	else if (negate) \
+		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue)); \
+	NEXT();
+
+#define TESTVAL(datum, isnull_) \
+	if (op->d.casetest.value) \
+	{ \
+		*op->resvalue = *op->d.casetest.value; \
+		*op->resnull = *op->d.casetest.isnull; \
+	} \
+	else \
+	{ \
+		*op->resvalue = econtext->datum; \
+		*op->resnull = econtext->isnull_; \
+	} \
+	NEXT();
+
+/* IS [NOT] DISTINCT FROM: both NULL, one NULL, else the equality function (negated or not) */
+#define DISTINCT(distinct) \
+	{ \
+		FunctionCallInfo fcinfo = op->d.func.fcinfo_data; \
+		if (fcinfo->args[0].isnull && fcinfo->args[1].isnull) \
+		{ \
+			*op->resvalue = BoolGetDatum(!(distinct)); \
+			*op->resnull = false; \
+		} \
+		else if (fcinfo->args[0].isnull || fcinfo->args[1].isnull) \
+		{ \
+			*op->resvalue = BoolGetDatum(distinct); \
+			*op->resnull = false; \
+		} \
+		else \
+		{ \
+			Datum		eqresult; \
+			fcinfo->isnull = false; \
+			eqresult = op->d.func.fn_addr(fcinfo); \
+			*op->resvalue = (distinct) ? BoolGetDatum(!DatumGetBool(eqresult)) : eqresult; \
+			*op->resnull = fcinfo->isnull; \
+		} \
+	} \
+	NEXT();
+
+CASE(EEOP_DONE)
+	*isnull = state->resnull;
+	return state->resvalue;
+}
+
+CASE(EEOP_INNER_FETCHSOME)
+	FETCHSOME(innerslot)
+}
+CASE(EEOP_OUTER_FETCHSOME)
+	FETCHSOME(outerslot)
+}
+CASE(EEOP_SCAN_FETCHSOME)
+	FETCHSOME(scanslot)
+}
+
+CASE(EEOP_INNER_VAR)
+	VAR(innerslot)
+}
+CASE(EEOP_OUTER_VAR)
+	VAR(outerslot)
+}
+CASE(EEOP_SCAN_VAR)
+	VAR(scanslot)
+}
+
+CASE(EEOP_INNER_SYSVAR)
+	ExecEvalSysVar(state, REAL_OP, econtext, innerslot);
+	NEXT();
+}
+CASE(EEOP_OUTER_SYSVAR)
+	ExecEvalSysVar(state, REAL_OP, econtext, outerslot);
+	NEXT();
+}
+CASE(EEOP_SCAN_SYSVAR)
+	ExecEvalSysVar(state, REAL_OP, econtext, scanslot);
+	NEXT();
+}
+CASE(EEOP_WHOLEROW)
+	CALL3(ExecEvalWholeRowVar)
+}
+
+CASE(EEOP_ASSIGN_INNER_VAR)
+	ASSIGN_VAR(innerslot)
+}
+CASE(EEOP_ASSIGN_OUTER_VAR)
+	ASSIGN_VAR(outerslot)
+}
+CASE(EEOP_ASSIGN_SCAN_VAR)
+	ASSIGN_VAR(scanslot)
+}
+
+CASE(EEOP_ASSIGN_TMP)
+	resultslot->tts_values[op->d.assign_tmp.resultnum] = state->resvalue;
+	resultslot->tts_isnull[op->d.assign_tmp.resultnum] = state->resnull;
+	NEXT();
+}
+CASE(EEOP_ASSIGN_TMP_MAKE_RO)
+	int			resultnum = op->d.assign_tmp.resultnum;
+
+	resultslot->tts_isnull[resultnum] = state->resnull;
+	if (!resultslot->tts_isnull[resultnum])
+		resultslot->tts_values[resultnum] = MakeExpandedObjectReadOnlyInternal(state->resvalue);
+	else
+		resultslot->tts_values[resultnum] = state->resvalue;
+	NEXT();
+}
+
+CASE(EEOP_CONST)	/* [dup] */
+	*op->resnull = op->d.constval.isnull;
+	*op->resvalue = op->d.constval.value;
+	NEXT();
+}
+
+CASE(EEOP_FUNCEXPR)
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+	Datum		d;
+
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+CASE(EEOP_FUNCEXPR_STRICT)
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+	NullableDatum *args = fcinfo->args;
+	int			nargs = op->d.func.nargs;
+	Datum		d;
+
+	for (int argno = 0; argno < nargs; argno++)
+	{
+		if (args[argno].isnull)
+		{
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+CASE(EEOP_FUNCEXPR_FUSAGE)
+	CALL3(ExecEvalFuncExprFusage)
+}
+CASE(EEOP_FUNCEXPR_STRICT_FUSAGE)
+	CALL3(ExecEvalFuncExprStrictFusage)
+}
+
+CASE(EEOP_BOOL_AND_STEP_FIRST)
+	*op->d.boolexpr.anynull = false;
+	BOOL_STEP(false)
+}
+CASE(EEOP_BOOL_AND_STEP)
+	BOOL_STEP(false)
+}
+CASE(EEOP_BOOL_AND_STEP_LAST)
+	BOOL_STEP_LAST(false)
+}
+CASE(EEOP_BOOL_OR_STEP_FIRST)
+	*op->d.boolexpr.anynull = false;
+	BOOL_STEP(true)
+}
+CASE(EEOP_BOOL_OR_STEP)
+	BOOL_STEP(true)
+}
+CASE(EEOP_BOOL_OR_STEP_LAST)
+	BOOL_STEP_LAST(true)
+}
+CASE(EEOP_BOOL_NOT_STEP)
+	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+	NEXT();
+}
+
+CASE(EEOP_QUAL)
+	if (*op->resnull || !DatumGetBool(*op->resvalue))
+	{
+		*op->resnull = false;
+		*op->resvalue = BoolGetDatum(false);
+		JUMP(op->d.qualexpr.jumpdone);
+	}
+	NEXT();
+}
+
+CASE(EEOP_JUMP)	/* [dup] */
+	JUMP(op->d.jump.jumpdone);
+}
+CASE(EEOP_JUMP_IF_NULL)	/* [dup] */
+	if (*op->resnull)
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+CASE(EEOP_JUMP_IF_NOT_NULL)	/* [dup] */
+	if (!*op->resnull)
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+CASE(EEOP_JUMP_IF_NOT_TRUE)
+	if (*op->resnull || !DatumGetBool(*op->resvalue))
+		JUMP(op->d.jump.jumpdone);
+	NEXT();
+}
+
+CASE(EEOP_NULLTEST_ISNULL)	/* [dup] */
+	*op->resvalue = BoolGetDatum(*op->resnull);
+	*op->resnull = false;
+	NEXT();
+}
+CASE(EEOP_NULLTEST_ISNOTNULL)	/* [dup] */
+	*op->resvalue = BoolGetDatum(!*op->resnull);
+	*op->resnull = false;
+	NEXT();
+}
+CASE(EEOP_NULLTEST_ROWISNULL)
+	CALL3(ExecEvalRowNull)
+}
+CASE(EEOP_NULLTEST_ROWISNOTNULL)
+	CALL3(ExecEvalRowNotNull)
+}
+
+CASE(EEOP_BOOLTEST_IS_TRUE)	/* [dup] */
+	BOOLTEST(false, false)
+}
+CASE(EEOP_BOOLTEST_IS_NOT_TRUE)	/* [dup] */
+	BOOLTEST(true, true)
+}
+CASE(EEOP_BOOLTEST_IS_FALSE)	/* [dup] */
+	BOOLTEST(false, true)
+}
+CASE(EEOP_BOOLTEST_IS_NOT_FALSE)	/* [dup] */
+	BOOLTEST(true, false)
+}
+
+CASE(EEOP_PARAM_EXEC)
+	CALL3(ExecEvalParamExec)
+}
+CASE(EEOP_PARAM_EXTERN)
+	CALL3(ExecEvalParamExtern)
+}
+CASE(EEOP_PARAM_CALLBACK)
+	op->d.cparam.paramfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+
+CASE(EEOP_CASE_TESTVAL)
+	TESTVAL(caseValue_datum, caseValue_isNull)
+}
+CASE(EEOP_DOMAIN_TESTVAL)
+	TESTVAL(domainValue_datum, domainValue_isNull)
+}
+CASE(EEOP_MAKE_READONLY)
+	if (!*op->d.make_readonly.isnull)
+		*op->resvalue = MakeExpandedObjectReadOnlyInternal(*op->d.make_readonly.value);
+	*op->resnull = *op->d.make_readonly.isnull;
+	NEXT();
+}
+
+CASE(EEOP_IOCOERCE)
+	char	   *str;
+
+	if (*op->resnull)
+		str = NULL;				/* output functions are not called on nulls */
+	else
+	{
+		FunctionCallInfo fcinfo_out = op->d.iocoerce.fcinfo_data_out;
+
+		fcinfo_out->args[0].value = *op->resvalue;
+		fcinfo_out->args[0].isnull = false;
+		fcinfo_out->isnull = false;
+		str = DatumGetCString(FunctionCallInvoke(fcinfo_out));
+	}
+	if (!op->d.iocoerce.finfo_in->fn_strict || str != NULL)
+	{
+		FunctionCallInfo fcinfo_in = op->d.iocoerce.fcinfo_data_in;
+		Datum		d;
+
+		fcinfo_in->args[0].value = PointerGetDatum(str);
+		fcinfo_in->args[0].isnull = *op->resnull;
+		fcinfo_in->isnull = false;
+		d = FunctionCallInvoke(fcinfo_in);
+		*op->resvalue = d;
+	}
+	NEXT();
+}
+
+CASE(EEOP_DISTINCT)
+	DISTINCT(true)
+}
+CASE(EEOP_NOT_DISTINCT)
+	DISTINCT(false)
+}
+CASE(EEOP_NULLIF)
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+
+	if (!fcinfo->args[0].isnull && !fcinfo->args[1].isnull)
+	{
+		Datum		result;
+
+		fcinfo->isnull = false;
+		result = op->d.func.fn_addr(fcinfo);
+		if (!fcinfo->isnull && DatumGetBool(result))
+		{
+			*op->resvalue = (Datum) 0;
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	*op->resvalue = fcinfo->args[0].value;
+	*op->resnull = fcinfo->args[0].isnull;
+	NEXT();
+}
+
+CASE(EEOP_SQLVALUEFUNCTION)
+	CALL2(ExecEvalSQLValueFunction)
+}
+CASE(EEOP_CURRENTOFEXPR)
+	CALL2(ExecEvalCurrentOfExpr)
+}
+CASE(EEOP_NEXTVALUEEXPR)
+	CALL2(ExecEvalNextValueExpr)
+}
+CASE(EEOP_ARRAYEXPR)
+	CALL2(ExecEvalArrayExpr)
+}
+CASE(EEOP_ARRAYCOERCE)
+	CALL3(ExecEvalArrayCoerce)
+}
+CASE(EEOP_ROW)
+	CALL2(ExecEvalRow)
+}
+CASE(EEOP_ROWCOMPARE_FINAL)
+	int32		cmpresult = DatumGetInt32(*op->resvalue);
+
+	*op->resnull = false;
+	switch (op->d.rowcompare_final.rctype)
+	{
+		case ROWCOMPARE_LT:
+			*op->resvalue = BoolGetDatum(cmpresult < 0);
+			break;
+		case ROWCOMPARE_LE:
+			*op->resvalue = BoolGetDatum(cmpresult <= 0);
+			break;
+		case ROWCOMPARE_GE:
+			*op->resvalue = BoolGetDatum(cmpresult >= 0);
+			break;
+		case ROWCOMPARE_GT:
+			*op->resvalue = BoolGetDatum(cmpresult > 0);
+			break;
+		default:
+			break;				/* EQ and NE are not allowed here */
+	}
+	NEXT();
+}
+CASE(EEOP_MINMAX)
+	CALL2(ExecEvalMinMax)
+}
+CASE(EEOP_FIELDSELECT)
+	CALL3(ExecEvalFieldSelect)
+}
+CASE(EEOP_FIELDSTORE_DEFORM)
+	CALL3(ExecEvalFieldStoreDeForm)
+}
+CASE(EEOP_FIELDSTORE_FORM)
+	CALL3(ExecEvalFieldStoreForm)
+}
+CASE(EEOP_SBSREF_SUBSCRIPTS)
+	if (op->d.sbsref_subscript.subscriptfunc(state, REAL_OP, econtext))
+		NEXT();
+	JUMP(op->d.sbsref_subscript.jumpdone);
+}
+CASE(EEOP_SBSREF_OLD)
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_SBSREF_ASSIGN)
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_SBSREF_FETCH)
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_DOMAIN_NOTNULL)
+	CALL2(ExecEvalConstraintNotNull)
+}
+CASE(EEOP_DOMAIN_CHECK)
+	CALL2(ExecEvalConstraintCheck)
+}
+CASE(EEOP_CONVERT_ROWTYPE)
+	CALL3(ExecEvalConvertRowtype)
+}
+CASE(EEOP_SCALARARRAYOP)
+	CALL2(ExecEvalScalarArrayOp)
+}
+CASE(EEOP_HASHED_SCALARARRAYOP)
+	CALL3(ExecEvalHashedScalarArrayOp)
+}
+CASE(EEOP_XMLEXPR)
+	CALL2(ExecEvalXmlExpr)
+}
+CASE(EEOP_AGGREF)
+	*op->resvalue = econtext->ecxt_aggvalues[op->d.aggref.aggno];
+	*op->resnull = econtext->ecxt_aggnulls[op->d.aggref.aggno];
+	NEXT();
+}
+CASE(EEOP_GROUPING_FUNC)
+	CALL2(ExecEvalGroupingFunc)
+}
+CASE(EEOP_WINDOW_FUNC)
+	WindowFuncExprState *wfunc = op->d.window_func.wfstate;
+
+	*op->resvalue = econtext->ecxt_aggvalues[wfunc->wfuncno];
+	*op->resnull = econtext->ecxt_aggnulls[wfunc->wfuncno];
+	NEXT();
+}
+CASE(EEOP_SUBPLAN)
+	CALL3(ExecEvalSubPlan)
+}
