@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,12 @@ def find_pg_config() -> Path:
 
 
 def _pg_config(pg_config: Path) -> dict[str, str]:
-    out = subprocess.run([str(pg_config)], capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run(
+            [str(pg_config)], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise PgProviderUnavailable(f"could not run {pg_config}: {e}") from e
     return {k.strip(): v.strip() for k, _, v in (ln.partition("=") for ln in out.splitlines())}
 
 
@@ -309,3 +315,36 @@ def stats(conn: Any) -> dict[str, Any]:
         cur.execute("SELECT * FROM copypatch_jit_stats()")
         row = cur.fetchone()
     return dict(zip(STATS_COLUMNS, row, strict=True))
+
+
+# -- the command line
+
+
+def main(argv: list[str]) -> int:
+    """``python -m copypatch pg-provider build``: build the provider, print the library's path."""
+    import argparse
+
+    from ._cli import fail, one_line_errors
+
+    prog = "python -m copypatch pg-provider"
+    ap = argparse.ArgumentParser(prog=prog, description="copypatch's PostgreSQL JIT provider.")
+    one_line_errors(ap, prog)
+    sub = ap.add_subparsers(dest="action", required=True)
+    b = sub.add_parser("build", help="build the provider (into a cache directory)")
+    b.add_argument("--pg-config", type=Path, help="the installation's pg_config "
+                   f"(default: $COPYPATCH_PG_CONFIG, /usr/lib/postgresql/{PG_MAJOR}/bin/pg_config)")
+    b.add_argument("--out", type=Path, help=f"where to build (default: {build_dir()}/...)")
+    b.add_argument("--force", action="store_true", help="rebuild even if the build is fresh")
+    args = ap.parse_args(argv)
+    try:
+        p = build(args.pg_config, args.out, force=args.force)
+    except PgProviderUnavailable as e:
+        fail(prog, str(e))
+    print(p.library)
+    print(
+        f"# for {p.version}: PostgreSQL loads it as jit_provider = '{p.library.stem}' from its "
+        f"pkglibdir ({p.pkglibdir}); copypatch.pg.PostgreSQL(jit_provider=True) runs a "
+        "throwaway cluster with a private copy of that directory",
+        file=sys.stderr,
+    )
+    return 0

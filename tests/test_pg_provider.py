@@ -1,0 +1,239 @@
+"""copypatch as PostgreSQL's JIT provider: every query gives the same rows, NULLs and SQLSTATEs
+with the JIT off and with the provider forced on (jit_above_cost = 0), EXPLAIN shows the provider
+compiled the expressions, an expression with an opcode it has no stencil for is left to the
+interpreter, counted, and the server never crashes.
+
+The corpus: the standard queries and the JIT tests' expressions as WHERE clauses and target
+lists, and the fuzzers' tables and expressions (copypatch.testing) at COPYPATCH_PROVIDER_EXAMPLES
+(default 150).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import JIT_EXPRESSIONS, unavailable
+from hypothesis import HealthCheck, given, settings
+
+from copypatch import pgprovider, testing
+from copypatch._errors import EvalError
+from copypatch.workload import QUERIES, make_table
+
+EXAMPLES = int(os.environ.get("COPYPATCH_PROVIDER_EXAMPLES", "150"))
+TARGET_LISTS = [
+    "a + 1, b * 2, c - a",
+    "COALESCE(b, c), CASE WHEN a > 50 THEN c ELSE a END, b IS NULL",
+    "a = 42 OR b > 10, NOT (c < 5), nullif(a, 3)",
+    "a IN (1, 7, 42, 64, 99), b IS DISTINCT FROM 7, (b = 4) IS NOT TRUE",
+    "abs(a - 50) % 7, b::float8 / 3, c::text",
+]
+
+
+@pytest.fixture(scope="module")
+def db() -> Iterator[Any]:
+    """A throwaway cluster run with the provider, the standard table loaded as t."""
+    from copypatch.pg import PostgreSQL, PostgresUnavailable
+
+    try:
+        pg = PostgreSQL(jit_provider=True)
+    except pgprovider.PgProviderUnavailable as e:
+        unavailable(f"the provider cannot be built: {e}")
+    except PostgresUnavailable as e:
+        unavailable(f"no PostgreSQL server for the tests: {e}")
+    pg.conn.prepare_threshold = None  # tables are re-created with other column types
+    try:
+        pg.load(make_table(500))
+        yield pg
+    finally:
+        pg.close()
+
+
+@pytest.fixture(autouse=True)
+def server_alive(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A server crash is a failure, whichever test it happened in."""
+    yield
+    if "db" in request.fixturenames:
+        pg = request.getfixturevalue("db")
+        assert pg.cluster is not None and pg.cluster.running, "the server died"
+        assert "terminated by signal" not in pg.cluster.logfile.read_text(errors="replace")
+
+
+def answer(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    """fn(*args, **kwargs) as ("ok", values) or ("error", sqlstate)."""
+    try:
+        return ("ok", testing.as_list(fn(*args, **kwargs)))
+    except EvalError as e:
+        return ("error", e.sqlstate)
+
+
+def rows(pg: Any, query: str, jit: str) -> tuple[Any, ...]:
+    """A query's rows (sorted: ordering is not the point), or its SQLSTATE."""
+    try:
+        with pg._session(jit, False) as cur:
+            cur.execute(query)
+            got = cur.fetchall()
+    except EvalError as e:
+        return ("error", e.sqlstate)
+    return ("ok", sorted(got, key=repr))
+
+
+def stats(pg: Any) -> dict[str, Any]:
+    return pgprovider.stats(pg.conn)
+
+
+def test_the_build_command_prints_the_library() -> None:
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        pgprovider.find_pg_config()
+    except pgprovider.PgProviderUnavailable as e:
+        unavailable(str(e))
+    done = subprocess.run([sys.executable, "-m", "copypatch", "pg-provider", "build"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    lib = done.stdout.strip()
+    with open(lib, "rb") as f:
+        dynsym = ELFFile(f).get_section_by_name(".dynsym")
+        exported = {s.name for s in dynsym.iter_symbols() if s["st_shndx"] != "SHN_UNDEF"}
+    assert {"_PG_jit_provider_init", "Pg_magic_func", "copypatch_jit_stats"} <= exported
+    # nothing of copypatch's runtime leaks into the server's namespace
+    assert not {s for s in exported if s.startswith("cp_")}
+
+
+def test_a_bad_pg_config_is_a_clear_error(tmp_path: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "copypatch", "pg-provider", "build", "--pg-config",
+         str(tmp_path / "no-pg_config")],
+        capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "could not run" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("sql", [*JIT_EXPRESSIONS, "a / (a - 42) > 0", "b * 100000000000000000 > 0"])
+def test_quals_same_with_the_provider(db: Any, sql: str) -> None:
+    before = stats(db)
+    off = answer(db.filter, sql, jit="off")
+    on = answer(db.filter, sql, jit="on")
+    assert on == off
+    after = stats(db)
+    assert after["compiled"] > before["compiled"], "the provider compiled nothing"
+    assert after["fallbacks"] == before["fallbacks"], after["last_fallback_reason"]
+
+
+@pytest.mark.parametrize("targets", TARGET_LISTS)
+def test_target_lists_same_with_the_provider(db: Any, targets: str) -> None:
+    query = f"SELECT {targets} FROM t WHERE a % 3 <> 1"
+    before = stats(db)
+    assert rows(db, query, "on") == rows(db, query, "off")
+    after = stats(db)
+    assert after["compiled"] >= before["compiled"] + 2  # the qual and the projection
+    assert after["fallbacks"] == before["fallbacks"], after["last_fallback_reason"]
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_explain_shows_the_provider_compiled(db: Any, name: str) -> None:
+    res = db.explain(f"SELECT a, b FROM t WHERE {QUERIES[name]}", jit="on")
+    assert res.jit is not None and res.jit.functions >= 2, res.plan.get("JIT")
+    assert res.jit.generation_ms is not None and res.jit.optimization_ms == 0
+    assert db.explain(f"SELECT a FROM t WHERE {QUERIES[name]}", jit="off").jit is None
+
+
+def test_an_opcode_without_a_stencil_falls_back_visibly(db: Any) -> None:
+    """An aggregate's transition steps have no stencil yet: that expression is interpreted,
+    counted and named; the scan's are compiled; the answer is PostgreSQL's."""
+    notices: list[str] = []
+    db.conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+    before = stats(db)
+    try:
+        with db._session("on", False) as cur:
+            cur.execute("SET LOCAL client_min_messages = debug1")
+            cur.execute("SELECT sum(a), count(b) FROM t WHERE c > 3")
+            on = cur.fetchall()
+    finally:
+        db.conn.remove_notice_handler(db.conn._notice_handlers[-1])
+    assert on == rows(db, "SELECT sum(a), count(b) FROM t WHERE c > 3", "off")[1]
+    after = stats(db)
+    assert after["fallbacks"] > before["fallbacks"]
+    assert after["compiled"] > before["compiled"]
+    assert after["last_fallback_opcode"].startswith("EEOP_AGG_"), after
+    assert any("copypatch JIT: expression left to the interpreter: no stencil for EEOP_AGG_" in m
+               for m in notices), notices
+
+
+def test_errors_name_the_same_sqlstate(db: Any) -> None:
+    for sql in ("a / (c - c) > 1", "(b * 9223372036854775) > 0", "sqrt(a - 99.5) > 1"):
+        off = answer(db.evaluate, sql, jit="off")
+        assert off[0] == "error", sql
+        assert answer(db.evaluate, sql, jit="on") == off, sql
+
+
+_CORPUS = {"compiled": 0, "fallbacks": 0, "queries": 0}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(case=testing.cases(max_expressions=3))
+def test_fuzzers_corpus_same_with_the_provider(db: Any, case: testing.Case) -> None:
+    """The fuzzers' tables and expressions, as WHERE clauses and target lists."""
+    db.load(case.table, "fz")
+    before = stats(db)
+    for e in case.expressions:
+        modes = ("filter", "evaluate") if e.type.value == "bool" else ("evaluate",)
+        for mode in modes:
+            run = db.filter if mode == "filter" else db.evaluate
+            off = answer(run, e.sql, "fz", jit="off")
+            on = answer(run, e.sql, "fz", jit="on")
+            assert _same(on, off), f"{mode} {e.sql!r} over {testing.table_source(case.table)}"
+            _CORPUS["queries"] += 1
+    after = stats(db)
+    _CORPUS["compiled"] += after["compiled"] - before["compiled"]
+    _CORPUS["fallbacks"] += after["fallbacks"] - before["fallbacks"]
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    if a == b:
+        return True
+    # evaluate() reads a float column through numpy: NaN == NaN there is as_list's "NaN"
+    return (a[0] == b[0] == "ok" and len(a[1]) == len(b[1]) and all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(a[1], b[1])))
+
+
+def test_corpus_fraction_compiled(db: Any) -> None:
+    """Run after the corpus: at least 95 % of its expressions compiled without fallback (the
+    issue's goal), reported."""
+    if _CORPUS["queries"] == 0:
+        test_fuzzers_corpus_same_with_the_provider(db)  # run alone: make the corpus first
+    total = _CORPUS["compiled"] + _CORPUS["fallbacks"]
+    assert total > 0
+    fraction = _CORPUS["compiled"] / total
+    print(f"\nprovider corpus: {_CORPUS['queries']} queries, {total} expressions, "
+          f"{fraction:.1%} compiled without fallback")
+    assert fraction >= 0.95, _CORPUS
+
+
+def test_aggregates_and_joins_same_with_the_provider(db: Any) -> None:
+    """Plans beyond a scan (inner and outer slots, aggregates, sorts): the same rows."""
+    queries = [
+        "SELECT x.a, y.c FROM t x JOIN t y ON x.a = y.c AND x.b < y.b WHERE x.c < 5",
+        "SELECT a, count(*), sum(b), max(c) FROM t GROUP BY a HAVING count(*) > 3",
+        "SELECT a, b FROM t WHERE b > (SELECT avg(b) FROM t) ORDER BY a, b LIMIT 20",
+        "SELECT DISTINCT c % 7, b IS NULL FROM t",
+        "SELECT a, row_number() OVER (PARTITION BY c ORDER BY b) FROM t WHERE a < 10",
+    ]
+    for q in queries:
+        assert rows(db, q, "on") == rows(db, q, "off"), q
+
+
+def test_numpy_round_trip_of_the_standard_table(db: Any) -> None:
+    """The loaded table is what the other tests think it is (a test that can fail)."""
+    n = answer(db.filter, "a >= 0", jit="on")
+    assert n[0] == "ok" and sum(n[1]) == 500
+    assert np.asarray(n[1]).dtype == np.bool_
