@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "executor/execExpr.h"
+#include "executor/nodeAgg.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "jit/jit.h"
@@ -105,6 +106,13 @@ jump_target(const ExprEvalStep *op)
 			return op->d.boolexpr.jumpdone;
 		case EEOP_SBSREF_SUBSCRIPTS:
 			return op->d.sbsref_subscript.jumpdone;
+		case EEOP_AGG_STRICT_DESERIALIZE:
+			return op->d.agg_deserialize.jumpnull;
+		case EEOP_AGG_STRICT_INPUT_CHECK_ARGS:
+		case EEOP_AGG_STRICT_INPUT_CHECK_NULLS:
+			return op->d.agg_strict_input_check.jumpnull;
+		case EEOP_AGG_PLAIN_PERGROUP_NULLCHECK:
+			return op->d.agg_plain_pergroup_nullcheck.jumpnull;
 		default:
 			return -1;
 	}

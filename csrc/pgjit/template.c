@@ -20,6 +20,7 @@
 
 #include "executor/execExpr.h"
 #include "executor/tuptable.h"
+#include "executor/nodeAgg.h"
 #include "nodes/execnodes.h"
 #include "utils/expandeddatum.h"
 
@@ -557,4 +558,115 @@ CASE(EEOP_WINDOW_FUNC)
 }
 CASE(EEOP_SUBPLAN)
 	CALL3(ExecEvalSubPlan)
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Aggregates: execExprInterp.c's ExecAggPlainTransByVal/ByRef are static there (always
+ * inlined into its interpreter); these are the same steps, in its order.
+ * ------------------------------------------------------------------------------------------- */
+
+#define AGGSTATE ((AggState *) state->parent)
+
+static inline __attribute__((always_inline)) void
+agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup pergroup,
+				ExprContext *aggcontext, int setno, bool byref)
+{
+	FunctionCallInfo fcinfo = pertrans->transfn_fcinfo;
+	MemoryContext oldContext;
+	Datum		newVal;
+
+	/* cf. select_current_set() */
+	aggstate->curaggcontext = aggcontext;
+	aggstate->current_set = setno;
+	/* set up aggstate->curpertrans for AggGetAggref() */
+	aggstate->curpertrans = pertrans;
+	/* invoke transition function in per-tuple context */
+	oldContext = MemoryContextSwitchTo(aggstate->tmpcontext->ecxt_per_tuple_memory);
+	fcinfo->args[0].value = pergroup->transValue;
+	fcinfo->args[0].isnull = pergroup->transValueIsNull;
+	fcinfo->isnull = false;		/* just in case transfn doesn't set it */
+	newVal = FunctionCallInvoke(fcinfo);
+	/* by reference: copied into aggcontext unless the transfn returned its first input */
+	if (byref && DatumGetPointer(newVal) != DatumGetPointer(pergroup->transValue))
+		newVal = ExecAggTransReparent(aggstate, pertrans, newVal, fcinfo->isnull,
+									  pergroup->transValue, pergroup->transValueIsNull);
+	pergroup->transValue = newVal;
+	pergroup->transValueIsNull = fcinfo->isnull;
+	MemoryContextSwitchTo(oldContext);
+}
+
+/* EEOP_AGG_PLAIN_TRANS_[INIT_][STRICT_]{BYVAL,BYREF} */
+#define AGG_PLAIN_TRANS(init, strict, byref) \
+	AggStatePerTrans pertrans = op->d.agg_trans.pertrans; \
+	AggStatePerGroup pergroup = \
+		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+	if ((init) && pergroup->noTransValue) \
+		ExecAggInitGroup(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext); \
+	else if (!(strict) || likely(!pergroup->transValueIsNull)) \
+		agg_plain_trans(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext, \
+						op->d.agg_trans.setno, (byref)); \
+	NEXT();
+
+#define AGG_DESERIALIZE \
+	FunctionCallInfo fcinfo = op->d.agg_deserialize.fcinfo_data; \
+	MemoryContext oldContext; \
+	oldContext = MemoryContextSwitchTo(AGGSTATE->tmpcontext->ecxt_per_tuple_memory); \
+	fcinfo->isnull = false; \
+	*op->resvalue = FunctionCallInvoke(fcinfo); \
+	*op->resnull = fcinfo->isnull; \
+	MemoryContextSwitchTo(oldContext); \
+	NEXT();
+
+CASE(EEOP_AGG_STRICT_DESERIALIZE)
+	if (op->d.agg_deserialize.fcinfo_data->args[0].isnull)
+		JUMP(op->d.agg_deserialize.jumpnull);
+	AGG_DESERIALIZE
+}
+CASE(EEOP_AGG_DESERIALIZE)
+	AGG_DESERIALIZE
+}
+CASE(EEOP_AGG_STRICT_INPUT_CHECK_ARGS)
+	NullableDatum *args = op->d.agg_strict_input_check.args;
+
+	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
+		if (args[argno].isnull)
+			JUMP(op->d.agg_strict_input_check.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_STRICT_INPUT_CHECK_NULLS)
+	bool	   *nulls = op->d.agg_strict_input_check.nulls;
+
+	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
+		if (nulls[argno])
+			JUMP(op->d.agg_strict_input_check.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_PLAIN_PERGROUP_NULLCHECK)
+	if (AGGSTATE->all_pergroups[op->d.agg_plain_pergroup_nullcheck.setoff] == NULL)
+		JUMP(op->d.agg_plain_pergroup_nullcheck.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYVAL)
+	AGG_PLAIN_TRANS(true, true, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYVAL)
+	AGG_PLAIN_TRANS(false, true, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_BYVAL)
+	AGG_PLAIN_TRANS(false, false, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYREF)
+	AGG_PLAIN_TRANS(true, true, true)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYREF)
+	AGG_PLAIN_TRANS(false, true, true)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_BYREF)
+	AGG_PLAIN_TRANS(false, false, true)
+}
+CASE(EEOP_AGG_ORDERED_TRANS_DATUM)
+	CALL3(ExecEvalAggOrderedTransDatum)
+}
+CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
+	CALL3(ExecEvalAggOrderedTransTuple)
 }
