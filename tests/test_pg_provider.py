@@ -248,3 +248,21 @@ def test_numpy_round_trip_of_the_standard_table(db: Any) -> None:
     n = answer(db.filter, "a >= 0", jit="on")
     assert n[0] == "ok" and sum(n[1]) == 500
     assert np.asarray(n[1]).dtype == np.bool_
+
+
+def test_the_bench_command_times_every_setting() -> None:
+    """`pg-provider bench` runs every standard query with the JIT off, LLVM and copypatch (its
+    numbers are the report's, not asserted: speed lives in benchmarks)."""
+    try:
+        pgprovider.find_pg_config()
+    except pgprovider.PgProviderUnavailable as e:
+        unavailable(str(e))
+    results = pgprovider.bench(rows=2000, repeat=1)
+    assert {(r.query, r.jit) for r in results} == {
+        (q, j) for q in QUERIES for j in ("off", "llvm", "llvm-full", "copypatch")}
+    for r in results:
+        assert r.execution_ms > 0
+        assert (r.jit_ms is None) == (r.jit == "off"), r
+        assert (r.functions == 0) == (r.jit == "off"), r
+    text = pgprovider.format_bench(results, 2000)
+    assert all(q in text for q in QUERIES)

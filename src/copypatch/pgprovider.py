@@ -317,6 +317,75 @@ def stats(conn: Any) -> dict[str, Any]:
     return dict(zip(STATS_COLUMNS, row, strict=True))
 
 
+# -- measuring
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchRow:
+    """One standard query under one JIT setting: medians over the runs, in milliseconds."""
+
+    query: str
+    jit: str  # "off", "llvm" (no optimisation, no inlining), "llvm-full", "copypatch"
+    execution_ms: float  # EXPLAIN (ANALYZE, TIMING OFF)'s Execution Time (compiling included)
+    jit_ms: float | None  # EXPLAIN ANALYZE's JIT Total (None with the JIT off)
+    functions: int  # EXPLAIN's JIT Functions
+
+
+def bench(rows: int = 1_000_000, repeat: int = 5) -> list[BenchRow]:
+    """The standard queries as ``SELECT count(*) FROM t WHERE q`` over the standard table in two
+    throwaway clusters (one with PostgreSQL's LLVM provider, one with copypatch's), each JIT
+    setting forced on for every query (jit_above_cost = 0): medians of EXPLAIN ANALYZE's
+    execution time (TIMING OFF: no per-node clock reads) and of its JIT block's total."""
+    import statistics
+
+    from .pg import JitMode, PostgreSQL
+    from .workload import QUERIES, make_table
+
+    table = make_table(rows)
+    out: list[BenchRow] = []
+    with PostgreSQL() as llvm, PostgreSQL(jit_provider=True) as cp:
+        llvm.load(table)
+        cp.load(table)
+        settings: list[tuple[str, PostgreSQL, JitMode]] = [
+            ("off", cp, "off"), ("llvm", llvm, "on"), ("llvm-full", llvm, "full"),
+            ("copypatch", cp, "on"),
+        ]  # fmt: skip
+        for name, q in QUERIES.items():
+            query = f"SELECT count(*) FROM t WHERE {q}"
+            for label, db, jit in settings:
+                db.explain(query, jit=jit, timing=False)  # warm: the table in the buffers
+                times = [db.explain(query, jit=jit, timing=False).execution_time_ms
+                         for _ in range(repeat)]  # fmt: skip
+                jits = [db.explain(query, jit=jit).jit for _ in range(repeat)]
+                totals = [j.total_ms for j in jits if j is not None and j.total_ms is not None]
+                out.append(BenchRow(
+                    name, label, statistics.median(times),
+                    statistics.median(totals) if totals else None,
+                    jits[0].functions if jits[0] is not None else 0,
+                ))  # fmt: skip
+    return out
+
+
+def format_bench(results: list[BenchRow], rows: int) -> str:
+    """A table: per query, each setting's execution time (and its ratio to the JIT off) and
+    JIT time."""
+    labels = ["off", "llvm", "llvm-full", "copypatch"]
+    by = {(r.query, r.jit): r for r in results}
+    queries = list(dict.fromkeys(r.query for r in results))
+    head = f"{'query':<14}" + "".join(f"{lab + ' exec':>18}{lab + ' jit':>14}" for lab in labels)
+    lines = [f"standard queries, SELECT count(*) FROM t WHERE q, {rows:,} rows; ms (x jit=off)",
+             head]  # fmt: skip
+    for q in queries:
+        base = by[(q, "off")].execution_ms
+        cells = []
+        for lab in labels:
+            r = by[(q, lab)]
+            jit = "-" if r.jit_ms is None else f"{r.jit_ms:.3f}"
+            cells.append(f"{r.execution_ms:>10.2f} ({r.execution_ms / base:4.2f}){jit:>14}")
+        lines.append(f"{q:<14}" + "".join(cells))
+    return "\n".join(lines)
+
+
 # -- the command line
 
 
@@ -335,7 +404,16 @@ def main(argv: list[str]) -> int:
                    f"(default: $COPYPATCH_PG_CONFIG, /usr/lib/postgresql/{PG_MAJOR}/bin/pg_config)")
     b.add_argument("--out", type=Path, help=f"where to build (default: {build_dir()}/...)")
     b.add_argument("--force", action="store_true", help="rebuild even if the build is fresh")
+    m = sub.add_parser("bench", help="the standard queries with the JIT off, LLVM and copypatch")
+    m.add_argument("--rows", type=int, default=1_000_000, help="rows of the standard table")
+    m.add_argument("--repeat", type=int, default=5, help="runs per query and setting (median)")
     args = ap.parse_args(argv)
+    if args.action == "bench":
+        try:
+            print(format_bench(bench(args.rows, args.repeat), args.rows))
+        except PgProviderUnavailable as e:
+            fail(prog, str(e))
+        return 0
     try:
         p = build(args.pg_config, args.out, force=args.force)
     except PgProviderUnavailable as e:
