@@ -266,3 +266,19 @@ def test_the_bench_command_times_every_setting() -> None:
         assert (r.functions == 0) == (r.jit == "off"), r
     text = pgprovider.format_bench(results, 2000)
     assert all(q in text for q in QUERIES)
+
+
+def test_the_docs_example_runs() -> None:
+    """docs/pgprovider.md's Python example runs as written."""
+    import re
+    from pathlib import Path
+
+    try:
+        pgprovider.find_pg_config()
+    except pgprovider.PgProviderUnavailable as e:
+        unavailable(str(e))
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "pgprovider.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", doc, re.DOTALL)
+    scope: dict[str, Any] = {}
+    exec(compile(code, "docs/pgprovider.md", "exec"), scope)  # noqa: S102
+    assert scope["db"].cluster is not None and not scope["db"].cluster.running  # stopped after

@@ -94,7 +94,8 @@ stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 
 /* ---------------------------------------------------------------------------------------------
  * Bodies shaped as in execExprInterp.c. The ones marked [dup] have a body in csrc/cases.h with
- * the same semantics, to be shared through macros (docs/pgprovider.md).
+ * the same semantics and names, to be shared through macros (docs/pgprovider.md says how);
+ * "[dup: ...]" names the one field spelled differently there.
  * ------------------------------------------------------------------------------------------- */
 
 #define FETCHSOME(slot) \
@@ -253,7 +254,7 @@ CASE(EEOP_CONST)	/* [dup] */
 	NEXT();
 }
 
-CASE(EEOP_FUNCEXPR)
+CASE(EEOP_FUNCEXPR)	/* [dup: d.func.fcinfo there] */
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 	Datum		d;
 
@@ -263,7 +264,7 @@ CASE(EEOP_FUNCEXPR)
 	*op->resnull = fcinfo->isnull;
 	NEXT();
 }
-CASE(EEOP_FUNCEXPR_STRICT)
+CASE(EEOP_FUNCEXPR_STRICT)	/* [dup: d.func.fcinfo there] */
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 	NullableDatum *args = fcinfo->args;
 	int			nargs = op->d.func.nargs;
@@ -310,12 +311,12 @@ CASE(EEOP_BOOL_OR_STEP)
 CASE(EEOP_BOOL_OR_STEP_LAST)
 	BOOL_STEP_LAST(true)
 }
-CASE(EEOP_BOOL_NOT_STEP)
+CASE(EEOP_BOOL_NOT_STEP)	/* [dup] */
 	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
 	NEXT();
 }
 
-CASE(EEOP_QUAL)
+CASE(EEOP_QUAL)	/* [dup] */
 	if (*op->resnull || !DatumGetBool(*op->resvalue))
 	{
 		*op->resnull = false;
@@ -338,7 +339,7 @@ CASE(EEOP_JUMP_IF_NOT_NULL)	/* [dup] */
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
-CASE(EEOP_JUMP_IF_NOT_TRUE)
+CASE(EEOP_JUMP_IF_NOT_TRUE)	/* [dup] */
 	if (*op->resnull || !DatumGetBool(*op->resvalue))
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
@@ -432,7 +433,7 @@ CASE(EEOP_DISTINCT)
 CASE(EEOP_NOT_DISTINCT)
 	DISTINCT(false)
 }
-CASE(EEOP_NULLIF)
+CASE(EEOP_NULLIF)	/* [dup: d.func.fcinfo there] */
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 
 	if (!fcinfo->args[0].isnull && !fcinfo->args[1].isnull)
