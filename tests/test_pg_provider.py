@@ -282,3 +282,25 @@ def test_the_docs_example_runs() -> None:
     scope: dict[str, Any] = {}
     exec(compile(code, "docs/pgprovider.md", "exec"), scope)  # noqa: S102
     assert scope["db"].cluster is not None and not scope["db"].cluster.running  # stopped after
+
+
+def test_deforming_is_compiled_for_fixed_width_columns(db: Any) -> None:
+    """A scan of fixed-width columns deforms in stencils specialised for the descriptor (a
+    tuple with NULLs takes PostgreSQL's slot_getsomeattrs instead); a varlena column before
+    the ones read leaves the interpreter's deforming; the answers are PostgreSQL's either way."""
+    with db.conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS dfm")
+        cur.execute("CREATE TABLE dfm (i2 int2, i4 int4 NOT NULL, f8 float8, b bool, d date, "
+                    "i8 int8, t text, k int4)")
+        cur.execute("INSERT INTO dfm SELECT g % 300, g, g / 7.0, g % 3 = 0, "
+                    "date '2020-01-01' + g, CASE WHEN g % 11 = 0 THEN NULL ELSE g * 1000 END, "
+                    "g::text, g % 13 FROM generate_series(1, 3000) g")
+    fixed = "SELECT i4, f8, i8, d FROM dfm WHERE i2 > 100 AND (i8 IS NULL OR b)"
+    before = stats(db)
+    assert rows(db, fixed, "on") == rows(db, fixed, "off")
+    after = stats(db)
+    assert after["deforms"] > before["deforms"]
+    behind_text = "SELECT k, i4 FROM dfm WHERE k > 3"
+    before = stats(db)
+    assert rows(db, behind_text, "on") == rows(db, behind_text, "off")
+    assert stats(db)["deforms"] == before["deforms"]

@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include "access/tupmacs.h"
 #include "executor/execExpr.h"
 #include "executor/nodeAgg.h"
 #include "fmgr.h"
@@ -82,9 +83,10 @@ static struct
 	int64		steps;			/* steps compiled */
 	int64		code_bytes;		/* machine code written */
 	int64		compile_ns;		/* time in compile_expr for compiled expressions */
+	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
 	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
 	char		last_reason[128];
-} stats = {0, 0, 0, 0, 0, -1, ""};
+} stats = {0, 0, 0, 0, 0, 0, -1, ""};
 
 /* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
 static int
@@ -116,6 +118,50 @@ jump_target(const ExprEvalStep *op)
 		default:
 			return -1;
 	}
+}
+
+/*
+ * The attribute stencils of a FETCHSOME deformed inline (template.c's CP_DEFORM_*), or 0 if
+ * this one cannot be: the slot must be known to hold heap tuples (a buffer's or its own) of a
+ * known descriptor, and every attribute up to last_var be present, not dropped, of fixed width
+ * and passed by value (then, in a tuple without NULLs, their offsets are fixed: *end is where
+ * the last one ends). offs[] and lens[] get each attribute's offset and width.
+ */
+static int
+deform_plan(const ExprEvalStep *op, uint32 *offs, int16 *lens, uint32 *end)
+{
+	TupleDesc	desc = op->d.fetch.known_desc;
+	int			n = op->d.fetch.last_var;
+	uintptr_t	off = 0;
+
+	if (!op->d.fetch.fixed || desc == NULL || n <= 0 || n > desc->natts ||
+		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
+		return 0;
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || att->atthasmissing || !att->attbyval ||
+			(att->attlen != 1 && att->attlen != 2 && att->attlen != 4 && att->attlen != 8))
+			return 0;
+		off = att_align_nominal(off, att->attalign);
+		offs[i] = (uint32) off;
+		lens[i] = att->attlen;
+		off += att->attlen;
+	}
+	*end = (uint32) off;
+	return n;
+}
+
+/* A step of template.c's deforming stencils (not one of PostgreSQL's): D0 and D1 its operands. */
+static void
+pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1)
+{
+	memset(s, 0, sizeof(*s));
+	s->stencil = stencil;
+	s->jump = jump;
+	s->words[3] = d0;
+	s->words[4] = d1;
 }
 
 static void
@@ -164,33 +210,103 @@ cp_compile_expr(ExprState *state)
 	instr_time	start,
 				end;
 	int			n = state->steps_len;
+	int		   *first;
+	int		   *ndeform;
+	int			nsteps;
+	int			ndeforms = 0;
+	uint32	   *offs;
+	int16	   *lens;
 	int			err;
 
 	Assert(parent != NULL);
 	INSTR_TIME_SET_CURRENT(start);
-	steps = palloc(sizeof(CpPgStep) * n);
+
+	/* where each of PostgreSQL's steps starts among ours (a deform adds steps) */
+	first = palloc(sizeof(int) * (n + 1));
+	ndeform = palloc(sizeof(int) * n);
+	nsteps = 0;
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
 		intptr_t	opcode = op->opcode;
-		int			stencil = opcode >= 0 && opcode < EEOP_LAST ? stencil_of[opcode] - 1 : -1;
 
-		if (stencil < 0)
+		first[i] = nsteps;
+		ndeform[i] = 0;
+		if (opcode >= 0 && opcode < EEOP_LAST && stencil_of[opcode] == 0)
 		{
-			pfree(steps);
-			fallback((int) opcode,
-					 psprintf("no stencil for %s",
-							  opcode >= 0 && opcode < EEOP_LAST ? opcode_names[opcode] : "an unknown opcode"));
+			pfree(first);
+			pfree(ndeform);
+			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
 			return false;
 		}
-		steps[i].stencil = stencil;
-		steps[i].jump = jump_target(op);
-		steps[i].self = (uintptr_t) op;
-		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(steps[i].words),
-						 "ExprEvalStep is not CP_PG_STEP_WORDS words");
-		memcpy(steps[i].words, op, sizeof(ExprEvalStep));
+		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
+			opcode == EEOP_SCAN_FETCHSOME)
+		{
+			uint32		end;
+
+			offs = palloc(sizeof(uint32) * Max(op->d.fetch.last_var, 1));
+			lens = palloc(sizeof(int16) * Max(op->d.fetch.last_var, 1));
+			ndeform[i] = deform_plan(op, offs, lens, &end);
+			pfree(offs);
+			pfree(lens);
+		}
+		nsteps += ndeform[i] > 0 ? ndeform[i] + 2 : 1;
 	}
-	err = cp_pg_emit(steps, n, cp_pg_symbols, &code);
+	first[n] = nsteps;
+
+	steps = palloc(sizeof(CpPgStep) * nsteps);
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		intptr_t	opcode = op->opcode;
+		CpPgStep   *s = &steps[first[i]];
+		int			jump;
+
+		if (opcode < 0 || opcode >= EEOP_LAST)
+		{
+			pfree(steps);
+			pfree(first);
+			pfree(ndeform);
+			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
+			return false;
+		}
+		if (ndeform[i] > 0)
+		{
+			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
+			CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN};
+			static const int finish[] = {CP_PG_STENCIL_CP_DEFORM_END_INNER,
+			CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN};
+			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
+			int			last_var = op->d.fetch.last_var;
+			uint32		end;
+
+			offs = palloc(sizeof(uint32) * last_var);
+			lens = palloc(sizeof(int16) * last_var);
+			deform_plan(op, offs, lens, &end);
+			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
+			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, 0);
+			for (int a = 0; a < last_var; a++)
+				pseudo_step(s++, lens[a] == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
+							lens[a] == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
+							lens[a] == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8,
+							-1, (uintptr_t) a, offs[a]);
+			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, end);
+			pfree(offs);
+			pfree(lens);
+			ndeforms++;
+			continue;
+		}
+		jump = jump_target(op);
+		s->stencil = stencil_of[opcode] - 1;
+		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
+		s->self = (uintptr_t) op;
+		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(s->words),
+						 "ExprEvalStep is not CP_PG_STEP_WORDS words");
+		memcpy(s->words, op, sizeof(ExprEvalStep));
+	}
+	pfree(first);
+	pfree(ndeform);
+	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
 	{
@@ -217,6 +333,7 @@ cp_compile_expr(ExprState *state)
 	INSTR_TIME_ACCUM_DIFF(ctx->base.instr.generation_counter, end, start);
 	ctx->base.instr.created_functions++;
 	stats.compiled++;
+	stats.deforms += ndeforms;
 	stats.steps += n;
 	stats.code_bytes += cp_pg_code_size(code);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -256,8 +373,8 @@ Datum
 copypatch_jit_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "copypatch_jit_stats must return a record");
@@ -273,5 +390,6 @@ copypatch_jit_stats(PG_FUNCTION_ARGS)
 									? opcode_names[stats.last_opcode] : "");
 	values[6] = CStringGetTextDatum(stats.last_reason);
 	values[7] = Int32GetDatum(cp_pg_nstencils());
+	values[8] = Int64GetDatum(stats.deforms);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/tupmacs.h"
 #include "executor/execExpr.h"
 #include "executor/tuptable.h"
 #include "executor/nodeAgg.h"
@@ -671,3 +673,92 @@ CASE(EEOP_AGG_ORDERED_TRANS_DATUM)
 CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	CALL3(ExecEvalAggOrderedTransTuple)
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Deforming, specialised for the tuple descriptor (provider.c's deform_steps): a FETCHSOME whose
+ * slot is known to hold heap tuples of a known descriptor, every attribute up to last_var of
+ * fixed width and passed by value, becomes
+ *
+ *   CP_DEFORM_BEGIN_<slot>   the tuple's data pointer, if this tuple can take the fast path
+ *   CP_DEFORM_<len> x last_var   one attribute each, at its offset known at compile time
+ *   CP_DEFORM_END_<slot>     tts_nvalid and the slot's saved offset, as slot_deform_heap_tuple
+ *
+ * The fast path needs a tuple without NULLs (no null bitmap: every offset is then fixed) that
+ * has every attribute (none missing): any other tuple, or a slot already partly deformed, goes
+ * to slot_getsomeattrs_int, as the interpreter's FETCHSOME, and jumps past the attributes
+ * (D0: last_var; D1: the end offset). The attribute stencils pass the data pointer and the
+ * slot's arrays in registers (preserve_none has room for them) to the next.
+ *
+ * musttail wants one prototype for caller and callee, so the whole deform chain has the longer
+ * one, and reaches its holes through second declarations of them (_JIT_CONTINUE_DEFORM,
+ * _JIT_JUMP_TARGET_DEFORM: the stencil build renames them to CONTINUE and JUMP_TARGET). The
+ * convention passes arguments by position, so a three-argument stencil entering BEGIN, or
+ * entered from END or BEGIN's jump, finds state, econtext and isnull where it expects them;
+ * the extra registers are ignored.
+ * ------------------------------------------------------------------------------------------- */
+
+extern CP_CHAIN Datum _JIT_CONTINUE_DEFORM(ExprState *state, ExprContext *econtext, bool *isnull,
+										   char *tp, Datum *values, bool *nulls);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(ExprState *state, ExprContext *econtext,
+											  bool *isnull, char *tp, Datum *values, bool *nulls);
+
+#define DEFORM_SIGNATURE(name) \
+	CP_CHAIN Datum name(ExprState *state, ExprContext *econtext, bool *isnull, \
+						char *tp, Datum *values, bool *nulls)
+
+#define DEFORM_BEGIN(name, slot_) \
+	DEFORM_SIGNATURE(stencil_##name); \
+	DEFORM_SIGNATURE(stencil_##name) \
+	{ \
+		TupleTableSlot *slot = (slot_); \
+		int			last_var = (int) HOLE(_JIT_D0); \
+		HeapTupleHeader tup = ((HeapTupleTableSlot *) slot)->tuple->t_data; \
+		(void) tp; (void) values; (void) nulls; \
+		if (slot->tts_nvalid >= last_var) \
+			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
+																	 NULL, NULL, NULL); \
+		if (slot->tts_nvalid != 0 || (tup->t_infomask & HEAP_HASNULL) || \
+			HeapTupleHeaderGetNatts(tup) < last_var) \
+		{ \
+			slot_getsomeattrs_int(slot, last_var); \
+			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
+																	 NULL, NULL, NULL); \
+		} \
+		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, \
+			(char *) tup + tup->t_hoff, slot->tts_values, slot->tts_isnull); \
+	}
+
+#define DEFORM_END(name, slot_) \
+	DEFORM_SIGNATURE(stencil_##name); \
+	DEFORM_SIGNATURE(stencil_##name) \
+	{ \
+		TupleTableSlot *slot = (slot_); \
+		slot->tts_nvalid = (AttrNumber) HOLE(_JIT_D0); \
+		((HeapTupleTableSlot *) slot)->off = (uint32) HOLE(_JIT_D1); \
+		slot->tts_flags &= ~TTS_FLAG_SLOW; \
+		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
+															  values, nulls); \
+	}
+
+/* attribute D0, of `len` bytes passed by value, at offset D1 of the data */
+#define DEFORM_ATT(len) \
+	DEFORM_SIGNATURE(stencil_CP_DEFORM_##len); \
+	DEFORM_SIGNATURE(stencil_CP_DEFORM_##len) \
+	{ \
+		uintptr_t	attnum = HOLE(_JIT_D0); \
+		values[attnum] = fetch_att(tp + HOLE(_JIT_D1), true, len); \
+		nulls[attnum] = false; \
+		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
+															  values, nulls); \
+	}
+
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot)
+DEFORM_END(CP_DEFORM_END_INNER, innerslot)
+DEFORM_END(CP_DEFORM_END_OUTER, outerslot)
+DEFORM_END(CP_DEFORM_END_SCAN, scanslot)
+DEFORM_ATT(1)
+DEFORM_ATT(2)
+DEFORM_ATT(4)
+DEFORM_ATT(8)

@@ -106,7 +106,15 @@ def _compile_group(target: str, server_include: Path) -> StencilGroup:
     t = dataclasses.replace(base, flags=flags)
     clang = _elf.find_clang()
     obj = _elf.compile_object(clang, t, PGJIT / "template.c", [PGJIT])
-    return _elf.read_stencils(obj, t, _elf.clang_version(clang))
+    group = _elf.read_stencils(obj, t, _elf.clang_version(clang))
+    # The deforming stencils reach CONTINUE and JUMP_TARGET through second declarations of
+    # them (another prototype: more arguments in registers): the same holes.
+    same = {"CONTINUE_DEFORM": "CONTINUE", "JUMP_TARGET_DEFORM": "JUMP_TARGET"}
+    for s in group.stencils.values():
+        if any(h.value in same for h in s.holes):
+            s.holes = [dataclasses.replace(h, value=same.get(h.value, h.value)) for h in s.holes]
+            s.trim = t.trailing_jump(s)
+    return group
 
 
 def _hole_value(h: Hole) -> str:
@@ -121,7 +129,7 @@ def write_header(group: StencilGroup, digest: str, opcodes: list[str]) -> str:
     """The provider's stencil header (deterministic): X-macro lists for provider.c (opcodes,
     stencils, the helpers they call) and, under CP_PG_STENCIL_CODE, the stencils for emit.c."""
     names = list(group.stencils)
-    unknown = sorted(set(names) - set(opcodes) - {"CP_JIT_ENTRY"})
+    unknown = sorted(n for n in names if n not in opcodes and not n.startswith("CP_"))
     if unknown:
         raise StencilBuildError(f"stencils for opcodes this PostgreSQL does not have: {unknown}")
     lines = [
@@ -296,13 +304,13 @@ def _atomic_write(path: Path, text: str) -> None:
 #: copypatch_jit_stats(): this backend's counts, from the provider library
 STATS_COLUMNS = (
     "compiled", "fallbacks", "steps", "code_bytes", "compile_ns", "last_fallback_opcode",
-    "last_fallback_reason", "stencils",
+    "last_fallback_reason", "stencils", "deforms",
 )  # fmt: skip
 _STATS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION copypatch_jit_stats(
     OUT compiled bigint, OUT fallbacks bigint, OUT steps bigint, OUT code_bytes bigint,
     OUT compile_ns bigint, OUT last_fallback_opcode text, OUT last_fallback_reason text,
-    OUT stencils integer)
+    OUT stencils integer, OUT deforms bigint)
 RETURNS record AS '$libdir/{LIBRARY_NAME}', 'copypatch_jit_stats' LANGUAGE C STRICT
 """
 
