@@ -58,8 +58,12 @@ _Static_assert(offsetof(ExprEvalStep, d) == 3 * sizeof(uintptr_t), "d is not at 
 
 #define REAL_OP ((ExprEvalStep *) HOLE(_JIT_STEP))
 
-/* CASE(name) opens stencil_<name>; the body ends with the function's closing brace */
+/*
+ * CASE(name) closes the previous function and opens stencil_<name>, as in csrc/jit/template.c:
+ * a body (a block, as in csrc/cases.h) is followed by the next CASE or by the end of the list.
+ */
 #define CASE(name) \
+	} \
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
 	{ \
@@ -93,6 +97,63 @@ stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 {
 	return _JIT_CONTINUE(state, econtext, isnull);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Aggregates: execExprInterp.c's ExecAggPlainTransByVal/ByRef are static there (always
+ * inlined into its interpreter); these are the same steps, in its order.
+ * ------------------------------------------------------------------------------------------- */
+
+#define AGGSTATE ((AggState *) state->parent)
+
+static inline __attribute__((always_inline)) void
+agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup pergroup,
+				ExprContext *aggcontext, int setno, bool byref)
+{
+	FunctionCallInfo fcinfo = pertrans->transfn_fcinfo;
+	MemoryContext oldContext;
+	Datum		newVal;
+
+	/* cf. select_current_set() */
+	aggstate->curaggcontext = aggcontext;
+	aggstate->current_set = setno;
+	/* set up aggstate->curpertrans for AggGetAggref() */
+	aggstate->curpertrans = pertrans;
+	/* invoke transition function in per-tuple context */
+	oldContext = MemoryContextSwitchTo(aggstate->tmpcontext->ecxt_per_tuple_memory);
+	fcinfo->args[0].value = pergroup->transValue;
+	fcinfo->args[0].isnull = pergroup->transValueIsNull;
+	fcinfo->isnull = false;		/* just in case transfn doesn't set it */
+	newVal = FunctionCallInvoke(fcinfo);
+	/* by reference: copied into aggcontext unless the transfn returned its first input */
+	if (byref && DatumGetPointer(newVal) != DatumGetPointer(pergroup->transValue))
+		newVal = ExecAggTransReparent(aggstate, pertrans, newVal, fcinfo->isnull,
+									  pergroup->transValue, pergroup->transValueIsNull);
+	pergroup->transValue = newVal;
+	pergroup->transValueIsNull = fcinfo->isnull;
+	MemoryContextSwitchTo(oldContext);
+}
+
+/* EEOP_AGG_PLAIN_TRANS_[INIT_][STRICT_]{BYVAL,BYREF} */
+#define AGG_PLAIN_TRANS(init, strict, byref) \
+	AggStatePerTrans pertrans = op->d.agg_trans.pertrans; \
+	AggStatePerGroup pergroup = \
+		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+	if ((init) && pergroup->noTransValue) \
+		ExecAggInitGroup(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext); \
+	else if (!(strict) || likely(!pergroup->transValueIsNull)) \
+		agg_plain_trans(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext, \
+						op->d.agg_trans.setno, (byref)); \
+	NEXT();
+
+#define AGG_DESERIALIZE \
+	FunctionCallInfo fcinfo = op->d.agg_deserialize.fcinfo_data; \
+	MemoryContext oldContext; \
+	oldContext = MemoryContextSwitchTo(AGGSTATE->tmpcontext->ecxt_per_tuple_memory); \
+	fcinfo->isnull = false; \
+	*op->resvalue = FunctionCallInvoke(fcinfo); \
+	*op->resnull = fcinfo->isnull; \
+	MemoryContextSwitchTo(oldContext); \
+	NEXT();
 
 /* ---------------------------------------------------------------------------------------------
  * Bodies shaped as in execExprInterp.c. The ones marked [dup] have a body in csrc/cases.h with
@@ -183,63 +244,82 @@ stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 	} \
 	NEXT();
 
+__attribute__((unused)) static void
+stencil_template_start_(void)
+{
 CASE(EEOP_DONE)
+{
 	*isnull = state->resnull;
 	return state->resvalue;
 }
 
 CASE(EEOP_INNER_FETCHSOME)
+{
 	FETCHSOME(innerslot)
 }
 CASE(EEOP_OUTER_FETCHSOME)
+{
 	FETCHSOME(outerslot)
 }
 CASE(EEOP_SCAN_FETCHSOME)
+{
 	FETCHSOME(scanslot)
 }
 
 CASE(EEOP_INNER_VAR)
+{
 	VAR(innerslot)
 }
 CASE(EEOP_OUTER_VAR)
+{
 	VAR(outerslot)
 }
 CASE(EEOP_SCAN_VAR)
+{
 	VAR(scanslot)
 }
 
 CASE(EEOP_INNER_SYSVAR)
+{
 	ExecEvalSysVar(state, REAL_OP, econtext, innerslot);
 	NEXT();
 }
 CASE(EEOP_OUTER_SYSVAR)
+{
 	ExecEvalSysVar(state, REAL_OP, econtext, outerslot);
 	NEXT();
 }
 CASE(EEOP_SCAN_SYSVAR)
+{
 	ExecEvalSysVar(state, REAL_OP, econtext, scanslot);
 	NEXT();
 }
 CASE(EEOP_WHOLEROW)
+{
 	CALL3(ExecEvalWholeRowVar)
 }
 
 CASE(EEOP_ASSIGN_INNER_VAR)
+{
 	ASSIGN_VAR(innerslot)
 }
 CASE(EEOP_ASSIGN_OUTER_VAR)
+{
 	ASSIGN_VAR(outerslot)
 }
 CASE(EEOP_ASSIGN_SCAN_VAR)
+{
 	ASSIGN_VAR(scanslot)
 }
 
 CASE(EEOP_ASSIGN_TMP)
+{
 	resultslot->tts_values[op->d.assign_tmp.resultnum] = state->resvalue;
 	resultslot->tts_isnull[op->d.assign_tmp.resultnum] = state->resnull;
 	NEXT();
 }
 CASE(EEOP_ASSIGN_TMP_MAKE_RO)
+{
 	int			resultnum = op->d.assign_tmp.resultnum;
 
 	resultslot->tts_isnull[resultnum] = state->resnull;
@@ -251,12 +331,14 @@ CASE(EEOP_ASSIGN_TMP_MAKE_RO)
 }
 
 CASE(EEOP_CONST)	/* [dup] */
+{
 	*op->resnull = op->d.constval.isnull;
 	*op->resvalue = op->d.constval.value;
 	NEXT();
 }
 
 CASE(EEOP_FUNCEXPR)	/* [dup: d.func.fcinfo there] */
+{
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 	Datum		d;
 
@@ -267,6 +349,7 @@ CASE(EEOP_FUNCEXPR)	/* [dup: d.func.fcinfo there] */
 	NEXT();
 }
 CASE(EEOP_FUNCEXPR_STRICT)	/* [dup: d.func.fcinfo there] */
+{
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 	NullableDatum *args = fcinfo->args;
 	int			nargs = op->d.func.nargs;
@@ -287,38 +370,48 @@ CASE(EEOP_FUNCEXPR_STRICT)	/* [dup: d.func.fcinfo there] */
 	NEXT();
 }
 CASE(EEOP_FUNCEXPR_FUSAGE)
+{
 	CALL3(ExecEvalFuncExprFusage)
 }
 CASE(EEOP_FUNCEXPR_STRICT_FUSAGE)
+{
 	CALL3(ExecEvalFuncExprStrictFusage)
 }
 
 CASE(EEOP_BOOL_AND_STEP_FIRST)
+{
 	*op->d.boolexpr.anynull = false;
 	BOOL_STEP(false)
 }
 CASE(EEOP_BOOL_AND_STEP)
+{
 	BOOL_STEP(false)
 }
 CASE(EEOP_BOOL_AND_STEP_LAST)
+{
 	BOOL_STEP_LAST(false)
 }
 CASE(EEOP_BOOL_OR_STEP_FIRST)
+{
 	*op->d.boolexpr.anynull = false;
 	BOOL_STEP(true)
 }
 CASE(EEOP_BOOL_OR_STEP)
+{
 	BOOL_STEP(true)
 }
 CASE(EEOP_BOOL_OR_STEP_LAST)
+{
 	BOOL_STEP_LAST(true)
 }
 CASE(EEOP_BOOL_NOT_STEP)	/* [dup] */
+{
 	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
 	NEXT();
 }
 
 CASE(EEOP_QUAL)	/* [dup] */
+{
 	if (*op->resnull || !DatumGetBool(*op->resvalue))
 	{
 		*op->resnull = false;
@@ -329,72 +422,90 @@ CASE(EEOP_QUAL)	/* [dup] */
 }
 
 CASE(EEOP_JUMP)	/* [dup] */
+{
 	JUMP(op->d.jump.jumpdone);
 }
 CASE(EEOP_JUMP_IF_NULL)	/* [dup] */
+{
 	if (*op->resnull)
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
 CASE(EEOP_JUMP_IF_NOT_NULL)	/* [dup] */
+{
 	if (!*op->resnull)
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
 CASE(EEOP_JUMP_IF_NOT_TRUE)	/* [dup] */
+{
 	if (*op->resnull || !DatumGetBool(*op->resvalue))
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
 
 CASE(EEOP_NULLTEST_ISNULL)	/* [dup] */
+{
 	*op->resvalue = BoolGetDatum(*op->resnull);
 	*op->resnull = false;
 	NEXT();
 }
 CASE(EEOP_NULLTEST_ISNOTNULL)	/* [dup] */
+{
 	*op->resvalue = BoolGetDatum(!*op->resnull);
 	*op->resnull = false;
 	NEXT();
 }
 CASE(EEOP_NULLTEST_ROWISNULL)
+{
 	CALL3(ExecEvalRowNull)
 }
 CASE(EEOP_NULLTEST_ROWISNOTNULL)
+{
 	CALL3(ExecEvalRowNotNull)
 }
 
 CASE(EEOP_BOOLTEST_IS_TRUE)	/* [dup] */
+{
 	BOOLTEST(false, false)
 }
 CASE(EEOP_BOOLTEST_IS_NOT_TRUE)	/* [dup] */
+{
 	BOOLTEST(true, true)
 }
 CASE(EEOP_BOOLTEST_IS_FALSE)	/* [dup] */
+{
 	BOOLTEST(false, true)
 }
 CASE(EEOP_BOOLTEST_IS_NOT_FALSE)	/* [dup] */
+{
 	BOOLTEST(true, false)
 }
 
 CASE(EEOP_PARAM_EXEC)
+{
 	CALL3(ExecEvalParamExec)
 }
 CASE(EEOP_PARAM_EXTERN)
+{
 	CALL3(ExecEvalParamExtern)
 }
 CASE(EEOP_PARAM_CALLBACK)
+{
 	op->d.cparam.paramfunc(state, REAL_OP, econtext);
 	NEXT();
 }
 
 CASE(EEOP_CASE_TESTVAL)
+{
 	TESTVAL(caseValue_datum, caseValue_isNull)
 }
 CASE(EEOP_DOMAIN_TESTVAL)
+{
 	TESTVAL(domainValue_datum, domainValue_isNull)
 }
 CASE(EEOP_MAKE_READONLY)
+{
 	if (!*op->d.make_readonly.isnull)
 		*op->resvalue = MakeExpandedObjectReadOnlyInternal(*op->d.make_readonly.value);
 	*op->resnull = *op->d.make_readonly.isnull;
@@ -402,6 +513,7 @@ CASE(EEOP_MAKE_READONLY)
 }
 
 CASE(EEOP_IOCOERCE)
+{
 	char	   *str;
 
 	if (*op->resnull)
@@ -430,12 +542,15 @@ CASE(EEOP_IOCOERCE)
 }
 
 CASE(EEOP_DISTINCT)
+{
 	DISTINCT(true)
 }
 CASE(EEOP_NOT_DISTINCT)
+{
 	DISTINCT(false)
 }
 CASE(EEOP_NULLIF)	/* [dup: d.func.fcinfo there] */
+{
 	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
 
 	if (!fcinfo->args[0].isnull && !fcinfo->args[1].isnull)
@@ -457,24 +572,31 @@ CASE(EEOP_NULLIF)	/* [dup: d.func.fcinfo there] */
 }
 
 CASE(EEOP_SQLVALUEFUNCTION)
+{
 	CALL2(ExecEvalSQLValueFunction)
 }
 CASE(EEOP_CURRENTOFEXPR)
+{
 	CALL2(ExecEvalCurrentOfExpr)
 }
 CASE(EEOP_NEXTVALUEEXPR)
+{
 	CALL2(ExecEvalNextValueExpr)
 }
 CASE(EEOP_ARRAYEXPR)
+{
 	CALL2(ExecEvalArrayExpr)
 }
 CASE(EEOP_ARRAYCOERCE)
+{
 	CALL3(ExecEvalArrayCoerce)
 }
 CASE(EEOP_ROW)
+{
 	CALL2(ExecEvalRow)
 }
 CASE(EEOP_ROWCOMPARE_FINAL)
+{
 	int32		cmpresult = DatumGetInt32(*op->resvalue);
 
 	*op->resnull = false;
@@ -498,61 +620,78 @@ CASE(EEOP_ROWCOMPARE_FINAL)
 	NEXT();
 }
 CASE(EEOP_MINMAX)
+{
 	CALL2(ExecEvalMinMax)
 }
 CASE(EEOP_FIELDSELECT)
+{
 	CALL3(ExecEvalFieldSelect)
 }
 CASE(EEOP_FIELDSTORE_DEFORM)
+{
 	CALL3(ExecEvalFieldStoreDeForm)
 }
 CASE(EEOP_FIELDSTORE_FORM)
+{
 	CALL3(ExecEvalFieldStoreForm)
 }
 CASE(EEOP_SBSREF_SUBSCRIPTS)
+{
 	if (op->d.sbsref_subscript.subscriptfunc(state, REAL_OP, econtext))
 		NEXT();
 	JUMP(op->d.sbsref_subscript.jumpdone);
 }
 CASE(EEOP_SBSREF_OLD)
+{
 	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
 	NEXT();
 }
 CASE(EEOP_SBSREF_ASSIGN)
+{
 	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
 	NEXT();
 }
 CASE(EEOP_SBSREF_FETCH)
+{
 	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
 	NEXT();
 }
 CASE(EEOP_DOMAIN_NOTNULL)
+{
 	CALL2(ExecEvalConstraintNotNull)
 }
 CASE(EEOP_DOMAIN_CHECK)
+{
 	CALL2(ExecEvalConstraintCheck)
 }
 CASE(EEOP_CONVERT_ROWTYPE)
+{
 	CALL3(ExecEvalConvertRowtype)
 }
 CASE(EEOP_SCALARARRAYOP)
+{
 	CALL2(ExecEvalScalarArrayOp)
 }
 CASE(EEOP_HASHED_SCALARARRAYOP)
+{
 	CALL3(ExecEvalHashedScalarArrayOp)
 }
 CASE(EEOP_XMLEXPR)
+{
 	CALL2(ExecEvalXmlExpr)
 }
 CASE(EEOP_AGGREF)
+{
 	*op->resvalue = econtext->ecxt_aggvalues[op->d.aggref.aggno];
 	*op->resnull = econtext->ecxt_aggnulls[op->d.aggref.aggno];
 	NEXT();
 }
 CASE(EEOP_GROUPING_FUNC)
+{
 	CALL2(ExecEvalGroupingFunc)
 }
 CASE(EEOP_WINDOW_FUNC)
+{
 	WindowFuncExprState *wfunc = op->d.window_func.wfstate;
 
 	*op->resvalue = econtext->ecxt_aggvalues[wfunc->wfuncno];
@@ -560,75 +699,22 @@ CASE(EEOP_WINDOW_FUNC)
 	NEXT();
 }
 CASE(EEOP_SUBPLAN)
+{
 	CALL3(ExecEvalSubPlan)
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Aggregates: execExprInterp.c's ExecAggPlainTransByVal/ByRef are static there (always
- * inlined into its interpreter); these are the same steps, in its order.
- * ------------------------------------------------------------------------------------------- */
-
-#define AGGSTATE ((AggState *) state->parent)
-
-static inline __attribute__((always_inline)) void
-agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup pergroup,
-				ExprContext *aggcontext, int setno, bool byref)
-{
-	FunctionCallInfo fcinfo = pertrans->transfn_fcinfo;
-	MemoryContext oldContext;
-	Datum		newVal;
-
-	/* cf. select_current_set() */
-	aggstate->curaggcontext = aggcontext;
-	aggstate->current_set = setno;
-	/* set up aggstate->curpertrans for AggGetAggref() */
-	aggstate->curpertrans = pertrans;
-	/* invoke transition function in per-tuple context */
-	oldContext = MemoryContextSwitchTo(aggstate->tmpcontext->ecxt_per_tuple_memory);
-	fcinfo->args[0].value = pergroup->transValue;
-	fcinfo->args[0].isnull = pergroup->transValueIsNull;
-	fcinfo->isnull = false;		/* just in case transfn doesn't set it */
-	newVal = FunctionCallInvoke(fcinfo);
-	/* by reference: copied into aggcontext unless the transfn returned its first input */
-	if (byref && DatumGetPointer(newVal) != DatumGetPointer(pergroup->transValue))
-		newVal = ExecAggTransReparent(aggstate, pertrans, newVal, fcinfo->isnull,
-									  pergroup->transValue, pergroup->transValueIsNull);
-	pergroup->transValue = newVal;
-	pergroup->transValueIsNull = fcinfo->isnull;
-	MemoryContextSwitchTo(oldContext);
-}
-
-/* EEOP_AGG_PLAIN_TRANS_[INIT_][STRICT_]{BYVAL,BYREF} */
-#define AGG_PLAIN_TRANS(init, strict, byref) \
-	AggStatePerTrans pertrans = op->d.agg_trans.pertrans; \
-	AggStatePerGroup pergroup = \
-		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
-	if ((init) && pergroup->noTransValue) \
-		ExecAggInitGroup(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext); \
-	else if (!(strict) || likely(!pergroup->transValueIsNull)) \
-		agg_plain_trans(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext, \
-						op->d.agg_trans.setno, (byref)); \
-	NEXT();
-
-#define AGG_DESERIALIZE \
-	FunctionCallInfo fcinfo = op->d.agg_deserialize.fcinfo_data; \
-	MemoryContext oldContext; \
-	oldContext = MemoryContextSwitchTo(AGGSTATE->tmpcontext->ecxt_per_tuple_memory); \
-	fcinfo->isnull = false; \
-	*op->resvalue = FunctionCallInvoke(fcinfo); \
-	*op->resnull = fcinfo->isnull; \
-	MemoryContextSwitchTo(oldContext); \
-	NEXT();
-
 CASE(EEOP_AGG_STRICT_DESERIALIZE)
+{
 	if (op->d.agg_deserialize.fcinfo_data->args[0].isnull)
 		JUMP(op->d.agg_deserialize.jumpnull);
 	AGG_DESERIALIZE
 }
 CASE(EEOP_AGG_DESERIALIZE)
+{
 	AGG_DESERIALIZE
 }
 CASE(EEOP_AGG_STRICT_INPUT_CHECK_ARGS)
+{
 	NullableDatum *args = op->d.agg_strict_input_check.args;
 
 	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
@@ -637,6 +723,7 @@ CASE(EEOP_AGG_STRICT_INPUT_CHECK_ARGS)
 	NEXT();
 }
 CASE(EEOP_AGG_STRICT_INPUT_CHECK_NULLS)
+{
 	bool	   *nulls = op->d.agg_strict_input_check.nulls;
 
 	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
@@ -645,34 +732,45 @@ CASE(EEOP_AGG_STRICT_INPUT_CHECK_NULLS)
 	NEXT();
 }
 CASE(EEOP_AGG_PLAIN_PERGROUP_NULLCHECK)
+{
 	if (AGGSTATE->all_pergroups[op->d.agg_plain_pergroup_nullcheck.setoff] == NULL)
 		JUMP(op->d.agg_plain_pergroup_nullcheck.jumpnull);
 	NEXT();
 }
 CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYVAL)
+{
 	AGG_PLAIN_TRANS(true, true, false)
 }
 CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYVAL)
+{
 	AGG_PLAIN_TRANS(false, true, false)
 }
 CASE(EEOP_AGG_PLAIN_TRANS_BYVAL)
+{
 	AGG_PLAIN_TRANS(false, false, false)
 }
 CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYREF)
+{
 	AGG_PLAIN_TRANS(true, true, true)
 }
 CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYREF)
+{
 	AGG_PLAIN_TRANS(false, true, true)
 }
 CASE(EEOP_AGG_PLAIN_TRANS_BYREF)
+{
 	AGG_PLAIN_TRANS(false, false, true)
 }
 CASE(EEOP_AGG_ORDERED_TRANS_DATUM)
+{
 	CALL3(ExecEvalAggOrderedTransDatum)
 }
 CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
+{
 	CALL3(ExecEvalAggOrderedTransTuple)
 }
+
+}								/* the last body's function */
 
 /* ---------------------------------------------------------------------------------------------
  * Deforming, specialised for the tuple descriptor (provider.c's deform_steps): a FETCHSOME whose
