@@ -304,3 +304,12 @@ def test_deforming_is_compiled_for_fixed_width_columns(db: Any) -> None:
     before = stats(db)
     assert rows(db, behind_text, "on") == rows(db, behind_text, "off")
     assert stats(db)["deforms"] == before["deforms"]
+    # jit_tuple_deforming = off: expressions compiled, deforming left to PostgreSQL
+    before = stats(db)
+    with db._session("on", False) as cur:
+        cur.execute("SET LOCAL jit_tuple_deforming = off")
+        cur.execute(fixed)
+        got = sorted(cur.fetchall(), key=repr)
+    assert ("ok", got) == rows(db, fixed, "off")
+    after = stats(db)
+    assert after["compiled"] > before["compiled"] and after["deforms"] == before["deforms"]

@@ -122,19 +122,20 @@ jump_target(const ExprEvalStep *op)
 
 /*
  * The attribute stencils of a FETCHSOME deformed inline (template.c's CP_DEFORM_*), or 0 if
- * this one cannot be: the slot must be known to hold heap tuples (a buffer's or its own) of a
+ * this one is not: jit_tuple_deforming must be on (PGJIT_DEFORM, as for LLVM's deforming), and
+ * the slot must be known to hold heap tuples (a buffer's or its own) of a
  * known descriptor, and every attribute up to last_var be present, not dropped, of fixed width
  * and passed by value (then, in a tuple without NULLs, their offsets are fixed: *end is where
  * the last one ends). offs[] and lens[] get each attribute's offset and width.
  */
 static int
-deform_plan(const ExprEvalStep *op, uint32 *offs, int16 *lens, uint32 *end)
+deform_plan(int jit_flags, const ExprEvalStep *op, uint32 *offs, int16 *lens, uint32 *end)
 {
 	TupleDesc	desc = op->d.fetch.known_desc;
 	int			n = op->d.fetch.last_var;
 	uintptr_t	off = 0;
 
-	if (!op->d.fetch.fixed || desc == NULL || n <= 0 || n > desc->natts ||
+	if (!(jit_flags & PGJIT_DEFORM) || !op->d.fetch.fixed || desc == NULL || n <= 0 || n > desc->natts ||
 		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
 		return 0;
 	for (int i = 0; i < n; i++)
@@ -246,7 +247,7 @@ cp_compile_expr(ExprState *state)
 
 			offs = palloc(sizeof(uint32) * Max(op->d.fetch.last_var, 1));
 			lens = palloc(sizeof(int16) * Max(op->d.fetch.last_var, 1));
-			ndeform[i] = deform_plan(op, offs, lens, &end);
+			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, offs, lens, &end);
 			pfree(offs);
 			pfree(lens);
 		}
@@ -282,7 +283,7 @@ cp_compile_expr(ExprState *state)
 
 			offs = palloc(sizeof(uint32) * last_var);
 			lens = palloc(sizeof(int16) * last_var);
-			deform_plan(op, offs, lens, &end);
+			deform_plan(parent->state->es_jit_flags, op, offs, lens, &end);
 			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
 			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, 0);
 			for (int a = 0; a < last_var; a++)
