@@ -284,26 +284,35 @@ def test_the_docs_example_runs() -> None:
     assert scope["db"].cluster is not None and not scope["db"].cluster.running  # stopped after
 
 
-def test_deforming_is_compiled_for_fixed_width_columns(db: Any) -> None:
-    """A scan of fixed-width columns deforms in stencils specialised for the descriptor (a
-    tuple with NULLs takes PostgreSQL's slot_getsomeattrs instead); a varlena column before
-    the ones read leaves the interpreter's deforming; the answers are PostgreSQL's either way."""
+def test_deforming_is_compiled_for_the_descriptor(db: Any) -> None:
+    """Scans deform in stencils specialised for the descriptor: offsets known at compile time
+    for the NOT NULL fixed-width prefix, then the null bitmap for nullable columns, run-time
+    alignment, widths by value and by reference, varlena (short and long headers); the answers
+    are PostgreSQL's."""
     with db.conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS dfm")
-        cur.execute("CREATE TABLE dfm (i2 int2, i4 int4 NOT NULL, f8 float8, b bool, d date, "
-                    "i8 int8, t text, k int4)")
-        cur.execute("INSERT INTO dfm SELECT g % 300, g, g / 7.0, g % 3 = 0, "
+        cur.execute("CREATE TABLE dfm (k0 int4 NOT NULL, n8 int8 NOT NULL, nm name NOT NULL, "
+                    "b0 bool NOT NULL, i2 int2, i4 int4 NOT NULL, f8 float8, b bool, d date, "
+                    "i8 int8, t text, k int4, u uuid, f4 float4)")
+        cur.execute("INSERT INTO dfm SELECT g, g * 7, 'n' || g, g % 2 = 0, "
+                    "CASE WHEN g % 5 = 0 THEN NULL ELSE g % 300 END, g, g / 7.0, g % 3 = 0, "
                     "date '2020-01-01' + g, CASE WHEN g % 11 = 0 THEN NULL ELSE g * 1000 END, "
-                    "g::text, g % 13 FROM generate_series(1, 3000) g")
-    fixed = "SELECT i4, f8, i8, d FROM dfm WHERE i2 > 100 AND (i8 IS NULL OR b)"
-    before = stats(db)
-    assert rows(db, fixed, "on") == rows(db, fixed, "off")
-    after = stats(db)
-    assert after["deforms"] > before["deforms"]
-    behind_text = "SELECT k, i4 FROM dfm WHERE k > 3"
-    before = stats(db)
-    assert rows(db, behind_text, "on") == rows(db, behind_text, "off")
-    assert stats(db)["deforms"] == before["deforms"]
+                    "CASE WHEN g % 7 = 0 THEN NULL WHEN g % 13 = 0 THEN repeat('x', 200 + g) "
+                    "ELSE g::text END, g % 13, "
+                    "CASE WHEN g % 4 = 0 THEN NULL ELSE md5(g::text)::uuid END, g / 3.0 "
+                    "FROM generate_series(1, 3000) g")
+    queries = [
+        "SELECT k0, n8, nm, b0 FROM dfm WHERE k0 % 3 = 0",  # the known prefix alone
+        "SELECT i4, f8, i8, d FROM dfm WHERE i2 > 100 AND (i8 IS NULL OR b)",
+        "SELECT k, i4, length(t), t FROM dfm WHERE k > 3",  # behind a varlena
+        "SELECT u, f4, nm FROM dfm WHERE f4 > 10 OR u IS NULL",  # by reference, after NULLs
+        "SELECT * FROM dfm WHERE t LIKE 'x%' OR i2 IS NULL",
+    ]
+    for q in queries:
+        before = stats(db)
+        assert rows(db, q, "on") == rows(db, q, "off"), q
+        assert stats(db)["deforms"] > before["deforms"], q
+    fixed = queries[1]
     # jit_tuple_deforming = off: expressions compiled, deforming left to PostgreSQL
     before = stats(db)
     with db._session("on", False) as cur:

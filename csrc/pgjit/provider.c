@@ -120,49 +120,95 @@ jump_target(const ExprEvalStep *op)
 	}
 }
 
+/* One attribute of a deform: its stencil and operands (template.c's CP_DEFORM_*). */
+typedef struct DeformAtt
+{
+	int			stencil;
+	uintptr_t	d1;				/* the known offset, or the alignment */
+	uintptr_t	d2;				/* a fixed width by reference */
+	uintptr_t	d3;				/* 1: the column is nullable */
+} DeformAtt;
+
+static int
+alignment(char attalign)
+{
+	return attalign == TYPALIGN_DOUBLE ? ALIGNOF_DOUBLE : attalign == TYPALIGN_INT ? ALIGNOF_INT :
+		attalign == TYPALIGN_SHORT ? ALIGNOF_SHORT : 1;
+}
+
 /*
- * The attribute stencils of a FETCHSOME deformed inline (template.c's CP_DEFORM_*), or 0 if
- * this one is not: jit_tuple_deforming must be on (PGJIT_DEFORM, as for LLVM's deforming), and
- * the slot must be known to hold heap tuples (a buffer's or its own) of a
- * known descriptor, and every attribute up to last_var be present, not dropped, of fixed width
- * and passed by value (then, in a tuple without NULLs, their offsets are fixed: *end is where
- * the last one ends). offs[] and lens[] get each attribute's offset and width.
+ * Plan the deforming of a FETCHSOME into atts[0..last_var) and return last_var, or 0 if it is
+ * left to slot_getsomeattrs: jit_tuple_deforming must be on (PGJIT_DEFORM, as for LLVM's), the
+ * slot known to hold heap tuples (a buffer's or its own) of a known descriptor, and every
+ * attribute up to last_var neither dropped nor with a missing value. *known_end: the offset
+ * after the known prefix (NOT NULL, fixed-width attributes from the first); *varwidth: whether
+ * a later attribute has a variable width.
  */
 static int
-deform_plan(int jit_flags, const ExprEvalStep *op, uint32 *offs, int16 *lens, uint32 *end)
+deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *known_end,
+			bool *varwidth)
 {
 	TupleDesc	desc = op->d.fetch.known_desc;
 	int			n = op->d.fetch.last_var;
 	uintptr_t	off = 0;
+	bool		known = true;
 
-	if (!(jit_flags & PGJIT_DEFORM) || !op->d.fetch.fixed || desc == NULL || n <= 0 || n > desc->natts ||
+	if (!(jit_flags & PGJIT_DEFORM) || !op->d.fetch.fixed || desc == NULL || n <= 0 ||
+		n > desc->natts ||
 		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
 		return 0;
+	*varwidth = false;
 	for (int i = 0; i < n; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		DeformAtt  *d = &atts[i];
+		int			len = att->attlen;
 
-		if (att->attisdropped || att->atthasmissing || !att->attbyval ||
-			(att->attlen != 1 && att->attlen != 2 && att->attlen != 4 && att->attlen != 8))
+		if (att->attisdropped || att->atthasmissing ||
+			(att->attbyval && len != 1 && len != 2 && len != 4 && len != 8) ||
+			(len <= 0 && len != -1 && len != -2))
 			return 0;
-		off = att_align_nominal(off, att->attalign);
-		offs[i] = (uint32) off;
-		lens[i] = att->attlen;
-		off += att->attlen;
+		known = known && att->attnotnull && len > 0;
+		d->d2 = len > 0 ? (uintptr_t) len : 0;
+		d->d3 = att->attnotnull ? 0 : 1;
+		if (known)
+		{
+			off = att_align_nominal(off, att->attalign);
+			d->d1 = off;
+			d->stencil = !att->attbyval ? CP_PG_STENCIL_CP_DEFORM_KNOWN_REF :
+				len == 1 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_1 :
+				len == 2 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_2 :
+				len == 4 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_4 : CP_PG_STENCIL_CP_DEFORM_KNOWN_8;
+			off += len;
+			*known_end = (uint32) off;
+			continue;
+		}
+		d->d1 = (uintptr_t) alignment(att->attalign);
+		d->stencil = len == -1 ? CP_PG_STENCIL_CP_DEFORM_VARLENA :
+			len == -2 ? CP_PG_STENCIL_CP_DEFORM_CSTRING :
+			!att->attbyval ? CP_PG_STENCIL_CP_DEFORM_REF :
+			len == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
+			len == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
+			len == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8;
+		*varwidth = *varwidth || len < 0;
 	}
-	*end = (uint32) off;
+	if (off == 0)
+		*known_end = 0;
 	return n;
 }
 
-/* A step of template.c's deforming stencils (not one of PostgreSQL's): D0 and D1 its operands. */
+/* A step of template.c's deforming stencils (not one of PostgreSQL's): D0..D3 its operands. */
 static void
-pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1)
+pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1, uintptr_t d2,
+			uintptr_t d3)
 {
 	memset(s, 0, sizeof(*s));
 	s->stencil = stencil;
 	s->jump = jump;
 	s->words[3] = d0;
 	s->words[4] = d1;
+	s->words[5] = d2;
+	s->words[6] = d3;
 }
 
 static void
@@ -215,8 +261,7 @@ cp_compile_expr(ExprState *state)
 	int		   *ndeform;
 	int			nsteps;
 	int			ndeforms = 0;
-	uint32	   *offs;
-	int16	   *lens;
+	DeformAtt  *atts;
 	int			err;
 
 	Assert(parent != NULL);
@@ -243,13 +288,13 @@ cp_compile_expr(ExprState *state)
 		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
 			opcode == EEOP_SCAN_FETCHSOME)
 		{
-			uint32		end;
+			uint32		known_end;
+			bool		varwidth;
 
-			offs = palloc(sizeof(uint32) * Max(op->d.fetch.last_var, 1));
-			lens = palloc(sizeof(int16) * Max(op->d.fetch.last_var, 1));
-			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, offs, lens, &end);
-			pfree(offs);
-			pfree(lens);
+			atts = palloc(sizeof(DeformAtt) * Max(op->d.fetch.last_var, 1));
+			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, atts, &known_end,
+									 &varwidth);
+			pfree(atts);
 		}
 		nsteps += ndeform[i] > 0 ? ndeform[i] + 2 : 1;
 	}
@@ -279,21 +324,18 @@ cp_compile_expr(ExprState *state)
 			CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN};
 			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
 			int			last_var = op->d.fetch.last_var;
-			uint32		end;
+			uint32		known_end;
+			bool		varwidth;
 
-			offs = palloc(sizeof(uint32) * last_var);
-			lens = palloc(sizeof(int16) * last_var);
-			deform_plan(parent->state->es_jit_flags, op, offs, lens, &end);
+			atts = palloc(sizeof(DeformAtt) * last_var);
+			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth);
 			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
-			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, 0);
+			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, known_end, 0, 0);
 			for (int a = 0; a < last_var; a++)
-				pseudo_step(s++, lens[a] == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
-							lens[a] == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
-							lens[a] == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8,
-							-1, (uintptr_t) a, offs[a]);
-			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, end);
-			pfree(offs);
-			pfree(lens);
+				pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
+							atts[a].d3);
+			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, varwidth, 0, 0);
+			pfree(atts);
 			ndeforms++;
 			continue;
 		}

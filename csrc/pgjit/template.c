@@ -773,19 +773,27 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 }								/* the last body's function */
 
 /* ---------------------------------------------------------------------------------------------
- * Deforming, specialised for the tuple descriptor (provider.c's deform_steps): a FETCHSOME whose
- * slot is known to hold heap tuples of a known descriptor, every attribute up to last_var of
- * fixed width and passed by value, becomes
+ * Deforming, specialised for the tuple descriptor (provider.c's deform_plan), as
+ * llvmjit_deform.c does: a FETCHSOME whose slot is known to hold heap tuples of a known
+ * descriptor, with every attribute up to last_var present (not dropped, no missing value),
+ * becomes
  *
- *   CP_DEFORM_BEGIN_<slot>   the tuple's data pointer, if this tuple can take the fast path
- *   CP_DEFORM_<len> x last_var   one attribute each, at its offset known at compile time
- *   CP_DEFORM_END_<slot>     tts_nvalid and the slot's saved offset, as slot_deform_heap_tuple
+ *   CP_DEFORM_BEGIN_<slot>   the tuple's data pointer, its null bitmap (NULL if it has no
+ *                            NULLs) and the offset after the known prefix (D1)
+ *   CP_DEFORM_KNOWN_<len>    an attribute of the known prefix: NOT NULL and fixed width, like
+ *   CP_DEFORM_KNOWN_REF      every one before it, so at an offset known at compile time (D1)
+ *   CP_DEFORM_<len>          any other attribute: the null bitmap only where the column is
+ *   CP_DEFORM_REF            nullable (D3 = 1), the offset aligned at run time (D1: the
+ *   CP_DEFORM_VARLENA        alignment, D2: the width of a fixed-width one by reference)
+ *   CP_DEFORM_CSTRING
+ *   CP_DEFORM_END_<slot>     tts_nvalid, the slot's saved offset and its SLOW flag, as
+ *                            slot_deform_heap_tuple leaves them
  *
- * The fast path needs a tuple without NULLs (no null bitmap: every offset is then fixed) that
- * has every attribute (none missing): any other tuple, or a slot already partly deformed, goes
- * to slot_getsomeattrs_int, as the interpreter's FETCHSOME, and jumps past the attributes
- * (D0: last_var; D1: the end offset). The attribute stencils pass the data pointer and the
- * slot's arrays in registers (preserve_none has room for them) to the next.
+ * (D0: the attribute number; BEGIN's and END's D0: last_var.) A tuple with fewer attributes
+ * than last_var, or a slot already partly deformed, goes to slot_getsomeattrs_int, as the
+ * interpreter's FETCHSOME, and BEGIN jumps past the attributes. The attribute stencils pass the
+ * data pointer, the slot's arrays, the bitmap and the running offset in registers
+ * (preserve_none has room for them) to the next.
  *
  * musttail wants one prototype for caller and callee, so the whole deform chain has the longer
  * one, and reaches its holes through second declarations of them (_JIT_CONTINUE_DEFORM,
@@ -795,60 +803,93 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
  * the extra registers are ignored.
  * ------------------------------------------------------------------------------------------- */
 
-extern CP_CHAIN Datum _JIT_CONTINUE_DEFORM(ExprState *state, ExprContext *econtext, bool *isnull,
-										   char *tp, Datum *values, bool *nulls);
-extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(ExprState *state, ExprContext *econtext,
-											  bool *isnull, char *tp, Datum *values, bool *nulls);
+#define DEFORM_ARGS \
+	ExprState *state, ExprContext *econtext, bool *isnull, char *tp, Datum *values, \
+	bool *nulls, bits8 *bp, uintptr_t off
 
-#define DEFORM_SIGNATURE(name) \
-	CP_CHAIN Datum name(ExprState *state, ExprContext *econtext, bool *isnull, \
-						char *tp, Datum *values, bool *nulls)
+extern CP_CHAIN Datum _JIT_CONTINUE_DEFORM(DEFORM_ARGS);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
+
+#define DEFORM_STENCIL(name) \
+	CP_CHAIN Datum stencil_##name(DEFORM_ARGS); \
+	CP_CHAIN Datum stencil_##name(DEFORM_ARGS)
+
+#define DEFORM_NEXT() \
+	do { \
+		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
+															  values, nulls, bp, off); \
+	} while (0)
 
 #define DEFORM_BEGIN(name, slot_) \
-	DEFORM_SIGNATURE(stencil_##name); \
-	DEFORM_SIGNATURE(stencil_##name) \
+	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		int			last_var = (int) HOLE(_JIT_D0); \
 		HeapTupleHeader tup = ((HeapTupleTableSlot *) slot)->tuple->t_data; \
-		(void) tp; (void) values; (void) nulls; \
 		if (slot->tts_nvalid >= last_var) \
 			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
-																	 NULL, NULL, NULL); \
-		if (slot->tts_nvalid != 0 || (tup->t_infomask & HEAP_HASNULL) || \
-			HeapTupleHeaderGetNatts(tup) < last_var) \
+																	 tp, values, nulls, bp, off); \
+		if (slot->tts_nvalid != 0 || HeapTupleHeaderGetNatts(tup) < last_var) \
 		{ \
 			slot_getsomeattrs_int(slot, last_var); \
 			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
-																	 NULL, NULL, NULL); \
+																	 tp, values, nulls, bp, off); \
 		} \
-		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, \
-			(char *) tup + tup->t_hoff, slot->tts_values, slot->tts_isnull); \
+		tp = (char *) tup + tup->t_hoff; \
+		values = slot->tts_values; \
+		nulls = slot->tts_isnull; \
+		bp = (tup->t_infomask & HEAP_HASNULL) ? tup->t_bits : NULL; \
+		off = HOLE(_JIT_D1); \
+		DEFORM_NEXT(); \
 	}
 
+/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (D1 = 1
+ * if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
+ * deform from using cached offsets) */
 #define DEFORM_END(name, slot_) \
-	DEFORM_SIGNATURE(stencil_##name); \
-	DEFORM_SIGNATURE(stencil_##name) \
+	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		slot->tts_nvalid = (AttrNumber) HOLE(_JIT_D0); \
-		((HeapTupleTableSlot *) slot)->off = (uint32) HOLE(_JIT_D1); \
-		slot->tts_flags &= ~TTS_FLAG_SLOW; \
-		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
-															  values, nulls); \
+		((HeapTupleTableSlot *) slot)->off = (uint32) off; \
+		if (bp != NULL || HOLE(_JIT_D1)) \
+			slot->tts_flags |= TTS_FLAG_SLOW; \
+		else \
+			slot->tts_flags &= ~TTS_FLAG_SLOW; \
+		DEFORM_NEXT(); \
 	}
 
-/* attribute D0, of `len` bytes passed by value, at offset D1 of the data */
-#define DEFORM_ATT(len) \
-	DEFORM_SIGNATURE(stencil_CP_DEFORM_##len); \
-	DEFORM_SIGNATURE(stencil_CP_DEFORM_##len) \
+/* the known prefix: attribute D0 at offset D1 */
+#define DEFORM_KNOWN(name, fetch) \
+	DEFORM_STENCIL(name) \
 	{ \
 		uintptr_t	attnum = HOLE(_JIT_D0); \
-		values[attnum] = fetch_att(tp + HOLE(_JIT_D1), true, len); \
+		values[attnum] = (fetch); \
 		nulls[attnum] = false; \
-		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
-															  values, nulls); \
+		DEFORM_NEXT(); \
 	}
+
+#define KNOWN_AT (tp + HOLE(_JIT_D1))
+
+/* any other attribute: D3 = 1 if its column is nullable; `align` the offset, fetch, advance */
+#define DEFORM_ATT(name, align, fetch, advance) \
+	DEFORM_STENCIL(name) \
+	{ \
+		uintptr_t	attnum = HOLE(_JIT_D0); \
+		if (HOLE(_JIT_D3) && bp != NULL && att_isnull(attnum, bp)) \
+		{ \
+			values[attnum] = (Datum) 0; \
+			nulls[attnum] = true; \
+			DEFORM_NEXT(); \
+		} \
+		nulls[attnum] = false; \
+		off = (align); \
+		values[attnum] = (fetch); \
+		off += (advance); \
+		DEFORM_NEXT(); \
+	}
+
+#define ALIGNED TYPEALIGN(HOLE(_JIT_D1), off)
 
 DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot)
 DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot)
@@ -856,7 +897,16 @@ DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot)
 DEFORM_END(CP_DEFORM_END_INNER, innerslot)
 DEFORM_END(CP_DEFORM_END_OUTER, outerslot)
 DEFORM_END(CP_DEFORM_END_SCAN, scanslot)
-DEFORM_ATT(1)
-DEFORM_ATT(2)
-DEFORM_ATT(4)
-DEFORM_ATT(8)
+DEFORM_KNOWN(CP_DEFORM_KNOWN_1, fetch_att(KNOWN_AT, true, 1))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_2, fetch_att(KNOWN_AT, true, 2))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_4, fetch_att(KNOWN_AT, true, 4))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_8, fetch_att(KNOWN_AT, true, 8))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_REF, PointerGetDatum(KNOWN_AT))
+DEFORM_ATT(CP_DEFORM_1, ALIGNED, fetch_att(tp + off, true, 1), 1)
+DEFORM_ATT(CP_DEFORM_2, ALIGNED, fetch_att(tp + off, true, 2), 2)
+DEFORM_ATT(CP_DEFORM_4, ALIGNED, fetch_att(tp + off, true, 4), 4)
+DEFORM_ATT(CP_DEFORM_8, ALIGNED, fetch_att(tp + off, true, 8), 8)
+DEFORM_ATT(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
+DEFORM_ATT(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
+		   PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
+DEFORM_ATT(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)
