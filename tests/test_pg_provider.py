@@ -322,3 +322,22 @@ def test_deforming_is_compiled_for_the_descriptor(db: Any) -> None:
     assert ("ok", got) == rows(db, fixed, "off")
     after = stats(db)
     assert after["compiled"] > before["compiled"] and after["deforms"] == before["deforms"]
+
+
+def test_parallel_workers_run_the_provider_too(db: Any) -> None:
+    """A parallel plan: the workers load the provider and compile their own copies; the leader's
+    EXPLAIN sums their JIT functions; the answer is PostgreSQL's."""
+    q = "SELECT count(*), sum(a), max(b) FROM t WHERE b > 10 OR c < 3"
+    force = ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size")
+    with db._session("on", True) as cur:
+        for name in force:
+            cur.execute(f"SET LOCAL {name} = 0")
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + q)
+        (doc,) = cur.fetchone()
+        cur.execute(q)
+        on = cur.fetchall()
+    assert ("ok", on) == rows(db, q, "off")
+    plan = doc[0]["Plan"]
+    assert plan.get("Workers Launched", 0) > 0 or any(
+        p.get("Workers Launched", 0) > 0 for p in plan.get("Plans", [])), plan
+    assert doc[0]["JIT"]["Functions"] > 2  # the workers' too
