@@ -249,7 +249,7 @@ def build(pg_config: Path | None = None, out: Path | None = None, force: bool = 
         raise PgProviderUnavailable("no C compiler (cc) to build the provider with")
     common = [
         "-std=gnu11", "-O2", "-g", "-fPIC", *PG_FLAGS,
-        "-Wall", "-Wextra", "-Werror", f"-I{PGJIT}", f"-I{out}",
+        "-Wall", "-Wextra", "-Werror", f"-I{PGJIT}",
     ]  # fmt: skip
     # provider.c sees PostgreSQL's headers only, emit.c and arena.c copypatch's only (pgjit.h);
     # those two export nothing (PostgreSQL 15's PGDLLEXPORT is empty: provider.c's symbols stay
@@ -273,15 +273,20 @@ def build(pg_config: Path | None = None, out: Path | None = None, force: bool = 
         group = _compile_group(target, server)
     except StencilBuildError as e:
         raise PgProviderUnavailable(f"the provider's stencils: {e}") from e
-    _atomic_write(out / HEADER, write_header(group, digest, _opcode_names(server)))
-    objects = []
-    for src, flags in units:
-        obj = out / f"{src.stem}.o"
-        _run([cc, *common, *flags, "-c", str(src), "-o", str(obj)])
-        objects.append(str(obj))
-    tmp = out / f".{LIBRARY_NAME}.so.tmp"
-    _run([cc, "-shared", *objects, "-o", str(tmp), "-lpthread"])
-    os.replace(tmp, lib)
+    header = write_header(group, digest, _opcode_names(server))
+    # in a directory of its own, so that two builds at once cannot mix their files; the results
+    # are renamed into place (the header too, to be read)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".build-") as tmp:
+        work = Path(tmp)
+        (work / HEADER).write_text(header)
+        objects = []
+        for src, flags in units:
+            obj = work / f"{src.stem}.o"
+            _run([cc, *common, f"-I{work}", *flags, "-c", str(src), "-o", str(obj)])
+            objects.append(str(obj))
+        _run([cc, "-shared", *objects, "-o", str(work / lib.name), "-lpthread"])
+        os.replace(work / lib.name, lib)
+        os.replace(work / HEADER, out / HEADER)
     _atomic_write(stamp, digest)
     return dataclasses.replace(provider, library=lib)
 
