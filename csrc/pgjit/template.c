@@ -156,9 +156,10 @@ agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup 
 	NEXT();
 
 /* ---------------------------------------------------------------------------------------------
- * Bodies shaped as in execExprInterp.c. The ones marked [dup] have a body in csrc/cases.h with
- * the same semantics and names, to be shared through macros (docs/pgprovider.md says how);
- * "[dup: ...]" names the one field spelled differently there.
+ * Bodies shaped as in execExprInterp.c; the ones copypatch has word for word come from
+ * csrc/cases_common.h. The ones marked [dup] have a body in csrc/cases.h with the same semantics
+ * and names, not yet moved there (docs/pgprovider.md); "[dup: ...]" names the one field spelled
+ * differently in cases.h.
  * ------------------------------------------------------------------------------------------- */
 
 #define FETCHSOME(slot) \
@@ -193,17 +194,6 @@ agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup 
 		*op->resvalue = (Datum) 0; \
 		*op->resnull = true; \
 	} \
-	NEXT();
-
-/* IS [NOT] TRUE/FALSE: a NULL input gives `if_null`; otherwise the input, negated or not */
-#define BOOLTEST(if_null, negate) \
-	if (*op->resnull) \
-	{ \
-		*op->resvalue = BoolGetDatum(if_null); \
-		*op->resnull = false; \
-	} \
-	else if (negate) \
-		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue)); \
 	NEXT();
 
 #define TESTVAL(datum, isnull_) \
@@ -404,58 +394,12 @@ CASE(EEOP_BOOL_OR_STEP_LAST)
 {
 	BOOL_STEP_LAST(true)
 }
-CASE(EEOP_BOOL_NOT_STEP)	/* [dup] */
-{
-	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
-	NEXT();
-}
 
-CASE(EEOP_QUAL)	/* [dup] */
-{
-	if (*op->resnull || !DatumGetBool(*op->resvalue))
-	{
-		*op->resnull = false;
-		*op->resvalue = BoolGetDatum(false);
-		JUMP(op->d.qualexpr.jumpdone);
-	}
-	NEXT();
-}
+/* BOOL_NOT_STEP, QUAL, the jumps, NULLTEST_IS[NOT]NULL, the boolean tests: copypatch's */
+#include "../cases_common.h"
 
-CASE(EEOP_JUMP)	/* [dup] */
-{
-	JUMP(op->d.jump.jumpdone);
-}
-CASE(EEOP_JUMP_IF_NULL)	/* [dup] */
-{
-	if (*op->resnull)
-		JUMP(op->d.jump.jumpdone);
-	NEXT();
-}
-CASE(EEOP_JUMP_IF_NOT_NULL)	/* [dup] */
-{
-	if (!*op->resnull)
-		JUMP(op->d.jump.jumpdone);
-	NEXT();
-}
-CASE(EEOP_JUMP_IF_NOT_TRUE)	/* [dup] */
-{
-	if (*op->resnull || !DatumGetBool(*op->resvalue))
-		JUMP(op->d.jump.jumpdone);
-	NEXT();
-}
 
-CASE(EEOP_NULLTEST_ISNULL)	/* [dup] */
-{
-	*op->resvalue = BoolGetDatum(*op->resnull);
-	*op->resnull = false;
-	NEXT();
-}
-CASE(EEOP_NULLTEST_ISNOTNULL)	/* [dup] */
-{
-	*op->resvalue = BoolGetDatum(!*op->resnull);
-	*op->resnull = false;
-	NEXT();
-}
+
 CASE(EEOP_NULLTEST_ROWISNULL)
 {
 	CALL3(ExecEvalRowNull)
@@ -465,22 +409,6 @@ CASE(EEOP_NULLTEST_ROWISNOTNULL)
 	CALL3(ExecEvalRowNotNull)
 }
 
-CASE(EEOP_BOOLTEST_IS_TRUE)	/* [dup] */
-{
-	BOOLTEST(false, false)
-}
-CASE(EEOP_BOOLTEST_IS_NOT_TRUE)	/* [dup] */
-{
-	BOOLTEST(true, true)
-}
-CASE(EEOP_BOOLTEST_IS_FALSE)	/* [dup] */
-{
-	BOOLTEST(false, true)
-}
-CASE(EEOP_BOOLTEST_IS_NOT_FALSE)	/* [dup] */
-{
-	BOOLTEST(true, false)
-}
 
 CASE(EEOP_PARAM_EXEC)
 {
