@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("programs", {"program", "compiler", "rawsteps"}),
     ("the public API", {"__init__"}),
     ("drivers", {"pg", "testing", "workload", "bench", "experiment", "fuzz", "instructions",
-                 "_cli", "__main__", "_build", "_pgwatch"}),
+                 "_cli", "__main__", "_build", "_pgwatch", "pgprovider"}),
 ]
 LAYER_OF = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}
 

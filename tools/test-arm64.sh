@@ -30,6 +30,10 @@
 #   - tests/test_verify.py::test_absurd_input_works_or_raises: a wall-clock bound (30 s per input)
 #     that the long AND/OR/IN inputs miss under emulation now that the tests verify after every
 #     pass (they compile correctly, only slower); natively they pass.
+#   - tests/test_pg_provider.py: copypatch as PostgreSQL's JIT provider is a library loaded into
+#     the server, and the server here is the host's x86-64 PostgreSQL: an aarch64 provider needs
+#     an aarch64 PostgreSQL (Debian's arm64 packages under qemu), not part of this run yet
+#     (issue 15's first milestone is x86-64 only; the native run has every provider test).
 #   - tests/test_lint.py: ruff and mypy read the source, which is the same on both architectures
 #     (the native run checks it).
 #
@@ -176,6 +180,7 @@ if [ ${#args[@]} -eq 0 ]; then
     --deselect=tests/test_verify.py::test_no_leak
     --deselect=tests/test_cli.py::test_the_acceptance_command
     --deselect=tests/test_verify.py::test_absurd_input_works_or_raises
+    --ignore=tests/test_pg_provider.py
     --ignore=tests/test_lint.py)
 fi
 status=0

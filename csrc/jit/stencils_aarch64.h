@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "ef4fb0302ea4b6bf51489cef2ebd0b0bfb8f407734dfe7c2a6cfbaa1b2fdedaf"
+#define CP_JIT_STENCILS_DIGEST "924fd98d2d65f9363fc18692ede6780b24495be99d3f7e7d385d88068c360849"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

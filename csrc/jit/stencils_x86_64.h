@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "42e99256991d4e1c982502b89e497f557342ecf9879dea7ceaa49f9d2c0e8259"
+#define CP_JIT_STENCILS_DIGEST "6fe2e416f20380bcf1e542a146451fad1166a20c7fb05a9c4d343618426b7bb8"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

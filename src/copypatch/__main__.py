@@ -1,4 +1,4 @@
-"""Command line: python -m copypatch bench | experiment | explain | fuzz."""
+"""Command line: python -m copypatch bench | experiment | explain | fuzz | pg-provider."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import sys
 
 from ._cli import fail, one_line_errors, run_command
 
-USAGE = """usage: python -m copypatch {bench,experiment,explain,fuzz} ...
+USAGE = """usage: python -m copypatch {bench,experiment,explain,fuzz,pg-provider} ...
 
   bench       time every engine (and PostgreSQL) on the standard queries
   experiment  the blog post's experiment: a = 42, engines x optimisations
   explain     show the step program of an expression: explain SQL [name:dtype[?] ...]
-  fuzz        differential fuzzing: fuzz [--examples N] [--postgres] [--seed S]"""
+  fuzz        differential fuzzing: fuzz [--examples N] [--postgres] [--seed S]
+  pg-provider copypatch as PostgreSQL's JIT provider: pg-provider build [--pg-config PATH]"""
 
 
 def column_spec(text: str) -> tuple[str, tuple[object, bool]]:
@@ -71,9 +72,13 @@ def main(argv: list[str] | None = None) -> None:
         run_command(prog, fuzz_main, rest)
     elif cmd == "explain":
         run_command(prog, explain, rest)
+    elif cmd == "pg-provider":
+        from .pgprovider import main as provider_main
+
+        run_command(prog, provider_main, rest)
     else:
         fail("python -m copypatch", f"unknown command {cmd!r} (choose from bench, experiment, "
-             "explain, fuzz; see --help)")
+             "explain, fuzz, pg-provider; see --help)")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from .sqltypes import SUPPORTED_DTYPES, SqlType
 if TYPE_CHECKING:
     from typing import Self  # only for annotations, so Python 3.10 can still import this
 
+    from .pgprovider import Provider
+
 __all__ = [
     "SEARCH_GLOBS",
     "Cluster",
@@ -229,6 +231,37 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _private_installation(provider: Provider, dest: Path) -> Path:
+    """A private view of the PostgreSQL installation whose $pkglibdir holds the JIT provider,
+    without writing into the system's: returns the server program to run.
+
+    PostgreSQL loads a JIT provider from $pkglibdir/<jit_provider>.so, pkglibdir being found
+    relative to the running postgres executable (symlinks resolved), neither from
+    dynamic_library_path nor from an absolute path (src/backend/jit/jit.c's provider_init). So:
+    a copy (or hard link) of postgres in the same layout as the installation's (bindir,
+    pkglibdir and sharedir under their common prefix), pkglibdir's entries as symlinks plus the
+    provider, sharedir a symlink.
+    """
+    real = {"bin": provider.bindir, "lib": provider.pkglibdir, "share": provider.sharedir}
+    prefix = Path(os.path.commonpath([str(p) for p in real.values()]))
+    mine = {k: dest / p.relative_to(prefix) for k, p in real.items()}
+    mine["bin"].mkdir(parents=True)
+    mine["lib"].mkdir(parents=True, exist_ok=True)
+    mine["share"].parent.mkdir(parents=True, exist_ok=True)
+    postgres = mine["bin"] / "postgres"
+    try:
+        os.link(real["bin"] / "postgres", postgres)
+    except OSError:
+        shutil.copy2(real["bin"] / "postgres", postgres)
+    for entry in real["lib"].iterdir():
+        (mine["lib"] / entry.name).symlink_to(entry)
+    target = mine["lib"] / provider.library.name
+    target.unlink(missing_ok=True)
+    shutil.copy2(provider.library, target)
+    mine["share"].symlink_to(real["share"], target_is_directory=True)
+    return postgres
+
+
 class Cluster:
     """A throwaway PostgreSQL cluster in a fresh temporary directory, reachable only by unix socket.
 
@@ -259,8 +292,11 @@ class Cluster:
         *,
         settings: Mapping[str, str] | None = None,
         timeout: float = 60.0,
+        jit_provider: Provider | None = None,
     ) -> None:
         self.bindir = Path(bindir) if bindir is not None else find_bindir()
+        self.jit_provider = jit_provider
+        self._postgres = self.bindir / "postgres"  # a private copy when run with a provider
         self._owner_pid = os.getpid()  # a forked child must not stop its parent's server
         self._lock = threading.RLock()  # re-entrant for the SIGTERM handler, see _LIVE_LOCK
         self._stopped = False
@@ -286,7 +322,11 @@ class Cluster:
         _install_sigterm_handler()
         try:
             self._start_watchdog()
-            self._start({**self.DEFAULT_SETTINGS, **(settings or {})}, timeout)
+            extra: dict[str, str] = {}
+            if jit_provider is not None:
+                self._postgres = _private_installation(jit_provider, self.dir / "install")
+                extra["jit_provider"] = jit_provider.library.stem
+            self._start({**self.DEFAULT_SETTINGS, **extra, **(settings or {})}, timeout)
         except BaseException:
             # Includes KeyboardInterrupt during startup: never leave a half-started server behind.
             self.stop()
@@ -350,7 +390,7 @@ class Cluster:
         # reading postmaster.pid. Its own session keeps terminal Ctrl-C away from it: it is shut
         # down by the watchdog, when we stop it or die.
         uid, gid = self._user if self._user is not None else (None, None)
-        cmd = {"argv": [str(self.bindir / "postgres"), "-D", str(self.datadir)],
+        cmd = {"argv": [str(self._postgres), "-D", str(self.datadir)],
                "cwd": str(self.dir), "log": str(self.logfile), "uid": uid, "gid": gid}
         assert self._watch is not None and self._watch.stdin is not None
         try:
@@ -365,7 +405,7 @@ class Cluster:
                     self.pid = int(msg.split()[1])
                 elif msg.startswith("failed "):
                     raise PostgresUnavailable(
-                        f"could not run {self.bindir / 'postgres'}: {msg[len('failed '):]}"
+                        f"could not run {self._postgres}: {msg[len('failed '):]}"
                     )
             if self.pid is None and (self._watch.poll() is not None or time.monotonic() > deadline):
                 raise PostgresUnavailable("the cluster's watchdog did not start the server")
@@ -598,7 +638,8 @@ class PostgreSQL:
     """One connection to a PostgreSQL server, with helpers to load numpy tables and run expressions.
 
     Connects to ``dsn``, else ``$COPYPATCH_PG_DSN``, else to a throwaway :class:`Cluster` it starts
-    and later stops.
+    and later stops. ``jit_provider=True``: a throwaway cluster whose JIT is copypatch's provider
+    (built on demand, copypatch.pgprovider), so that ``jit="on"`` compiles with it.
     """
 
     def __init__(
@@ -607,15 +648,23 @@ class PostgreSQL:
         *,
         connect_timeout: int = 10,
         statement_timeout_ms: int | None = None,
+        jit_provider: bool = False,
     ) -> None:
         self.cluster: Cluster | None = None
         self._nrows: dict[str, int] = {}
         self.statement_timeout_ms = statement_timeout_ms
         source = "the dsn argument"
-        if dsn is None and os.environ.get("COPYPATCH_PG_DSN"):
+        if jit_provider and dsn is not None:
+            raise ValueError("jit_provider=True starts a throwaway cluster: pass no dsn")
+        if dsn is None and not jit_provider and os.environ.get("COPYPATCH_PG_DSN"):
             dsn, source = os.environ["COPYPATCH_PG_DSN"], "$COPYPATCH_PG_DSN"
         if dsn is None:
-            self.cluster = Cluster()
+            provider = None
+            if jit_provider:
+                from . import pgprovider
+
+                provider = pgprovider.build()
+            self.cluster = Cluster(jit_provider=provider)
             dsn, source = self.cluster.dsn, "the throwaway cluster"
         self.dsn = dsn
         try:

@@ -1,0 +1,438 @@
+/*
+ * provider.c: copypatch as a PostgreSQL JIT provider (jit_provider = 'copypatch').
+ *
+ * PostgreSQL loads $pkglibdir/<jit_provider>.so when a query is to be JIT-compiled and calls
+ * _PG_jit_provider_init for three callbacks (src/backend/jit/jit.c). compile_expr gets an
+ * ExprState whose steps are ready for the interpreter but not yet prepared for it (opcodes are
+ * still ExprEvalOp numbers): every step becomes the copy of its opcode's stencil (template.c)
+ * with its holes patched (emit.c), and state->evalfunc points at the code. An expression with an
+ * opcode that has no stencil, or that cannot be compiled for any other reason, is left to the
+ * interpreter whole (compile_expr returns false, and ExecReadyExpr prepares it as usual):
+ * counted, with a DEBUG1 message naming the opcode, never compiled wrong.
+ *
+ * As llvmjit.c does: the JitContext lives in TopMemoryContext, owned by the current resource
+ * owner (so an error releases it), one per EState (es_jit); the first call of a compiled
+ * expression runs CheckExprStillValid (the interpreter checks the slots' types on its first
+ * call too) and then switches evalfunc to the code itself. EXPLAIN's JIT block shows the
+ * functions created and the time taken (as "Generation"; there is no optimisation or inlining,
+ * and emission is part of the same copy).
+ *
+ * copypatch_jit_stats() is SQL-callable: this backend's counts, for the driver's tests.
+ */
+#include "postgres.h"
+
+#include "access/tupmacs.h"
+#include "executor/execExpr.h"
+#include "executor/nodeAgg.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "jit/jit.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/expandeddatum.h"
+#include "utils/memutils.h"
+#include "utils/resowner_private.h"
+
+#include "pgjit.h"
+#include "pg_stencils.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_jit_provider_init(JitProviderCallbacks *cb);
+PGDLLEXPORT Datum copypatch_jit_stats(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(copypatch_jit_stats);
+
+/* the helpers the stencils call: their addresses, in the generated header's hole order */
+#define X(name) (void *) &name,
+static void *const cp_pg_symbols[] = {CP_PG_SYMBOLS(X) NULL};
+#undef X
+
+/* opcode -> stencil index + 1 (0: no stencil) */
+static const int16 stencil_of[EEOP_LAST] = {
+#define X(name) [name] = CP_PG_STENCIL_##name + 1,
+	CP_PG_STENCIL_OPCODES(X)
+#undef X
+};
+
+static const char *const opcode_names[] = {
+#define X(name) #name,
+	CP_PG_OPCODES(X)
+#undef X
+};
+
+StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
+				 "execExpr.h's opcodes and the generated header's differ: rebuild the provider");
+
+/* One EState's compiled expressions. */
+typedef struct CpPgContext
+{
+	JitContext	base;
+	CpPgCode  **codes;
+	int			ncodes;
+	int			maxcodes;
+} CpPgContext;
+
+/* This backend's counts (copypatch_jit_stats). */
+static struct
+{
+	int64		compiled;		/* expressions compiled */
+	int64		fallbacks;		/* expressions left to the interpreter */
+	int64		steps;			/* steps compiled */
+	int64		code_bytes;		/* machine code written */
+	int64		compile_ns;		/* time in compile_expr for compiled expressions */
+	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
+	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
+	char		last_reason[128];
+} stats = {0, 0, 0, 0, 0, 0, -1, ""};
+
+/* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
+static int
+jump_target(const ExprEvalStep *op)
+{
+	switch ((ExprEvalOp) op->opcode)
+	{
+		case EEOP_JUMP:
+		case EEOP_JUMP_IF_NULL:
+		case EEOP_JUMP_IF_NOT_NULL:
+		case EEOP_JUMP_IF_NOT_TRUE:
+			return op->d.jump.jumpdone;
+		case EEOP_QUAL:
+			return op->d.qualexpr.jumpdone;
+		case EEOP_BOOL_AND_STEP_FIRST:
+		case EEOP_BOOL_AND_STEP:
+		case EEOP_BOOL_OR_STEP_FIRST:
+		case EEOP_BOOL_OR_STEP:
+			return op->d.boolexpr.jumpdone;
+		case EEOP_SBSREF_SUBSCRIPTS:
+			return op->d.sbsref_subscript.jumpdone;
+		case EEOP_AGG_STRICT_DESERIALIZE:
+			return op->d.agg_deserialize.jumpnull;
+		case EEOP_AGG_STRICT_INPUT_CHECK_ARGS:
+		case EEOP_AGG_STRICT_INPUT_CHECK_NULLS:
+			return op->d.agg_strict_input_check.jumpnull;
+		case EEOP_AGG_PLAIN_PERGROUP_NULLCHECK:
+			return op->d.agg_plain_pergroup_nullcheck.jumpnull;
+		default:
+			return -1;
+	}
+}
+
+/* One attribute of a deform: its stencil and operands (template.c's CP_DEFORM_*). */
+typedef struct DeformAtt
+{
+	int			stencil;
+	uintptr_t	d1;				/* the known offset, or the alignment */
+	uintptr_t	d2;				/* a fixed width by reference */
+	uintptr_t	d3;				/* 1: the column is nullable */
+} DeformAtt;
+
+static int
+alignment(char attalign)
+{
+	return attalign == TYPALIGN_DOUBLE ? ALIGNOF_DOUBLE : attalign == TYPALIGN_INT ? ALIGNOF_INT :
+		attalign == TYPALIGN_SHORT ? ALIGNOF_SHORT : 1;
+}
+
+/*
+ * Plan the deforming of a FETCHSOME into atts[0..last_var) and return last_var, or 0 if it is
+ * left to slot_getsomeattrs: jit_tuple_deforming must be on (PGJIT_DEFORM, as for LLVM's), the
+ * slot known to hold heap tuples (a buffer's or its own) of a known descriptor, and every
+ * attribute up to last_var neither dropped nor with a missing value. *known_end: the offset
+ * after the known prefix (NOT NULL, fixed-width attributes from the first); *varwidth: whether
+ * a later attribute has a variable width.
+ */
+static int
+deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *known_end,
+			bool *varwidth)
+{
+	TupleDesc	desc = op->d.fetch.known_desc;
+	int			n = op->d.fetch.last_var;
+	uintptr_t	off = 0;
+	bool		known = true;
+
+	if (!(jit_flags & PGJIT_DEFORM) || !op->d.fetch.fixed || desc == NULL || n <= 0 ||
+		n > desc->natts ||
+		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
+		return 0;
+	*varwidth = false;
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		DeformAtt  *d = &atts[i];
+		int			len = att->attlen;
+
+		if (att->attisdropped || att->atthasmissing ||
+			(att->attbyval && len != 1 && len != 2 && len != 4 && len != 8) ||
+			(len <= 0 && len != -1 && len != -2))
+			return 0;
+		known = known && att->attnotnull && len > 0;
+		d->d2 = len > 0 ? (uintptr_t) len : 0;
+		d->d3 = att->attnotnull ? 0 : 1;
+		if (known)
+		{
+			off = att_align_nominal(off, att->attalign);
+			d->d1 = off;
+			d->stencil = !att->attbyval ? CP_PG_STENCIL_CP_DEFORM_KNOWN_REF :
+				len == 1 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_1 :
+				len == 2 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_2 :
+				len == 4 ? CP_PG_STENCIL_CP_DEFORM_KNOWN_4 : CP_PG_STENCIL_CP_DEFORM_KNOWN_8;
+			off += len;
+			*known_end = (uint32) off;
+			continue;
+		}
+		d->d1 = (uintptr_t) alignment(att->attalign);
+		d->stencil = len == -1 ? CP_PG_STENCIL_CP_DEFORM_VARLENA :
+			len == -2 ? CP_PG_STENCIL_CP_DEFORM_CSTRING :
+			!att->attbyval ? CP_PG_STENCIL_CP_DEFORM_REF :
+			len == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
+			len == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
+			len == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8;
+		*varwidth = *varwidth || len < 0;
+	}
+	if (off == 0)
+		*known_end = 0;
+	return n;
+}
+
+/* A step of template.c's deforming stencils (not one of PostgreSQL's): D0..D3 its operands. */
+static void
+pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1, uintptr_t d2,
+			uintptr_t d3)
+{
+	memset(s, 0, sizeof(*s));
+	s->stencil = stencil;
+	s->jump = jump;
+	s->words[3] = d0;
+	s->words[4] = d1;
+	s->words[5] = d2;
+	s->words[6] = d3;
+}
+
+static void
+fallback(int opcode, const char *reason)
+{
+	stats.fallbacks++;
+	stats.last_opcode = opcode;
+	strlcpy(stats.last_reason, reason, sizeof(stats.last_reason));
+	elog(DEBUG1, "copypatch JIT: expression left to the interpreter: %s", reason);
+}
+
+static CpPgContext *
+context_for(PlanState *parent)
+{
+	CpPgContext *ctx;
+
+	if (parent->state->es_jit != NULL)
+		return (CpPgContext *) parent->state->es_jit;
+	ResourceOwnerEnlargeJIT(CurrentResourceOwner);
+	ctx = MemoryContextAllocZero(TopMemoryContext, sizeof(CpPgContext));
+	ctx->base.flags = parent->state->es_jit_flags;
+	ctx->base.resowner = CurrentResourceOwner;
+	ResourceOwnerRememberJIT(CurrentResourceOwner, PointerGetDatum(ctx));
+	parent->state->es_jit = &ctx->base;
+	return ctx;
+}
+
+/* The first call: check the slots as the interpreter would, then run the code from now on. */
+static Datum
+run_first(ExprState *state, ExprContext *econtext, bool *isnull)
+{
+	ExprStateEvalFunc code = (ExprStateEvalFunc) state->evalfunc_private;
+
+	CheckExprStillValid(state, econtext);
+	state->evalfunc = code;
+	return code(state, econtext, isnull);
+}
+
+static bool
+cp_compile_expr(ExprState *state)
+{
+	PlanState  *parent = state->parent;
+	CpPgContext *ctx;
+	CpPgStep   *steps;
+	CpPgCode   *code;
+	instr_time	start,
+				end;
+	int			n = state->steps_len;
+	int		   *first;
+	int		   *ndeform;
+	int			nsteps;
+	int			ndeforms = 0;
+	DeformAtt  *atts;
+	int			err;
+
+	Assert(parent != NULL);
+	INSTR_TIME_SET_CURRENT(start);
+
+	/* where each of PostgreSQL's steps starts among ours (a deform adds steps) */
+	first = palloc(sizeof(int) * (n + 1));
+	ndeform = palloc(sizeof(int) * n);
+	nsteps = 0;
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		intptr_t	opcode = op->opcode;
+
+		first[i] = nsteps;
+		ndeform[i] = 0;
+		if (opcode >= 0 && opcode < EEOP_LAST && stencil_of[opcode] == 0)
+		{
+			pfree(first);
+			pfree(ndeform);
+			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
+			return false;
+		}
+		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
+			opcode == EEOP_SCAN_FETCHSOME)
+		{
+			uint32		known_end;
+			bool		varwidth;
+
+			atts = palloc(sizeof(DeformAtt) * Max(op->d.fetch.last_var, 1));
+			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, atts, &known_end,
+									 &varwidth);
+			pfree(atts);
+		}
+		nsteps += ndeform[i] > 0 ? ndeform[i] + 2 : 1;
+	}
+	first[n] = nsteps;
+
+	steps = palloc(sizeof(CpPgStep) * nsteps);
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		intptr_t	opcode = op->opcode;
+		CpPgStep   *s = &steps[first[i]];
+		int			jump;
+
+		if (opcode < 0 || opcode >= EEOP_LAST)
+		{
+			pfree(steps);
+			pfree(first);
+			pfree(ndeform);
+			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
+			return false;
+		}
+		if (ndeform[i] > 0)
+		{
+			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
+			CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN};
+			static const int finish[] = {CP_PG_STENCIL_CP_DEFORM_END_INNER,
+			CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN};
+			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
+			int			last_var = op->d.fetch.last_var;
+			uint32		known_end;
+			bool		varwidth;
+
+			atts = palloc(sizeof(DeformAtt) * last_var);
+			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth);
+			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
+			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, known_end, 0, 0);
+			for (int a = 0; a < last_var; a++)
+				pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
+							atts[a].d3);
+			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, varwidth, 0, 0);
+			pfree(atts);
+			ndeforms++;
+			continue;
+		}
+		jump = jump_target(op);
+		s->stencil = stencil_of[opcode] - 1;
+		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
+		s->self = (uintptr_t) op;
+		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(s->words),
+						 "ExprEvalStep is not CP_PG_STEP_WORDS words");
+		memcpy(s->words, op, sizeof(ExprEvalStep));
+	}
+	pfree(first);
+	pfree(ndeform);
+	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
+	pfree(steps);
+	if (err != CP_PG_OK)
+	{
+		fallback(-1, cp_pg_strerror(err));
+		return false;
+	}
+
+	ctx = context_for(parent);
+	if (ctx->ncodes == ctx->maxcodes)
+	{
+		int			grow = ctx->maxcodes ? ctx->maxcodes * 2 : 8;
+
+		ctx->codes = ctx->codes
+			? repalloc(ctx->codes, sizeof(CpPgCode *) * grow)
+			: MemoryContextAlloc(TopMemoryContext, sizeof(CpPgCode *) * grow);
+		ctx->maxcodes = grow;
+	}
+	ctx->codes[ctx->ncodes++] = code;
+
+	state->evalfunc_private = cp_pg_code_entry(code);
+	state->evalfunc = run_first;
+
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(ctx->base.instr.generation_counter, end, start);
+	ctx->base.instr.created_functions++;
+	stats.compiled++;
+	stats.deforms += ndeforms;
+	stats.steps += n;
+	stats.code_bytes += cp_pg_code_size(code);
+	INSTR_TIME_SUBTRACT(end, start);
+	stats.compile_ns += (int64) (INSTR_TIME_GET_DOUBLE(end) * 1e9);
+	return true;
+}
+
+static void
+cp_release_context(JitContext *context)
+{
+	CpPgContext *ctx = (CpPgContext *) context;
+
+	for (int i = 0; i < ctx->ncodes; i++)
+		cp_pg_code_free(ctx->codes[i]);
+	if (ctx->codes)
+		pfree(ctx->codes);
+	ctx->codes = NULL;
+	ctx->ncodes = ctx->maxcodes = 0;
+}
+
+static void
+cp_reset_after_error(void)
+{
+	/* nothing: a context is released by its resource owner, and compiling allocates nothing
+	 * that outlives an error (the arena's lock is never held across an ereport) */
+}
+
+void
+_PG_jit_provider_init(JitProviderCallbacks *cb)
+{
+	cb->reset_after_error = cp_reset_after_error;
+	cb->release_context = cp_release_context;
+	cb->compile_expr = cp_compile_expr;
+}
+
+Datum
+copypatch_jit_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "copypatch_jit_stats must return a record");
+	if (tupdesc->natts != lengthof(values))
+		elog(ERROR, "copypatch_jit_stats returns %d columns, not %d", (int) lengthof(values),
+			 tupdesc->natts);
+	values[0] = Int64GetDatum(stats.compiled);
+	values[1] = Int64GetDatum(stats.fallbacks);
+	values[2] = Int64GetDatum(stats.steps);
+	values[3] = Int64GetDatum(stats.code_bytes);
+	values[4] = Int64GetDatum(stats.compile_ns);
+	values[5] = CStringGetTextDatum(stats.last_opcode >= 0 && stats.last_opcode < EEOP_LAST
+									? opcode_names[stats.last_opcode] : "");
+	values[6] = CStringGetTextDatum(stats.last_reason);
+	values[7] = Int32GetDatum(cp_pg_nstencils());
+	values[8] = Int64GetDatum(stats.deforms);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

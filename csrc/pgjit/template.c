@@ -1,0 +1,840 @@
+/*
+ * template.c: the PostgreSQL provider's stencil template: PostgreSQL's own EEOP_* steps, against
+ * PostgreSQL's own structs (its server headers), with execExprInterp.c's semantics.
+ *
+ * Never compiled into anything: the stencil build (src/copypatch/_stencils/pgset.py) compiles it
+ * with clang, with the flags of copypatch's own stencils (_targets.py), into one function per
+ * opcode, `stencil_<EEOP_NAME>`, and writes their bytes and relocations as a header the provider
+ * includes (emit.c). It works as csrc/jit/template.c does: a hole is an extern symbol _JIT_<NAME>;
+ * the step's words are rebuilt from holes into a local ExprEvalStep the bodies read through
+ * `op`, so op->d.x is an immediate; stencils are preserve_none functions of ExprStateEvalFunc's
+ * arguments, chained by musttail calls (NEXT, JUMP) and entered through CP_JIT_ENTRY, a C-ABI
+ * stencil the provider points state->evalfunc at. Helpers that take `op` get the real step
+ * (REAL_OP): some write into it (ExecEvalScalarArrayOp caches its lookups there).
+ *
+ * ExecInterpExpr keeps the slots in locals, read once per call; here each step reads them from
+ * the ExprContext (econtext stays in a register across the chain). An opcode without a stencil
+ * here is not compiled: the provider leaves the whole expression to the interpreter, counted.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/tupmacs.h"
+#include "executor/execExpr.h"
+#include "executor/tuptable.h"
+#include "executor/nodeAgg.h"
+#include "nodes/execnodes.h"
+#include "utils/expandeddatum.h"
+
+/* Holes: the value is the symbol's address. */
+#define HOLE_SYMBOL(name) extern char name[1] /* size 1: a "large" object, so movabs + R_X86_64_64 */
+HOLE_SYMBOL(_JIT_RESVALUE);
+HOLE_SYMBOL(_JIT_RESNULL);
+HOLE_SYMBOL(_JIT_D0);
+HOLE_SYMBOL(_JIT_D1);
+HOLE_SYMBOL(_JIT_D2);
+HOLE_SYMBOL(_JIT_D3);
+HOLE_SYMBOL(_JIT_D4);
+HOLE_SYMBOL(_JIT_STEP);
+
+#define CP_CHAIN __attribute__((preserve_none))
+
+extern CP_CHAIN Datum _JIT_CONTINUE(ExprState *state, ExprContext *econtext, bool *isnull);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET(ExprState *state, ExprContext *econtext, bool *isnull);
+
+/* a hole's value, hidden from the optimiser (an extern's address is known to be non-null) */
+#define HOLE(name) \
+	({ uintptr_t hole_; __asm__("" : "=r" (hole_) : "0" ((uintptr_t) name)); hole_; })
+
+/* the step's bytes as words: pgjit.h's CP_PG_STEP_WORDS */
+typedef union CpPgStepWords
+{
+	ExprEvalStep step;
+	uintptr_t	words[8];
+} CpPgStepWords;
+
+_Static_assert(sizeof(ExprEvalStep) == sizeof(uintptr_t[8]), "ExprEvalStep is not 8 words");
+_Static_assert(offsetof(ExprEvalStep, d) == 3 * sizeof(uintptr_t), "d is not at word 3");
+
+#define REAL_OP ((ExprEvalStep *) HOLE(_JIT_STEP))
+
+/*
+ * CASE(name) closes the previous function and opens stencil_<name>, as in csrc/jit/template.c:
+ * a body (a block, as in csrc/cases.h) is followed by the next CASE or by the end of the list.
+ */
+#define CASE(name) \
+	} \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
+	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	{ \
+		CpPgStepWords jit_step_; \
+		ExprEvalStep *const op = &jit_step_.step; \
+		jit_step_.words[0] = 0; \
+		jit_step_.words[1] = HOLE(_JIT_RESVALUE); \
+		jit_step_.words[2] = HOLE(_JIT_RESNULL); \
+		jit_step_.words[3] = HOLE(_JIT_D0); \
+		jit_step_.words[4] = HOLE(_JIT_D1); \
+		jit_step_.words[5] = HOLE(_JIT_D2); \
+		jit_step_.words[6] = HOLE(_JIT_D3); \
+		jit_step_.words[7] = HOLE(_JIT_D4); \
+		(void) op; (void) state; (void) econtext; (void) isnull;
+
+#define NEXT() \
+	do { __attribute__((musttail)) return _JIT_CONTINUE(state, econtext, isnull); } while (0)
+#define JUMP(i) \
+	do { (void) (i); __attribute__((musttail)) return _JIT_JUMP_TARGET(state, econtext, isnull); } while (0)
+
+/* ExecInterpExpr's locals */
+#define innerslot (econtext->ecxt_innertuple)
+#define outerslot (econtext->ecxt_outertuple)
+#define scanslot (econtext->ecxt_scantuple)
+#define resultslot (state->resultslot)
+
+/* The C-ABI entry: calls step 0, whose chain returns here from EEOP_DONE. */
+Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull);
+Datum
+stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
+{
+	return _JIT_CONTINUE(state, econtext, isnull);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Aggregates: execExprInterp.c's ExecAggPlainTransByVal/ByRef are static there (always
+ * inlined into its interpreter); these are the same steps, in its order.
+ * ------------------------------------------------------------------------------------------- */
+
+#define AGGSTATE ((AggState *) state->parent)
+
+static inline __attribute__((always_inline)) void
+agg_plain_trans(AggState *aggstate, AggStatePerTrans pertrans, AggStatePerGroup pergroup,
+				ExprContext *aggcontext, int setno, bool byref)
+{
+	FunctionCallInfo fcinfo = pertrans->transfn_fcinfo;
+	MemoryContext oldContext;
+	Datum		newVal;
+
+	/* cf. select_current_set() */
+	aggstate->curaggcontext = aggcontext;
+	aggstate->current_set = setno;
+	/* set up aggstate->curpertrans for AggGetAggref() */
+	aggstate->curpertrans = pertrans;
+	/* invoke transition function in per-tuple context */
+	oldContext = MemoryContextSwitchTo(aggstate->tmpcontext->ecxt_per_tuple_memory);
+	fcinfo->args[0].value = pergroup->transValue;
+	fcinfo->args[0].isnull = pergroup->transValueIsNull;
+	fcinfo->isnull = false;		/* just in case transfn doesn't set it */
+	newVal = FunctionCallInvoke(fcinfo);
+	/* by reference: copied into aggcontext unless the transfn returned its first input */
+	if (byref && DatumGetPointer(newVal) != DatumGetPointer(pergroup->transValue))
+		newVal = ExecAggTransReparent(aggstate, pertrans, newVal, fcinfo->isnull,
+									  pergroup->transValue, pergroup->transValueIsNull);
+	pergroup->transValue = newVal;
+	pergroup->transValueIsNull = fcinfo->isnull;
+	MemoryContextSwitchTo(oldContext);
+}
+
+/* EEOP_AGG_PLAIN_TRANS_[INIT_][STRICT_]{BYVAL,BYREF} */
+#define AGG_PLAIN_TRANS(init, strict, byref) \
+	AggStatePerTrans pertrans = op->d.agg_trans.pertrans; \
+	AggStatePerGroup pergroup = \
+		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+	if ((init) && pergroup->noTransValue) \
+		ExecAggInitGroup(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext); \
+	else if (!(strict) || likely(!pergroup->transValueIsNull)) \
+		agg_plain_trans(AGGSTATE, pertrans, pergroup, op->d.agg_trans.aggcontext, \
+						op->d.agg_trans.setno, (byref)); \
+	NEXT();
+
+#define AGG_DESERIALIZE \
+	FunctionCallInfo fcinfo = op->d.agg_deserialize.fcinfo_data; \
+	MemoryContext oldContext; \
+	oldContext = MemoryContextSwitchTo(AGGSTATE->tmpcontext->ecxt_per_tuple_memory); \
+	fcinfo->isnull = false; \
+	*op->resvalue = FunctionCallInvoke(fcinfo); \
+	*op->resnull = fcinfo->isnull; \
+	MemoryContextSwitchTo(oldContext); \
+	NEXT();
+
+/* ---------------------------------------------------------------------------------------------
+ * Bodies shaped as in execExprInterp.c; the ones copypatch has word for word come from
+ * csrc/cases_common.h. The ones marked [dup] have a body in csrc/cases.h with the same semantics
+ * and names, not yet moved there (docs/pgprovider.md); "[dup: ...]" names the one field spelled
+ * differently in cases.h.
+ * ------------------------------------------------------------------------------------------- */
+
+#define FETCHSOME(slot) \
+	slot_getsomeattrs((slot), op->d.fetch.last_var); \
+	NEXT();
+
+#define VAR(slot) \
+	*op->resvalue = (slot)->tts_values[op->d.var.attnum]; \
+	*op->resnull = (slot)->tts_isnull[op->d.var.attnum]; \
+	NEXT();
+
+#define ASSIGN_VAR(slot) \
+	resultslot->tts_values[op->d.assign_var.resultnum] = (slot)->tts_values[op->d.assign_var.attnum]; \
+	resultslot->tts_isnull[op->d.assign_var.resultnum] = (slot)->tts_isnull[op->d.assign_var.attnum]; \
+	NEXT();
+
+/* out of line, as execExprInterp.c: a helper of (state, op) or (state, op, econtext) */
+#define CALL2(fn) fn(state, REAL_OP); NEXT();
+#define CALL3(fn) fn(state, REAL_OP, econtext); NEXT();
+
+/* BOOL_AND_STEP_FIRST resets anynull, then is BOOL_AND_STEP (a fall-through there) */
+#define BOOL_STEP(stop_on) \
+	if (*op->resnull) \
+		*op->d.boolexpr.anynull = true; \
+	else if (DatumGetBool(*op->resvalue) == (stop_on)) \
+		JUMP(op->d.boolexpr.jumpdone); \
+	NEXT();
+
+#define BOOL_STEP_LAST(stop_on) \
+	if (!*op->resnull && DatumGetBool(*op->resvalue) != (stop_on) && *op->d.boolexpr.anynull) \
+	{ \
+		*op->resvalue = (Datum) 0; \
+		*op->resnull = true; \
+	} \
+	NEXT();
+
+#define TESTVAL(datum, isnull_) \
+	if (op->d.casetest.value) \
+	{ \
+		*op->resvalue = *op->d.casetest.value; \
+		*op->resnull = *op->d.casetest.isnull; \
+	} \
+	else \
+	{ \
+		*op->resvalue = econtext->datum; \
+		*op->resnull = econtext->isnull_; \
+	} \
+	NEXT();
+
+/* IS [NOT] DISTINCT FROM: both NULL, one NULL, else the equality function (negated or not) */
+#define DISTINCT(distinct) \
+	{ \
+		FunctionCallInfo fcinfo = op->d.func.fcinfo_data; \
+		if (fcinfo->args[0].isnull && fcinfo->args[1].isnull) \
+		{ \
+			*op->resvalue = BoolGetDatum(!(distinct)); \
+			*op->resnull = false; \
+		} \
+		else if (fcinfo->args[0].isnull || fcinfo->args[1].isnull) \
+		{ \
+			*op->resvalue = BoolGetDatum(distinct); \
+			*op->resnull = false; \
+		} \
+		else \
+		{ \
+			Datum		eqresult; \
+			fcinfo->isnull = false; \
+			eqresult = op->d.func.fn_addr(fcinfo); \
+			*op->resvalue = (distinct) ? BoolGetDatum(!DatumGetBool(eqresult)) : eqresult; \
+			*op->resnull = fcinfo->isnull; \
+		} \
+	} \
+	NEXT();
+
+__attribute__((unused)) static void
+stencil_template_start_(void)
+{
+CASE(EEOP_DONE)
+{
+	*isnull = state->resnull;
+	return state->resvalue;
+}
+
+CASE(EEOP_INNER_FETCHSOME)
+{
+	FETCHSOME(innerslot)
+}
+CASE(EEOP_OUTER_FETCHSOME)
+{
+	FETCHSOME(outerslot)
+}
+CASE(EEOP_SCAN_FETCHSOME)
+{
+	FETCHSOME(scanslot)
+}
+
+CASE(EEOP_INNER_VAR)
+{
+	VAR(innerslot)
+}
+CASE(EEOP_OUTER_VAR)
+{
+	VAR(outerslot)
+}
+CASE(EEOP_SCAN_VAR)
+{
+	VAR(scanslot)
+}
+
+CASE(EEOP_INNER_SYSVAR)
+{
+	ExecEvalSysVar(state, REAL_OP, econtext, innerslot);
+	NEXT();
+}
+CASE(EEOP_OUTER_SYSVAR)
+{
+	ExecEvalSysVar(state, REAL_OP, econtext, outerslot);
+	NEXT();
+}
+CASE(EEOP_SCAN_SYSVAR)
+{
+	ExecEvalSysVar(state, REAL_OP, econtext, scanslot);
+	NEXT();
+}
+CASE(EEOP_WHOLEROW)
+{
+	CALL3(ExecEvalWholeRowVar)
+}
+
+CASE(EEOP_ASSIGN_INNER_VAR)
+{
+	ASSIGN_VAR(innerslot)
+}
+CASE(EEOP_ASSIGN_OUTER_VAR)
+{
+	ASSIGN_VAR(outerslot)
+}
+CASE(EEOP_ASSIGN_SCAN_VAR)
+{
+	ASSIGN_VAR(scanslot)
+}
+
+CASE(EEOP_ASSIGN_TMP)
+{
+	resultslot->tts_values[op->d.assign_tmp.resultnum] = state->resvalue;
+	resultslot->tts_isnull[op->d.assign_tmp.resultnum] = state->resnull;
+	NEXT();
+}
+CASE(EEOP_ASSIGN_TMP_MAKE_RO)
+{
+	int			resultnum = op->d.assign_tmp.resultnum;
+
+	resultslot->tts_isnull[resultnum] = state->resnull;
+	if (!resultslot->tts_isnull[resultnum])
+		resultslot->tts_values[resultnum] = MakeExpandedObjectReadOnlyInternal(state->resvalue);
+	else
+		resultslot->tts_values[resultnum] = state->resvalue;
+	NEXT();
+}
+
+CASE(EEOP_CONST)	/* [dup] */
+{
+	*op->resnull = op->d.constval.isnull;
+	*op->resvalue = op->d.constval.value;
+	NEXT();
+}
+
+CASE(EEOP_FUNCEXPR)	/* [dup: d.func.fcinfo there] */
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+	Datum		d;
+
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+CASE(EEOP_FUNCEXPR_STRICT)	/* [dup: d.func.fcinfo there] */
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+	NullableDatum *args = fcinfo->args;
+	int			nargs = op->d.func.nargs;
+	Datum		d;
+
+	for (int argno = 0; argno < nargs; argno++)
+	{
+		if (args[argno].isnull)
+		{
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	fcinfo->isnull = false;
+	d = op->d.func.fn_addr(fcinfo);
+	*op->resvalue = d;
+	*op->resnull = fcinfo->isnull;
+	NEXT();
+}
+CASE(EEOP_FUNCEXPR_FUSAGE)
+{
+	CALL3(ExecEvalFuncExprFusage)
+}
+CASE(EEOP_FUNCEXPR_STRICT_FUSAGE)
+{
+	CALL3(ExecEvalFuncExprStrictFusage)
+}
+
+CASE(EEOP_BOOL_AND_STEP_FIRST)
+{
+	*op->d.boolexpr.anynull = false;
+	BOOL_STEP(false)
+}
+CASE(EEOP_BOOL_AND_STEP)
+{
+	BOOL_STEP(false)
+}
+CASE(EEOP_BOOL_AND_STEP_LAST)
+{
+	BOOL_STEP_LAST(false)
+}
+CASE(EEOP_BOOL_OR_STEP_FIRST)
+{
+	*op->d.boolexpr.anynull = false;
+	BOOL_STEP(true)
+}
+CASE(EEOP_BOOL_OR_STEP)
+{
+	BOOL_STEP(true)
+}
+CASE(EEOP_BOOL_OR_STEP_LAST)
+{
+	BOOL_STEP_LAST(true)
+}
+
+/* BOOL_NOT_STEP, QUAL, the jumps, NULLTEST_IS[NOT]NULL, the boolean tests: copypatch's */
+#include "../cases_common.h"
+
+
+
+CASE(EEOP_NULLTEST_ROWISNULL)
+{
+	CALL3(ExecEvalRowNull)
+}
+CASE(EEOP_NULLTEST_ROWISNOTNULL)
+{
+	CALL3(ExecEvalRowNotNull)
+}
+
+
+CASE(EEOP_PARAM_EXEC)
+{
+	CALL3(ExecEvalParamExec)
+}
+CASE(EEOP_PARAM_EXTERN)
+{
+	CALL3(ExecEvalParamExtern)
+}
+CASE(EEOP_PARAM_CALLBACK)
+{
+	op->d.cparam.paramfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+
+CASE(EEOP_CASE_TESTVAL)
+{
+	TESTVAL(caseValue_datum, caseValue_isNull)
+}
+CASE(EEOP_DOMAIN_TESTVAL)
+{
+	TESTVAL(domainValue_datum, domainValue_isNull)
+}
+CASE(EEOP_MAKE_READONLY)
+{
+	if (!*op->d.make_readonly.isnull)
+		*op->resvalue = MakeExpandedObjectReadOnlyInternal(*op->d.make_readonly.value);
+	*op->resnull = *op->d.make_readonly.isnull;
+	NEXT();
+}
+
+CASE(EEOP_IOCOERCE)
+{
+	char	   *str;
+
+	if (*op->resnull)
+		str = NULL;				/* output functions are not called on nulls */
+	else
+	{
+		FunctionCallInfo fcinfo_out = op->d.iocoerce.fcinfo_data_out;
+
+		fcinfo_out->args[0].value = *op->resvalue;
+		fcinfo_out->args[0].isnull = false;
+		fcinfo_out->isnull = false;
+		str = DatumGetCString(FunctionCallInvoke(fcinfo_out));
+	}
+	if (!op->d.iocoerce.finfo_in->fn_strict || str != NULL)
+	{
+		FunctionCallInfo fcinfo_in = op->d.iocoerce.fcinfo_data_in;
+		Datum		d;
+
+		fcinfo_in->args[0].value = PointerGetDatum(str);
+		fcinfo_in->args[0].isnull = *op->resnull;
+		fcinfo_in->isnull = false;
+		d = FunctionCallInvoke(fcinfo_in);
+		*op->resvalue = d;
+	}
+	NEXT();
+}
+
+CASE(EEOP_DISTINCT)
+{
+	DISTINCT(true)
+}
+CASE(EEOP_NOT_DISTINCT)
+{
+	DISTINCT(false)
+}
+CASE(EEOP_NULLIF)	/* [dup: d.func.fcinfo there] */
+{
+	FunctionCallInfo fcinfo = op->d.func.fcinfo_data;
+
+	if (!fcinfo->args[0].isnull && !fcinfo->args[1].isnull)
+	{
+		Datum		result;
+
+		fcinfo->isnull = false;
+		result = op->d.func.fn_addr(fcinfo);
+		if (!fcinfo->isnull && DatumGetBool(result))
+		{
+			*op->resvalue = (Datum) 0;
+			*op->resnull = true;
+			NEXT();
+		}
+	}
+	*op->resvalue = fcinfo->args[0].value;
+	*op->resnull = fcinfo->args[0].isnull;
+	NEXT();
+}
+
+CASE(EEOP_SQLVALUEFUNCTION)
+{
+	CALL2(ExecEvalSQLValueFunction)
+}
+CASE(EEOP_CURRENTOFEXPR)
+{
+	CALL2(ExecEvalCurrentOfExpr)
+}
+CASE(EEOP_NEXTVALUEEXPR)
+{
+	CALL2(ExecEvalNextValueExpr)
+}
+CASE(EEOP_ARRAYEXPR)
+{
+	CALL2(ExecEvalArrayExpr)
+}
+CASE(EEOP_ARRAYCOERCE)
+{
+	CALL3(ExecEvalArrayCoerce)
+}
+CASE(EEOP_ROW)
+{
+	CALL2(ExecEvalRow)
+}
+CASE(EEOP_ROWCOMPARE_FINAL)
+{
+	int32		cmpresult = DatumGetInt32(*op->resvalue);
+
+	*op->resnull = false;
+	switch (op->d.rowcompare_final.rctype)
+	{
+		case ROWCOMPARE_LT:
+			*op->resvalue = BoolGetDatum(cmpresult < 0);
+			break;
+		case ROWCOMPARE_LE:
+			*op->resvalue = BoolGetDatum(cmpresult <= 0);
+			break;
+		case ROWCOMPARE_GE:
+			*op->resvalue = BoolGetDatum(cmpresult >= 0);
+			break;
+		case ROWCOMPARE_GT:
+			*op->resvalue = BoolGetDatum(cmpresult > 0);
+			break;
+		default:
+			break;				/* EQ and NE are not allowed here */
+	}
+	NEXT();
+}
+CASE(EEOP_MINMAX)
+{
+	CALL2(ExecEvalMinMax)
+}
+CASE(EEOP_FIELDSELECT)
+{
+	CALL3(ExecEvalFieldSelect)
+}
+CASE(EEOP_FIELDSTORE_DEFORM)
+{
+	CALL3(ExecEvalFieldStoreDeForm)
+}
+CASE(EEOP_FIELDSTORE_FORM)
+{
+	CALL3(ExecEvalFieldStoreForm)
+}
+CASE(EEOP_SBSREF_SUBSCRIPTS)
+{
+	if (op->d.sbsref_subscript.subscriptfunc(state, REAL_OP, econtext))
+		NEXT();
+	JUMP(op->d.sbsref_subscript.jumpdone);
+}
+CASE(EEOP_SBSREF_OLD)
+{
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_SBSREF_ASSIGN)
+{
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_SBSREF_FETCH)
+{
+	op->d.sbsref.subscriptfunc(state, REAL_OP, econtext);
+	NEXT();
+}
+CASE(EEOP_DOMAIN_NOTNULL)
+{
+	CALL2(ExecEvalConstraintNotNull)
+}
+CASE(EEOP_DOMAIN_CHECK)
+{
+	CALL2(ExecEvalConstraintCheck)
+}
+CASE(EEOP_CONVERT_ROWTYPE)
+{
+	CALL3(ExecEvalConvertRowtype)
+}
+CASE(EEOP_SCALARARRAYOP)
+{
+	CALL2(ExecEvalScalarArrayOp)
+}
+CASE(EEOP_HASHED_SCALARARRAYOP)
+{
+	CALL3(ExecEvalHashedScalarArrayOp)
+}
+CASE(EEOP_XMLEXPR)
+{
+	CALL2(ExecEvalXmlExpr)
+}
+CASE(EEOP_AGGREF)
+{
+	*op->resvalue = econtext->ecxt_aggvalues[op->d.aggref.aggno];
+	*op->resnull = econtext->ecxt_aggnulls[op->d.aggref.aggno];
+	NEXT();
+}
+CASE(EEOP_GROUPING_FUNC)
+{
+	CALL2(ExecEvalGroupingFunc)
+}
+CASE(EEOP_WINDOW_FUNC)
+{
+	WindowFuncExprState *wfunc = op->d.window_func.wfstate;
+
+	*op->resvalue = econtext->ecxt_aggvalues[wfunc->wfuncno];
+	*op->resnull = econtext->ecxt_aggnulls[wfunc->wfuncno];
+	NEXT();
+}
+CASE(EEOP_SUBPLAN)
+{
+	CALL3(ExecEvalSubPlan)
+}
+
+CASE(EEOP_AGG_STRICT_DESERIALIZE)
+{
+	if (op->d.agg_deserialize.fcinfo_data->args[0].isnull)
+		JUMP(op->d.agg_deserialize.jumpnull);
+	AGG_DESERIALIZE
+}
+CASE(EEOP_AGG_DESERIALIZE)
+{
+	AGG_DESERIALIZE
+}
+CASE(EEOP_AGG_STRICT_INPUT_CHECK_ARGS)
+{
+	NullableDatum *args = op->d.agg_strict_input_check.args;
+
+	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
+		if (args[argno].isnull)
+			JUMP(op->d.agg_strict_input_check.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_STRICT_INPUT_CHECK_NULLS)
+{
+	bool	   *nulls = op->d.agg_strict_input_check.nulls;
+
+	for (int argno = 0; argno < op->d.agg_strict_input_check.nargs; argno++)
+		if (nulls[argno])
+			JUMP(op->d.agg_strict_input_check.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_PLAIN_PERGROUP_NULLCHECK)
+{
+	if (AGGSTATE->all_pergroups[op->d.agg_plain_pergroup_nullcheck.setoff] == NULL)
+		JUMP(op->d.agg_plain_pergroup_nullcheck.jumpnull);
+	NEXT();
+}
+CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYVAL)
+{
+	AGG_PLAIN_TRANS(true, true, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYVAL)
+{
+	AGG_PLAIN_TRANS(false, true, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_BYVAL)
+{
+	AGG_PLAIN_TRANS(false, false, false)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_INIT_STRICT_BYREF)
+{
+	AGG_PLAIN_TRANS(true, true, true)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_STRICT_BYREF)
+{
+	AGG_PLAIN_TRANS(false, true, true)
+}
+CASE(EEOP_AGG_PLAIN_TRANS_BYREF)
+{
+	AGG_PLAIN_TRANS(false, false, true)
+}
+CASE(EEOP_AGG_ORDERED_TRANS_DATUM)
+{
+	CALL3(ExecEvalAggOrderedTransDatum)
+}
+CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
+{
+	CALL3(ExecEvalAggOrderedTransTuple)
+}
+
+}								/* the last body's function */
+
+/* ---------------------------------------------------------------------------------------------
+ * Deforming, specialised for the tuple descriptor (provider.c's deform_plan), as
+ * llvmjit_deform.c does: a FETCHSOME whose slot is known to hold heap tuples of a known
+ * descriptor, with every attribute up to last_var present (not dropped, no missing value),
+ * becomes
+ *
+ *   CP_DEFORM_BEGIN_<slot>   the tuple's data pointer, its null bitmap (NULL if it has no
+ *                            NULLs) and the offset after the known prefix (D1)
+ *   CP_DEFORM_KNOWN_<len>    an attribute of the known prefix: NOT NULL and fixed width, like
+ *   CP_DEFORM_KNOWN_REF      every one before it, so at an offset known at compile time (D1)
+ *   CP_DEFORM_<len>          any other attribute: the null bitmap only where the column is
+ *   CP_DEFORM_REF            nullable (D3 = 1), the offset aligned at run time (D1: the
+ *   CP_DEFORM_VARLENA        alignment, D2: the width of a fixed-width one by reference)
+ *   CP_DEFORM_CSTRING
+ *   CP_DEFORM_END_<slot>     tts_nvalid, the slot's saved offset and its SLOW flag, as
+ *                            slot_deform_heap_tuple leaves them
+ *
+ * (D0: the attribute number; BEGIN's and END's D0: last_var.) A tuple with fewer attributes
+ * than last_var, or a slot already partly deformed, goes to slot_getsomeattrs_int, as the
+ * interpreter's FETCHSOME, and BEGIN jumps past the attributes. The attribute stencils pass the
+ * data pointer, the slot's arrays, the bitmap and the running offset in registers
+ * (preserve_none has room for them) to the next.
+ *
+ * musttail wants one prototype for caller and callee, so the whole deform chain has the longer
+ * one, and reaches its holes through second declarations of them (_JIT_CONTINUE_DEFORM,
+ * _JIT_JUMP_TARGET_DEFORM: the stencil build renames them to CONTINUE and JUMP_TARGET). The
+ * convention passes arguments by position, so a three-argument stencil entering BEGIN, or
+ * entered from END or BEGIN's jump, finds state, econtext and isnull where it expects them;
+ * the extra registers are ignored.
+ * ------------------------------------------------------------------------------------------- */
+
+#define DEFORM_ARGS \
+	ExprState *state, ExprContext *econtext, bool *isnull, char *tp, Datum *values, \
+	bool *nulls, bits8 *bp, uintptr_t off
+
+extern CP_CHAIN Datum _JIT_CONTINUE_DEFORM(DEFORM_ARGS);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
+
+#define DEFORM_STENCIL(name) \
+	CP_CHAIN Datum stencil_##name(DEFORM_ARGS); \
+	CP_CHAIN Datum stencil_##name(DEFORM_ARGS)
+
+#define DEFORM_NEXT() \
+	do { \
+		__attribute__((musttail)) return _JIT_CONTINUE_DEFORM(state, econtext, isnull, tp, \
+															  values, nulls, bp, off); \
+	} while (0)
+
+#define DEFORM_BEGIN(name, slot_) \
+	DEFORM_STENCIL(name) \
+	{ \
+		TupleTableSlot *slot = (slot_); \
+		int			last_var = (int) HOLE(_JIT_D0); \
+		HeapTupleHeader tup = ((HeapTupleTableSlot *) slot)->tuple->t_data; \
+		if (slot->tts_nvalid >= last_var) \
+			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
+																	 tp, values, nulls, bp, off); \
+		if (slot->tts_nvalid != 0 || HeapTupleHeaderGetNatts(tup) < last_var) \
+		{ \
+			slot_getsomeattrs_int(slot, last_var); \
+			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
+																	 tp, values, nulls, bp, off); \
+		} \
+		tp = (char *) tup + tup->t_hoff; \
+		values = slot->tts_values; \
+		nulls = slot->tts_isnull; \
+		bp = (tup->t_infomask & HEAP_HASNULL) ? tup->t_bits : NULL; \
+		off = HOLE(_JIT_D1); \
+		DEFORM_NEXT(); \
+	}
+
+/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (D1 = 1
+ * if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
+ * deform from using cached offsets) */
+#define DEFORM_END(name, slot_) \
+	DEFORM_STENCIL(name) \
+	{ \
+		TupleTableSlot *slot = (slot_); \
+		slot->tts_nvalid = (AttrNumber) HOLE(_JIT_D0); \
+		((HeapTupleTableSlot *) slot)->off = (uint32) off; \
+		if (bp != NULL || HOLE(_JIT_D1)) \
+			slot->tts_flags |= TTS_FLAG_SLOW; \
+		else \
+			slot->tts_flags &= ~TTS_FLAG_SLOW; \
+		DEFORM_NEXT(); \
+	}
+
+/* the known prefix: attribute D0 at offset D1 */
+#define DEFORM_KNOWN(name, fetch) \
+	DEFORM_STENCIL(name) \
+	{ \
+		uintptr_t	attnum = HOLE(_JIT_D0); \
+		values[attnum] = (fetch); \
+		nulls[attnum] = false; \
+		DEFORM_NEXT(); \
+	}
+
+#define KNOWN_AT (tp + HOLE(_JIT_D1))
+
+/* any other attribute: D3 = 1 if its column is nullable; `align` the offset, fetch, advance */
+#define DEFORM_ATT(name, align, fetch, advance) \
+	DEFORM_STENCIL(name) \
+	{ \
+		uintptr_t	attnum = HOLE(_JIT_D0); \
+		if (HOLE(_JIT_D3) && bp != NULL && att_isnull(attnum, bp)) \
+		{ \
+			values[attnum] = (Datum) 0; \
+			nulls[attnum] = true; \
+			DEFORM_NEXT(); \
+		} \
+		nulls[attnum] = false; \
+		off = (align); \
+		values[attnum] = (fetch); \
+		off += (advance); \
+		DEFORM_NEXT(); \
+	}
+
+#define ALIGNED TYPEALIGN(HOLE(_JIT_D1), off)
+
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot)
+DEFORM_END(CP_DEFORM_END_INNER, innerslot)
+DEFORM_END(CP_DEFORM_END_OUTER, outerslot)
+DEFORM_END(CP_DEFORM_END_SCAN, scanslot)
+DEFORM_KNOWN(CP_DEFORM_KNOWN_1, fetch_att(KNOWN_AT, true, 1))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_2, fetch_att(KNOWN_AT, true, 2))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_4, fetch_att(KNOWN_AT, true, 4))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_8, fetch_att(KNOWN_AT, true, 8))
+DEFORM_KNOWN(CP_DEFORM_KNOWN_REF, PointerGetDatum(KNOWN_AT))
+DEFORM_ATT(CP_DEFORM_1, ALIGNED, fetch_att(tp + off, true, 1), 1)
+DEFORM_ATT(CP_DEFORM_2, ALIGNED, fetch_att(tp + off, true, 2), 2)
+DEFORM_ATT(CP_DEFORM_4, ALIGNED, fetch_att(tp + off, true, 4), 4)
+DEFORM_ATT(CP_DEFORM_8, ALIGNED, fetch_att(tp + off, true, 8), 8)
+DEFORM_ATT(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
+DEFORM_ATT(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
+		   PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
+DEFORM_ATT(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)
