@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("passes", {"passes"}),
     ("lowering", {"lower"}),
     ("front end: parse, analyse, plan", {"expr", "sql", "analyze", "planner"}),
-    ("programs", {"program", "compiler", "rawsteps"}),
+    ("programs", {"program", "compiler", "rawsteps", "plancache"}),
     ("the public API", {"__init__"}),
     ("drivers", {"pg", "testing", "workload", "bench", "experiment", "fuzz", "instructions",
                  "_cli", "__main__", "_build", "_pgwatch"}),

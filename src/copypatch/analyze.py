@@ -29,6 +29,8 @@ from .nodes import (
     Node,
     NullIfExpr,
     NullTest,
+    Param,
+    ParamReads,
     ScalarArrayOpExpr,
     Var,
     walk,
@@ -48,8 +50,12 @@ def fits(t: SqlType, v: int) -> bool:
     return lo <= v <= hi
 
 
-def analyze(e: raw.Expr, schema: Schema) -> Node:
-    return Analyzer(schema).transform(e, 0)
+def analyze(e: raw.Expr, schema: Schema, params: dict[int, tuple[int, int, int]] | None = None,
+            reads: ParamReads | None = None) -> Node:
+    """The typed tree of e. params: the plan cache's literals (plancache.literal_sites): an
+    integer literal at one of these sites becomes a Param (index, sign, noting its reads in
+    `reads`) when its value is the one expected there."""
+    return Analyzer(schema, params, reads).transform(e, 0)
 
 
 def _pos(e: raw.Expr) -> int | None:
@@ -159,8 +165,12 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
 
 
 class Analyzer:
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema,
+                 params: dict[int, tuple[int, int, int]] | None = None,
+                 reads: ParamReads | None = None) -> None:
         self.schema = schema
+        self.params = params
+        self.reads = reads
 
     # -- helpers ---------------------------------------------------------------------------
     def coerce(self, node: Node, target: SqlType, e: raw.Expr, context: str = "i") -> Node:
@@ -393,6 +403,9 @@ class Analyzer:
         if e.kind == "int":
             v = int(e.value)  # type: ignore[call-overload]
             if fits(SqlType.INT4, v):
+                site = self.params.get(e.site) if self.params and e.site is not None else None
+                if site is not None and site[2] == v:
+                    return Param(SqlType.INT4, v, site[0], site[1], self.reads)
                 return Const(SqlType.INT4, v)
             if fits(SqlType.INT8, v):
                 return Const(SqlType.INT8, v)

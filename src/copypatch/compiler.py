@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 
 from . import expr as raw
+from . import plancache
 from ._errors import CompileError
 from .analyze import analyze
 from .layout import check_engine
+from .nodes import ParamReads
 from .passes import OPTIMIZATIONS, check_optimize
 from .planner import eval_const_expressions
 from .program import Program, Timings, nesting_guard
@@ -115,10 +117,21 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     passes = check_optimize(optimize)
     sch = make_schema(schema)
     timings = Timings()
+    key: tuple[Any, ...] | None = None
+    nliterals = 0
     if isinstance(expression, str):
+        text: str | None = expression
+        found = plancache.shape(expression)
+        if found is not None:
+            key = (found[0], sch.columns, engine, passes)
+            nliterals = len(found[1])
+            plan = plancache.lookup(key)
+            if plan is not None:
+                timings.parse = _clock() - t0
+                return Program.replayed(plan, found[1], sch, engine, expression, passes,
+                                        verify_each_pass=verify_each_pass, timings=timings)
         from .sql import parse  # on first use: pglast is a fifth of `import copypatch`
 
-        text: str | None = expression
         tree = parse(expression)
     elif isinstance(expression, raw.Expr):
         text = None
@@ -130,7 +143,9 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     t1 = _clock()
     timings.parse = t1 - t0  # with the checks of the arguments and the schema
     with nesting_guard():
-        node = analyze(tree, sch)
+        reads = ParamReads() if key is not None else None
+        node = analyze(tree, sch, plancache.literal_sites(expression) if isinstance(expression, str) and reads else None,
+                       reads)
         if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
             raise CompileError(
                 f"expression of type {node.type.sql_name} is not supported; cast it to a "
@@ -141,5 +156,10 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
         # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
         eval_const_expressions(node)
         timings.plan = _clock() - t2
-        return Program(node, sch, engine, text, passes, verify_each_pass=verify_each_pass,
-                       timings=timings)
+        prog = Program(node, sch, engine, text, passes, verify_each_pass=verify_each_pass,
+                       timings=timings, param_reads=reads)
+    # a plan that read no literal's value, from analysis to the last pass, is one for every
+    # text of its shape (plancache.py)
+    if key is not None and reads is not None and not reads.read and prog.steps is not None:
+        plancache.record(key, prog.steps, nliterals)
+    return prog

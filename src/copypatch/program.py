@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from . import plancache
 from ._core import lib
 from ._errors import CompileError
 from .layout import Executable, bind_columns, explain_steps
 from .lower import lower_expr, lower_qual
-from .nodes import Node
+from .nodes import Node, ParamReads
 from .passes import OPTIMIZATIONS
 from .passes import optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
@@ -91,7 +92,8 @@ class Program:
 
     def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None,
                  optimize: tuple[str, ...] = OPTIMIZATIONS, *,
-                 verify_each_pass: bool | None = None, timings: Timings | None = None) -> None:
+                 verify_each_pass: bool | None = None, timings: Timings | None = None,
+                 param_reads: ParamReads | None = None) -> None:
         #: time per stage of the main program (compile() adds parsing, analysis and folding)
         self.timings = Timings() if timings is None else timings
         self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
@@ -99,16 +101,72 @@ class Program:
         self.engine = engine
         self.optimize = optimize
         self.text = text
-        self.tree = tree
+        self._tree: Node | None = tree
         self.result_type = tree.type
         self._qual: tuple[QualPlan, Executable | None] | None = None
         self._expr: Executable | None = None
         self.closed = False
+        #: whether the main program was the plan cache's (plancache.py), not compiled afresh
+        self.plan_cached = False
+        # the plan cache's literals: their reads count until the main program's passes are done
+        self._param_reads = param_reads
         # build the main program now, so that compile() pays for it and compile_ns means it
         if self.result_type is SqlType.BOOL:
             self._qual_program()
         else:
             self._expr_program()
+
+    @classmethod
+    def replayed(cls, plan: plancache.CachedPlan, values: list[int], schema: Schema,
+                 engine: str, text: str, optimize: tuple[str, ...], *,
+                 verify_each_pass: bool | None, timings: Timings) -> Program:
+        """The program of a cached plan (plancache.py) with these literals' values: its step
+        program copied and patched, then laid out; the other program (evaluate() of a boolean
+        expression, say) is compiled from the text if it is ever needed."""
+        self = cls.__new__(cls)
+        self.timings = timings
+        self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
+        self.schema = schema
+        self.engine = engine
+        self.optimize = optimize
+        self.text = text
+        self._tree = None
+        self.closed = False
+        self.plan_cached = True
+        self._param_reads = None
+        t0 = _clock()
+        sp = plancache.replay(plan, values)
+        t1 = _clock()
+        if self.verify_each_pass:
+            verify(sp, schema)
+        t2 = _clock()
+        exe = Executable(sp, engine)
+        t3 = _clock()
+        timings.plan += t1 - t0
+        timings.verify += t2 - t1
+        timings.jit += exe.jit_ns
+        timings.layout += t3 - t2 - exe.jit_ns
+        self.result_type = sp.result_type
+        self._expr = None
+        self._qual = None
+        if sp.mode == "filter":
+            # a cached plan has quals (a constant WHERE clause has no program to cache)
+            self._qual = (QualPlan([], constant_false=False), exe)
+        else:
+            self._expr = exe
+        return self
+
+    @property
+    def tree(self) -> Node:
+        """The analysed expression (a replayed plan's is analysed again on first use)."""
+        if self._tree is None:
+            from .analyze import analyze
+            from .sql import parse
+
+            assert self.text is not None
+            with nesting_guard():
+                self._tree = analyze(parse(self.text), self.schema)
+        return self._tree
 
     # -- the two programs ---------------------------------------------------------------------
     def _qual_program(self) -> tuple[QualPlan, Executable | None]:
@@ -145,6 +203,9 @@ class Program:
         t1 = _clock()
         try:
             sp = run_passes(sp, self.optimize, self.schema if self.verify_each_pass else None)
+            if self._param_reads is not None:
+                self._param_reads.active = False  # the verifier and the layout read every value
+                self._param_reads = None
         except CompileError:
             raise
         except Exception:

@@ -1,0 +1,161 @@
+"""The plan cache: a query text that differs from one compiled before only in its integer literals
+replays that step program with its own numbers, as PostgreSQL reuses a prepared statement's plan.
+
+A text is cacheable when its integer literals can be found without PostgreSQL's scanner: no
+quotes, dollar signs, backslashes, comments or non-ASCII characters, and every run of digits that
+stands alone (no letter, digit, underscore, dot or dollar beside it: not `a1`, `1.5`, `1e5`,
+`0x1f`, `1_000`) fits int4. Such a run is exactly one ICONST token to PostgreSQL's scanner, and
+the text with each replaced by a hole is the shape: two texts of one shape parse to the same
+tree but for those Integers' values. The cache key is the shape with the schema's columns, the
+engine and the passes.
+
+The cold compile tags each literal's Const as a Param (nodes.py), by its position in the text
+(the A_Const's location: the digits, or the first of the minus signs the grammar folded in), and
+counts every read of a Param's value from analysis to the last pass. A plan is kept only if
+nothing read one (constant folding, comparing constants, qual deduplication, the equivalence
+classes' contradiction check, IN-list handling, a pass looking at a value: each reads it, so
+each such plan stays uncached and every such decision is made again, cold, for each text) and
+every literal is a constant of the final program, unchanged. Then that program is a function of
+the literals' values only through those constants, and a warm compile copies it with the new
+values patched in: no parse, analysis, planning, lowering or passes. Verification is skipped too
+(unless verify_each_pass): what the verifier checks of a constant is its type, its NULLness and
+its range, which are the same for every int4 literal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from .nodes import Const, Param
+from .sqltypes import SqlType
+from .steps import CallInfo, Step, StepProgram
+
+__all__ = ["CachedPlan", "clear", "literal_sites", "lookup", "record", "replay", "shape"]
+
+#: texts the cache does not try: PostgreSQL's scanner would have to find their literals
+_UNSAFE = re.compile(r"['\"$\\\x00]|--|/\*|[^\x00-\x7f]")
+#: an integer literal: digits with no identifier or number character on either side
+_INT = re.compile(r"(?<![\w.$])(\d+)(?![\w.$])")
+_HOLE = "\uffff"  # not in a cacheable text (ASCII only)
+_INT4_MAX = 2**31 - 1
+_SPACE_OR_SIGN = " \t\n\r\f\v(-"
+#: entries kept, least recently used dropped first
+MAX_ENTRIES = 256
+
+
+def shape(text: str) -> tuple[str, list[int]] | None:
+    """The text's shape (its integer literals replaced by holes) and the literals' values, or
+    None when the text is not cacheable."""
+    if _UNSAFE.search(text) is not None:
+        return None
+    pieces = _INT.split(text)
+    digits = pieces[1::2]
+    if any(len(d) > 9 for d in digits):  # maybe beyond int4: int8 or numeric (its own class)
+        values = [int(d) for d in digits]
+        if any(v > _INT4_MAX for v in values):
+            return None
+    else:
+        values = list(map(int, digits))
+    return _HOLE.join(pieces[0::2]), values
+
+
+def literal_sites(text: str) -> dict[int, tuple[int, int, int]]:
+    """Where the tree's A_Const of each literal can be: position -> (literal index, sign, the
+    value it then has). At its digits; at a minus sign before them (with only minus signs,
+    parentheses and spaces between), for the negation the grammar folds in (doNegate: `-1`,
+    `-(1)`, `- -1`), negated once per minus sign from there on."""
+    sites: dict[int, tuple[int, int, int]] = {}
+    for k, m in enumerate(_INT.finditer(text)):
+        p, v = m.start(), int(m.group())
+        sites[p] = (k, 1, v)
+        sign, j = 1, p - 1
+        while j >= 0 and text[j] in _SPACE_OR_SIGN:
+            if text[j] == "-":
+                sign = -sign
+                sites[j] = (k, sign, sign * v)
+            j -= 1
+    return sites
+
+
+@dataclass
+class CachedPlan:
+    """A step program and where each literal's value goes in it: (step, literal, sign),
+    (call info, argument, literal, sign) and (array, element, literal, sign)."""
+
+    sp: StepProgram
+    steps: list[tuple[int, int, int]]
+    calls: list[tuple[int, int, int, int]]
+    arrays: list[tuple[int, int, int, int]]
+
+
+_CACHE: OrderedDict[Any, CachedPlan] = OrderedDict()
+
+
+def lookup(key: Any) -> CachedPlan | None:
+    plan = _CACHE.get(key)
+    if plan is not None:
+        _CACHE.move_to_end(key)
+    return plan
+
+
+def clear() -> None:
+    """Forget every cached plan (the benchmark's cold compiles)."""
+    _CACHE.clear()
+
+
+def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
+    """Keep sp, a program whose making read no literal's value, if every literal is one of its
+    constants as it was written; the program is copied (its owner may change it)."""
+    steps = [(i, s.const.index, s.const.sign) for i, s in enumerate(sp.steps)
+             if isinstance(s.const, Param)]
+    calls = [(f, a, c.index, c.sign) for f, call in enumerate(sp.calls)
+             for a, c in call.consts.items() if isinstance(c, Param)]
+    arrays = [(j, e, c.index, c.sign) for j, (_, elems) in enumerate(sp.arrays)
+              for e, c in enumerate(elems) if isinstance(c, Param)]
+    seen = {site[-2] for site in steps} | {site[-2] for site in calls} | {
+        site[-2] for site in arrays}
+    if len(seen) != nliterals or -1 in seen:
+        return None
+    plan = CachedPlan(_copy(sp, plan=None, values=None), steps, calls, arrays)
+    _CACHE[key] = plan
+    if len(_CACHE) > MAX_ENTRIES:
+        _CACHE.popitem(last=False)
+    return plan
+
+
+def replay(plan: CachedPlan, values: list[int]) -> StepProgram:
+    """The cached program with these literals' values: a copy, the cache's own is never
+    handed out."""
+    return _copy(plan.sp, plan, values)
+
+
+def _copy(sp: StepProgram, plan: CachedPlan | None, values: list[int] | None) -> StepProgram:
+    new = object.__new__
+    steps = []
+    for s in sp.steps:
+        c = new(Step)
+        c.__dict__.update(s.__dict__)
+        steps.append(c)
+    calls = []
+    for call in sp.calls:
+        ci = new(CallInfo)
+        ci.__dict__.update(call.__dict__)
+        ci.consts = dict(call.consts)
+        calls.append(ci)
+    arrays = list(sp.arrays)
+    if plan is not None and values is not None:
+        int4 = SqlType.INT4
+        for i, k, sign in plan.steps:
+            steps[i].const = Const(int4, sign * values[k])
+        for f, a, k, sign in plan.calls:
+            calls[f].consts[a] = Const(int4, sign * values[k])
+        if plan.arrays:
+            elems = {j: list(arrays[j][1]) for j, _, _, _ in plan.arrays}
+            for j, e, k, sign in plan.arrays:
+                elems[j][e] = Const(int4, sign * values[k])
+            for j, es in elems.items():
+                arrays[j] = (arrays[j][0], tuple(es))
+    return StepProgram(steps, calls, arrays, sp.ntmp, sp.result_type, sp.mode)
