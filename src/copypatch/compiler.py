@@ -160,6 +160,7 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
                        timings=timings, param_reads=reads)
     # a plan that read no literal's value, from analysis to the last pass, is one for every
     # text of its shape (plancache.py)
-    if key is not None and reads is not None and not reads.read and prog.steps is not None:
-        plancache.record(key, prog.steps, nliterals)
+    exe = prog.main_executable
+    if key is not None and reads is not None and not reads.read and exe is not None:
+        plancache.record(key, exe.sp, nliterals)
     return prog

@@ -29,6 +29,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .layout import Layout, LayoutImage
 from .nodes import Const, Param
 from .sqltypes import SqlType
 from .steps import CallInfo, Step, StepProgram
@@ -43,7 +46,7 @@ _HOLE = "\uffff"  # not in a cacheable text (ASCII only)
 _INT4_MAX = 2**31 - 1
 _SPACE_OR_SIGN = " \t\n\r\f\v(-"
 #: entries kept, least recently used dropped first
-MAX_ENTRIES = 256
+MAX_ENTRIES = 128
 
 
 def shape(text: str) -> tuple[str, list[int]] | None:
@@ -83,12 +86,40 @@ def literal_sites(text: str) -> dict[int, tuple[int, int, int]]:
 @dataclass
 class CachedPlan:
     """A step program and where each literal's value goes in it: (step, literal, sign),
-    (call info, argument, literal, sign) and (array, element, literal, sign)."""
+    (call info, argument, literal, sign) and (array, element, literal, sign); the same program
+    laid out in C memory (its image, made when the plan is first replayed), with the words of
+    that memory each literal's value goes to (times its sign)."""
 
     sp: StepProgram
     steps: list[tuple[int, int, int]]
     calls: list[tuple[int, int, int, int]]
     arrays: list[tuple[int, int, int, int]]
+    literals: np.ndarray
+    signs: np.ndarray
+    image: LayoutImage | None = None
+    words: np.ndarray | None = None
+    no_image: bool = False  # a pointer of its layout leads out of its memory (ARRAY[...])
+
+    def layout(self) -> tuple[LayoutImage, np.ndarray] | None:
+        """The image and the constants' words in it (None if the program has no image)."""
+        if self.image is None or self.words is None:
+            if self.no_image:
+                return None
+            image = Layout(self.sp, None, image=True).image
+            if image is None:
+                self.no_image = True
+                return None
+            where = ([image.step_const(i) for i, _, _ in self.steps]
+                     + [image.call_const(f, a) for f, a, _, _ in self.calls]
+                     + [image.array_const(j, e) for j, e, _, _ in self.arrays])
+            self.image, self.words = image, np.array(where, dtype=np.intp)
+        return self.image, self.words
+
+    def datums(self, values: list[int]) -> np.ndarray:
+        """The Datums of int4 constants (to_datum's: two's complement in 64 bits) at words."""
+        datums: np.ndarray = (np.array(values, dtype=np.int64)[self.literals]
+                              * self.signs).view(np.uint64)
+        return datums
 
 
 _CACHE: OrderedDict[Any, CachedPlan] = OrderedDict()
@@ -119,7 +150,11 @@ def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
         site[-2] for site in arrays}
     if len(seen) != nliterals or -1 in seen:
         return None
-    plan = CachedPlan(_copy(sp, plan=None, values=None), steps, calls, arrays)
+    sites = [site[-2:] for site in steps] + [site[-2:] for site in calls] + [
+        site[-2:] for site in arrays]
+    plan = CachedPlan(_copy(sp, plan=None, values=None), steps, calls, arrays,
+                      np.array([k for k, _ in sites], dtype=np.intp),
+                      np.array([sign for _, sign in sites], dtype=np.int64))
     _CACHE[key] = plan
     if len(_CACHE) > MAX_ENTRIES:
         _CACHE.popitem(last=False)

@@ -18,7 +18,7 @@ import numpy as np
 from . import plancache
 from ._core import lib
 from ._errors import CompileError
-from .layout import Executable, bind_columns, explain_steps
+from .layout import Executable, Layout, bind_columns, explain_steps
 from .lower import lower_expr, lower_qual
 from .nodes import Node, ParamReads
 from .passes import OPTIMIZATIONS
@@ -120,9 +120,10 @@ class Program:
     def replayed(cls, plan: plancache.CachedPlan, values: list[int], schema: Schema,
                  engine: str, text: str, optimize: tuple[str, ...], *,
                  verify_each_pass: bool | None, timings: Timings) -> Program:
-        """The program of a cached plan (plancache.py) with these literals' values: its step
-        program copied and patched, then laid out; the other program (evaluate() of a boolean
-        expression, say) is compiled from the text if it is ever needed."""
+        """The program of a cached plan (plancache.py) with these literals' values: a copy of
+        its C memory with the values patched in (its step program is made only if asked for);
+        the other program (evaluate() of a boolean expression, say) is compiled from the text
+        if it is ever needed."""
         self = cls.__new__(cls)
         self.timings = timings
         self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
@@ -135,21 +136,27 @@ class Program:
         self.plan_cached = True
         self._param_reads = None
         t0 = _clock()
-        sp = plancache.replay(plan, values)
+        datums = plan.datums(values)
         t1 = _clock()
         if self.verify_each_pass:
-            verify(sp, schema)
+            verify(plancache.replay(plan, values), schema)
         t2 = _clock()
-        exe = Executable(sp, engine)
+        laid = plan.layout()
+        if laid is None:  # no image (ARRAY[...] of columns): the steps, laid out afresh
+            exe = Executable(plancache.replay(plan, values), engine)
+        else:
+            layout = Layout.from_image(laid[0], engine, laid[1], datums,
+                                       lambda: plancache.replay(plan, values))
+            exe = Executable(None, engine, layout=layout)
         t3 = _clock()
         timings.plan += t1 - t0
         timings.verify += t2 - t1
         timings.jit += exe.jit_ns
         timings.layout += t3 - t2 - exe.jit_ns
-        self.result_type = sp.result_type
+        self.result_type = plan.sp.result_type
         self._expr = None
         self._qual = None
-        if sp.mode == "filter":
+        if plan.sp.mode == "filter":
             # a cached plan has quals (a constant WHERE clause has no program to cache)
             self._qual = (QualPlan([], constant_false=False), exe)
         else:
@@ -205,7 +212,6 @@ class Program:
             sp = run_passes(sp, self.optimize, self.schema if self.verify_each_pass else None)
             if self._param_reads is not None:
                 self._param_reads.active = False  # the verifier and the layout read every value
-                self._param_reads = None
         except CompileError:
             raise
         except Exception:
@@ -224,6 +230,11 @@ class Program:
         tm.jit += exe.jit_ns
         tm.layout += t4 - t3 - exe.jit_ns
         return exe
+
+    @property
+    def main_executable(self) -> Executable | None:
+        """The main program as laid out for its engine (None for a constant WHERE clause)."""
+        return self._main
 
     @property
     def _main(self) -> Executable | None:
