@@ -8,13 +8,12 @@ follow transformAExprIn, transformAExprBetween and transformCaseExpr (parser/par
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Sequence
 from dataclasses import replace
 
 from . import _datetime
-from . import _pgcatalog as catalog
 from . import expr as raw
+from ._catalog import catalog
 from ._errors import CompileError, EvalError
 from .nodes import (
     BooleanTest,
@@ -64,6 +63,8 @@ def _pos(e: raw.Expr) -> int | None:
 
 def numeric_text(text: str) -> str:
     """numeric_out of a numeric literal, as PostgreSQL prints it in error messages."""
+    import decimal  # on first use, as numeric literals are rare: a tenth of our import time
+
     return format(decimal.Decimal(text), "f")
 
 
@@ -83,6 +84,8 @@ def numeric_to_float(text: str, t: SqlType) -> float:
 
 def numeric_to_int(text: str, t: SqlType) -> int:
     """numeric_int2/4/8 of a literal: round half away from zero, then check the range."""
+    import decimal
+
     v = int(decimal.Decimal(text).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
     if not fits(t, v):
         raise EvalError("22003", {SqlType.INT2: "smallint out of range",
@@ -142,6 +145,8 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
                     "-inf": float("-inf")}
         if low in specials:
             return Const(t, specials[low])
+        import decimal
+
         try:
             decimal.Decimal(s)
             ok = bool(s) and "_" not in s and s.lower() not in ("nan", "snan")
@@ -310,6 +315,8 @@ class Analyzer:
             x, lit, op = b, a, flip[op]
         else:
             return None
+        import decimal
+
         d = decimal.Decimal(str(lit.value))
         outcome: bool | None = None  # the answer for every non-null x, when it does not depend on x
         if d == d.to_integral_value():

@@ -15,10 +15,11 @@ The functions mirror PostgreSQL's names and structure so that they can be compar
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from .nodes import (
     BooleanTest,
     BoolExpr,
@@ -411,10 +412,10 @@ def canonicalize_qual(qual: Node) -> Node:
 # ---- the WHERE clause as ExecQual sees it --------------------------------------------------
 CPU_OPERATOR_COST = 0.0025
 MIN_ARRAY_SIZE_FOR_HASHED_SAOP = 9
-_MERGEJOINABLE = {
-    f for f in catalog.FUNCTIONS
-    if f.endswith("eq") and f not in ("texteq", "numeric_eq")
-}
+@functools.cache
+def _mergejoinable() -> frozenset[str]:
+    return frozenset(f for f in catalog.FUNCTIONS
+                     if f.endswith("eq") and f not in ("texteq", "numeric_eq"))
 
 
 def _hashable(funcname: str) -> bool:
@@ -453,7 +454,7 @@ def _is_equivalence(q: Node) -> bool:
     return (
         isinstance(q, FuncExpr)
         and q.op == "="
-        and q.funcname in _MERGEJOINABLE
+        and q.funcname in _mergejoinable()
         and len(q.args) == 2
     )
 

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from ._errors import CompileError
 from .nodes import Const
 from .opcodes import (
