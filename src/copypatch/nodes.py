@@ -55,6 +55,29 @@ class Const(Node):
         return f"Const({self.consttype.value} {self.value!r})"
 
 
+class _CountedValue:
+    """Param.value, a data descriptor over the dataclass field: each read is noted in the
+    Param's ParamReads (the other attributes are plain, and cost nothing more)."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        reads = d["reads"]
+        if reads is not None and reads.active:
+            reads.read = True
+        return d["_value"]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_value"] = value  # Const's frozen __init__ sets it with object.__setattr__
+
+
+def unread_value(c: Const) -> Any:
+    """c's value, not counted as a read of a Param's (for the verifier: whether a value passes
+    its checks is no decision of the plan's)."""
+    return c.__dict__["_value"] if isinstance(c, Param) else c.value
+
+
 class ParamReads:
     """Whether anything read a Param's value while it was active: one per compile(), shared by
     the Params of its literals (no global state: compiles in other threads do not mix)."""
@@ -88,13 +111,6 @@ class Param(Const):
         object.__setattr__(self, "sign", sign)
         object.__setattr__(self, "reads", reads)
 
-    def __getattribute__(self, name: str) -> Any:
-        if name == "value":
-            reads = object.__getattribute__(self, "reads")
-            if reads is not None and reads.active:
-                reads.read = True
-        return object.__getattribute__(self, name)
-
     @property
     def isnull(self) -> bool:
         return False  # a number is never NULL: no read of the value
@@ -107,6 +123,8 @@ class Param(Const):
     def __hash__(self) -> int:
         return hash((self.consttype, self.value))  # the generated Const.__hash__'s
 
+
+setattr(Param, "value", _CountedValue())  # noqa: B010 (after the class: the field stays Const's)
 
 @dataclass(frozen=True)
 class FuncExpr(Node):

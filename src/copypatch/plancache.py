@@ -25,6 +25,7 @@ its range, which are the same for every int4 literal.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -123,18 +124,21 @@ class CachedPlan:
 
 
 _CACHE: OrderedDict[Any, CachedPlan] = OrderedDict()
+_LOCK = threading.Lock()  # compiles in several threads: an entry evicted between two steps
 
 
 def lookup(key: Any) -> CachedPlan | None:
-    plan = _CACHE.get(key)
-    if plan is not None:
-        _CACHE.move_to_end(key)
-    return plan
+    with _LOCK:
+        plan = _CACHE.get(key)
+        if plan is not None:
+            _CACHE.move_to_end(key)
+        return plan
 
 
 def clear() -> None:
     """Forget every cached plan (the benchmark's cold compiles)."""
-    _CACHE.clear()
+    with _LOCK:
+        _CACHE.clear()
 
 
 def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
@@ -155,9 +159,10 @@ def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
     plan = CachedPlan(_copy(sp, plan=None, values=None), steps, calls, arrays,
                       np.array([k for k, _ in sites], dtype=np.intp),
                       np.array([sign for _, sign in sites], dtype=np.int64))
-    _CACHE[key] = plan
-    if len(_CACHE) > MAX_ENTRIES:
-        _CACHE.popitem(last=False)
+    with _LOCK:
+        _CACHE[key] = plan
+        if len(_CACHE) > MAX_ENTRIES:
+            _CACHE.popitem(last=False)
     return plan
 
 

@@ -294,7 +294,10 @@ class Program:
         JIT block.
         """
         text = self._explain(mode)
-        return f"{text}\n{self.timings}" if timings else text
+        if not timings:
+            return text
+        cached = " (a cached plan, its constants patched in)" if self.plan_cached else ""
+        return f"{text}\n{self.timings}{cached}"
 
     def _explain(self, mode: str | None) -> str:
         if mode is None:

@@ -45,7 +45,7 @@ import numpy as np
 from . import _fmgr
 from ._catalog import catalog
 from ._errors import CompileError
-from .nodes import Const
+from .nodes import Const, unread_value
 from .opcodes import (
     KINDS,
     OPERANDS,
@@ -84,7 +84,7 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
         return f"constant of type {c.consttype.value} where {t.value} is expected"
     # read past a Param's count of reads (nodes.py): whether a value passes here is no decision
     # of the plan's (a plan cache's literal is of int4 and in range whatever its value)
-    v = c.__dict__["value"]
+    v = unread_value(c)
     if v is None:
         return None
     ct = c.consttype
