@@ -118,13 +118,13 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     sch = make_schema(schema)
     timings = Timings()
     key: tuple[Any, ...] | None = None
-    nliterals = 0
+    values: list[int] = []
     if isinstance(expression, str):
         text: str | None = expression
         found = plancache.shape(expression)
         if found is not None:
             key = (found[0], sch.columns, engine, passes)
-            nliterals = len(found[1])
+            values = found[1]
             plan = plancache.lookup(key)
             if plan is not None:
                 timings.parse = _clock() - t0
@@ -162,5 +162,5 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     # text of its shape (plancache.py)
     exe = prog.main_executable
     if key is not None and reads is not None and not reads.read and exe is not None:
-        plancache.record(key, exe.sp, nliterals)
+        plancache.record(key, exe.layout, values)
     return prog

@@ -153,6 +153,12 @@ class Layout:
             self._sp = self._make_sp()
         return self._sp
 
+    def hand_over_sp(self, make: Callable[[], StepProgram]) -> None:
+        """Let another owner keep the step program (the plan cache); make makes a copy of it
+        if this layout's is ever asked for."""
+        self._sp = None
+        self._make_sp = make
+
     @property
     def fcinfos(self) -> list[Any]:
         if self._fcinfos is None:

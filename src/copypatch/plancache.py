@@ -141,11 +141,15 @@ def clear() -> None:
         _CACHE.clear()
 
 
-def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
-    """Keep sp, a program whose making read no literal's value, if every literal is one of its
-    constants as it was written; the program is copied (its owner may change it)."""
+def record(key: Any, layout: Layout, values: list[int]) -> CachedPlan | None:
+    """Keep the step program of layout, whose making read no literal's value, if every literal
+    is one of its constants as it was written. The cache takes the step program itself (a copy
+    of 1000 terms' would cost more than the rest of this): the layout makes its own copy if it
+    is ever asked for one (its owner may change that)."""
+    sp = layout.sp
+    nliterals = len(values)
     steps = [(i, s.const.index, s.const.sign) for i, s in enumerate(sp.steps)
-             if isinstance(s.const, Param)]
+             if type(s.const) is Param]
     calls = [(f, a, c.index, c.sign) for f, call in enumerate(sp.calls)
              for a, c in call.consts.items() if isinstance(c, Param)]
     arrays = [(j, e, c.index, c.sign) for j, (_, elems) in enumerate(sp.arrays)
@@ -156,9 +160,10 @@ def record(key: Any, sp: StepProgram, nliterals: int) -> CachedPlan | None:
         return None
     sites = [site[-2:] for site in steps] + [site[-2:] for site in calls] + [
         site[-2:] for site in arrays]
-    plan = CachedPlan(_copy(sp, plan=None, values=None), steps, calls, arrays,
+    plan = CachedPlan(sp, steps, calls, arrays,
                       np.array([k for k, _ in sites], dtype=np.intp),
                       np.array([sign for _, sign in sites], dtype=np.int64))
+    layout.hand_over_sp(lambda: replay(plan, values))
     with _LOCK:
         _CACHE[key] = plan
         if len(_CACHE) > MAX_ENTRIES:
@@ -172,30 +177,30 @@ def replay(plan: CachedPlan, values: list[int]) -> StepProgram:
     return _copy(plan.sp, plan, values)
 
 
-def _copy(sp: StepProgram, plan: CachedPlan | None, values: list[int] | None) -> StepProgram:
+def _copy(sp: StepProgram, plan: CachedPlan, values: list[int]) -> StepProgram:
+    # a copy of each step and call info: their dicts (the dataclasses' fields) copied
     new = object.__new__
     steps = []
     for s in sp.steps:
         c = new(Step)
-        c.__dict__.update(s.__dict__)
+        c.__dict__ = s.__dict__.copy()
         steps.append(c)
     calls = []
     for call in sp.calls:
         ci = new(CallInfo)
-        ci.__dict__.update(call.__dict__)
-        ci.consts = dict(call.consts)
+        d = ci.__dict__ = call.__dict__.copy()
+        d["consts"] = d["consts"].copy()
         calls.append(ci)
     arrays = list(sp.arrays)
-    if plan is not None and values is not None:
-        int4 = SqlType.INT4
-        for i, k, sign in plan.steps:
-            steps[i].const = Const(int4, sign * values[k])
-        for f, a, k, sign in plan.calls:
-            calls[f].consts[a] = Const(int4, sign * values[k])
-        if plan.arrays:
-            elems = {j: list(arrays[j][1]) for j, _, _, _ in plan.arrays}
-            for j, e, k, sign in plan.arrays:
-                elems[j][e] = Const(int4, sign * values[k])
-            for j, es in elems.items():
-                arrays[j] = (arrays[j][0], tuple(es))
+    int4 = SqlType.INT4
+    for i, k, sign in plan.steps:
+        steps[i].const = Const(int4, sign * values[k])
+    for f, a, k, sign in plan.calls:
+        calls[f].consts[a] = Const(int4, sign * values[k])
+    if plan.arrays:
+        elems = {j: list(arrays[j][1]) for j, _, _, _ in plan.arrays}
+        for j, e, k, sign in plan.arrays:
+            elems[j][e] = Const(int4, sign * values[k])
+        for j, es in elems.items():
+            arrays[j] = (arrays[j][0], tuple(es))
     return StepProgram(steps, calls, arrays, sp.ntmp, sp.result_type, sp.mode)
