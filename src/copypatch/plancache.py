@@ -95,9 +95,9 @@ class CachedPlan:
     steps: list[tuple[int, int, int]]
     calls: list[tuple[int, int, int, int]]
     arrays: list[tuple[int, int, int, int]]
-    literals: np.ndarray
-    signs: np.ndarray
     image: LayoutImage | None = None
+    literals: np.ndarray | None = None  # the literal each word's value is (with words)
+    signs: np.ndarray | None = None
     words: np.ndarray | None = None
     no_image: bool = False  # a pointer of its layout leads out of its memory (ARRAY[...])
 
@@ -113,11 +113,17 @@ class CachedPlan:
             where = ([image.step_const(i) for i, _, _ in self.steps]
                      + [image.call_const(f, a) for f, a, _, _ in self.calls]
                      + [image.array_const(j, e) for j, e, _, _ in self.arrays])
+            sites = ([site[-2:] for site in self.steps] + [site[-2:] for site in self.calls]
+                     + [site[-2:] for site in self.arrays])
+            self.literals = np.array([k for k, _ in sites], dtype=np.intp)
+            self.signs = np.array([sign for _, sign in sites], dtype=np.int64)
             self.image, self.words = image, np.array(where, dtype=np.intp)
         return self.image, self.words
 
     def datums(self, values: list[int]) -> np.ndarray:
-        """The Datums of int4 constants (to_datum's: two's complement in 64 bits) at words."""
+        """The Datums of int4 constants (to_datum's: two's complement in 64 bits) at words
+        (after layout())."""
+        assert self.literals is not None and self.signs is not None
         datums: np.ndarray = (np.array(values, dtype=np.int64)[self.literals]
                               * self.signs).view(np.uint64)
         return datums
@@ -158,11 +164,7 @@ def record(key: Any, layout: Layout, values: list[int]) -> CachedPlan | None:
         site[-2] for site in arrays}
     if len(seen) != nliterals or -1 in seen:
         return None
-    sites = [site[-2:] for site in steps] + [site[-2:] for site in calls] + [
-        site[-2:] for site in arrays]
-    plan = CachedPlan(sp, steps, calls, arrays,
-                      np.array([k for k, _ in sites], dtype=np.intp),
-                      np.array([sign for _, sign in sites], dtype=np.int64))
+    plan = CachedPlan(sp, steps, calls, arrays)
     layout.hand_over_sp(lambda: replay(plan, values))
     with _LOCK:
         _CACHE[key] = plan

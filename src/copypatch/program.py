@@ -136,23 +136,24 @@ class Program:
         self.plan_cached = True
         self._param_reads = None
         t0 = _clock()
-        datums = plan.datums(values)
+        laid = plan.layout()  # the first replay lays the plan out (the layout stage's)
         t1 = _clock()
+        datums = None if laid is None else plan.datums(values)
+        t2 = _clock()
         if self.verify_each_pass:
             verify(plancache.replay(plan, values), schema)
-        t2 = _clock()
-        laid = plan.layout()
+        t3 = _clock()
         if laid is None:  # no image (ARRAY[...] of columns): the steps, laid out afresh
             exe = Executable(plancache.replay(plan, values), engine)
         else:
             layout = Layout.from_image(laid[0], engine, laid[1], datums,
                                        lambda: plancache.replay(plan, values))
             exe = Executable(None, engine, layout=layout)
-        t3 = _clock()
-        timings.plan += t1 - t0
-        timings.verify += t2 - t1
+        t4 = _clock()
+        timings.plan += t2 - t1
+        timings.verify += t3 - t2
         timings.jit += exe.jit_ns
-        timings.layout += t3 - t2 - exe.jit_ns
+        timings.layout += t1 - t0 + t4 - t3 - exe.jit_ns
         self.result_type = plan.sp.result_type
         self._expr = None
         self._qual = None
