@@ -466,8 +466,11 @@ class Analyzer:
         op = "<>" if e.negated else "="
         lexpr = self.transform(e.arg, d)
         items = [self.transform(i, d) for i in e.items]
-        nonvars = [i for i in items if not any(isinstance(n, Var) for n in walk(i))]
-        rest = [i for i in items if any(isinstance(n, Var) for n in walk(i))]
+        # whether each item mentions a column (a constant, the common case, has no children)
+        has_var = [not isinstance(i, Const) and any(isinstance(n, Var) for n in walk(i))
+                   for i in items]
+        nonvars = [i for i, v in zip(items, has_var) if not v]
+        rest = [i for i, v in zip(items, has_var) if v]
         result: Node | None = None
         if len(nonvars) > 1:
             try:

@@ -446,7 +446,7 @@ def qual_cost(node: Node) -> float:
 
 
 def _has_vars(node: Node) -> bool:
-    return any(isinstance(n, Var) for n in walk(node))
+    return not isinstance(node, Const) and any(isinstance(n, Var) for n in walk(node))
 
 
 def _is_equivalence(q: Node) -> bool:

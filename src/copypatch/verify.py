@@ -45,7 +45,7 @@ import numpy as np
 from . import _fmgr
 from ._catalog import catalog
 from ._errors import CompileError
-from .nodes import Const, unread_value
+from .nodes import Const, Param, unread_value
 from .opcodes import (
     KINDS,
     OPERANDS,
@@ -766,7 +766,12 @@ def _check_arrays(sp: StepProgram) -> None:
         t, elems = arr
         if len(elems) > (1 << 31) - 1:
             raise CompileError(f"invalid program: array {k} has too many elements")
+        # an IN list of integers is most of a big program: its plain elements checked at once
+        lo, hi = t.int_range if t.info.datum == "INT" else (1, 0)
         for e in elems:
+            if (type(e) in (Const, Param) and e.consttype is t
+                    and type(v := unread_value(e)) is int and lo <= v <= hi):
+                continue  # what check_const would find: a Const of type t, an int in range
             why = check_const(e, t)
             if why:
                 raise CompileError(f"invalid program: array {k}: {why}")
