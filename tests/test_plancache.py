@@ -144,3 +144,18 @@ def test_shape_leaves_out_what_only_the_scanner_knows(text: str) -> None:
         key, values = got
         assert "1.5" in key or "1e3" in key or "0x10" in key or "1_000" in key or "a1" in key
         assert values in ([], [1])
+
+
+def test_a_longer_text_gets_the_checks_of_its_length() -> None:
+    """parse() checks the nesting of a text over MAX_PARSE_NESTING characters and refuses one
+    over MAX_SQL_LENGTH: a plan of a short text is not replayed for a long one of its shape."""
+    from copypatch.sql import MAX_PARSE_NESTING, MAX_SQL_LENGTH
+
+    plancache.clear()
+    copypatch.compile("a <> 1", TABLE)
+    assert copypatch.compile("a <> 2", TABLE).plan_cached
+    long_one = "a <> " + "0" * MAX_PARSE_NESTING + "3"  # leading zeros: still 3
+    p = copypatch.compile(long_one, TABLE)
+    assert not p.plan_cached and p.filter(TABLE).tolist() == (TABLE["a"] != 3).tolist()
+    with pytest.raises(copypatch.CompileError, match="longer than"):
+        copypatch.compile("a <> " + "0" * MAX_SQL_LENGTH + "3", TABLE)

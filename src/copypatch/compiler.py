@@ -120,18 +120,23 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     key: tuple[Any, ...] | None = None
     values: list[int] = []
     if isinstance(expression, str):
+        # on first use: pglast is a fifth of `import copypatch`
+        from .sql import MAX_PARSE_NESTING, MAX_SQL_LENGTH, parse
+
         text: str | None = expression
         found = plancache.shape(expression)
         if found is not None:
-            key = (found[0], sch.columns, engine, passes)
+            # parse() checks a long text's nesting and refuses a too long one: a text of the
+            # same shape gets the same checks (its literals may be longer)
+            n = len(expression)
+            key = (found[0], n > MAX_PARSE_NESTING, n > MAX_SQL_LENGTH, sch.columns, engine,
+                   passes)
             values = found[1]
             plan = plancache.lookup(key)
             if plan is not None:
                 timings.parse = _clock() - t0
                 return Program.replayed(plan, found[1], sch, engine, expression, passes,
                                         verify_each_pass=verify_each_pass, timings=timings)
-        from .sql import parse  # on first use: pglast is a fifth of `import copypatch`
-
         tree = parse(expression)
     elif isinstance(expression, raw.Expr):
         text = None
