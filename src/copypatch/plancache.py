@@ -58,12 +58,19 @@ def shape(text: str) -> tuple[str, list[int]] | None:
     pieces = _INT.split(text)
     digits = pieces[1::2]
     if any(len(d) > 9 for d in digits):  # maybe beyond int4: int8 or numeric (its own class)
-        values = [int(d) for d in digits]
-        if any(v > _INT4_MAX for v in values):
+        values = [_int4(d) for d in digits]
+        if -1 in values:
             return None
     else:
         values = list(map(int, digits))
     return _HOLE.join(pieces[0::2]), values
+
+
+def _int4(digits: str) -> int:
+    """The value of a run of digits, or -1 beyond int4 (leading zeros are no digits: Python's
+    int() refuses over 4300 of them)."""
+    d = digits.lstrip("0") or "0"
+    return -1 if len(d) > 10 or int(d) > _INT4_MAX else int(d)
 
 
 def literal_sites(text: str) -> dict[int, tuple[int, int, int]]:
@@ -73,7 +80,7 @@ def literal_sites(text: str) -> dict[int, tuple[int, int, int]]:
     `-(1)`, `- -1`), negated once per minus sign from there on."""
     sites: dict[int, tuple[int, int, int]] = {}
     for k, m in enumerate(_INT.finditer(text)):
-        p, v = m.start(), int(m.group())
+        p, v = m.start(), _int4(m.group())
         sites[p] = (k, 1, v)
         sign, j = 1, p - 1
         while j >= 0 and text[j] in _SPACE_OR_SIGN:

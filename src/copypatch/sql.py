@@ -184,7 +184,9 @@ class _MissingInts:
                     sign = -sign
                 i += 1
             t = tokens[i]
-            node.__dict__["ival"] = sign * int(sql[t.start:t.end + 1])
+            # an int4 by now: leading zeros are all that can make it long (over Python's
+            # 4300 digits for int())
+            node.__dict__["ival"] = sign * int(sql[t.start:t.end + 1].lstrip("0") or "0")
 
 
 def _lite(fields: dict[str, Any], name: str) -> Any:
@@ -445,7 +447,9 @@ class Converter:
             return raw.Literal("int", v.ival, p, site)
         if isinstance(v, ast.Float):
             # make_const: an integer too big for int4 arrives as a Float; it may still be int8
-            if _INTEGER.match(v.fval):
+            # (an integer of over 20 digits fits no integer type: numeric, which Python's int()
+            # would refuse past 4300 digits anyway)
+            if _INTEGER.match(v.fval) and len(v.fval.lstrip("+-0")) <= 20:
                 return raw.Literal("int", int(v.fval), p)
             return raw.Literal("numeric", v.fval, p)
         if isinstance(v, ast.Boolean):
