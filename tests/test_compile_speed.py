@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import copypatch
-from copypatch import CompileError, passes, program
+from copypatch import CompileError, passes, plancache, program
 
 TABLE = {"a": np.array([1, 42, 7], dtype=np.int32),
          "b": np.ma.masked_array([5, 0, 9], mask=[False, True, False], dtype=np.int64)}
@@ -36,6 +36,7 @@ def _broken_pass(monkeypatch: pytest.MonkeyPatch) -> None:
         return sp
 
     monkeypatch.setitem(passes.PASSES, "row_loop", bad)  # the last pass
+    plancache.clear()  # no plan made before replayed: the broken pass must run
 
 
 def test_verification_once_on_the_way_out(monkeypatch: pytest.MonkeyPatch) -> None:

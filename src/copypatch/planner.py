@@ -343,6 +343,8 @@ def find_duplicate_ors(qual: Node) -> Node:
 
 def _union(items: list[Node]) -> list[Node]:
     """list_union: items without repeats, in order (a set, not a list scan: inputs can be huge)."""
+    if len(items) < 2:  # nothing to compare: no constant's value is read (plancache.py)
+        return list(items)
     out: list[Node] = []
     seen: set[Node] = set()
     for i in items:
