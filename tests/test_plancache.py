@@ -141,7 +141,7 @@ def test_a_replayed_program_is_its_own() -> None:
 def test_shape_leaves_out_what_only_the_scanner_knows(text: str) -> None:
     got = plancache.shape(text)
     if got is not None:  # only the plain integers are holes; the rest stays in the key
-        key, values = got
+        key, values, _ = got
         assert "1.5" in key or "1e3" in key or "0x10" in key or "1_000" in key or "a1" in key
         assert values in ([], [1])
 
@@ -159,3 +159,18 @@ def test_a_longer_text_gets_the_checks_of_its_length() -> None:
     assert not p.plan_cached and p.filter(TABLE).tolist() == (TABLE["a"] != 3).tolist()
     with pytest.raises(copypatch.CompileError, match="longer than"):
         copypatch.compile("a <> " + "0" * MAX_SQL_LENGTH + "3", TABLE)
+
+
+def test_literal_sites_follow_the_grammars_negation() -> None:
+    """An A_Const is at its digits, or at the first minus sign the grammar folded into it."""
+    text = "a <> -(- 3) AND a - 4 > - 0 AND b <> 5"
+    found = plancache.shape(text)
+    assert found is not None and found.values == [3, 4, 0, 5]
+    sites = plancache.LiteralSites(text, found)
+    assert sites.get(text.index("3")) == (0, 1, 3)
+    assert sites.get(text.index("-(")) == (0, 1, 3)  # two minus signs
+    assert sites.get(text.index("- 3")) == (0, -1, -3)
+    assert sites.get(text.index("4")) == (1, 1, 4)
+    assert sites.get(text.index("- 0")) == (2, -1, 0)
+    assert sites.get(text.index("a - 4") + 2) == (1, -1, -4)  # no A_Const is there (a - 4)
+    assert sites.get(text.index("<>")) is None and sites.get(text.index("b")) is None

@@ -24,6 +24,7 @@ from .nodes import (
     Const,
     DistinctExpr,
     FuncExpr,
+    LiteralSites,
     MinMaxExpr,
     Node,
     NullIfExpr,
@@ -49,9 +50,9 @@ def fits(t: SqlType, v: int) -> bool:
     return lo <= v <= hi
 
 
-def analyze(e: raw.Expr, schema: Schema, params: dict[int, tuple[int, int, int]] | None = None,
+def analyze(e: raw.Expr, schema: Schema, params: LiteralSites | None = None,
             reads: ParamReads | None = None) -> Node:
-    """The typed tree of e. params: the plan cache's literals (plancache.literal_sites): an
+    """The typed tree of e. params: the plan cache's literals (plancache.LiteralSites): an
     integer literal at one of these sites becomes a Param (index, sign, noting its reads in
     `reads`) when its value is the one expected there."""
     return Analyzer(schema, params, reads).transform(e, 0)
@@ -171,7 +172,7 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
 
 class Analyzer:
     def __init__(self, schema: Schema,
-                 params: dict[int, tuple[int, int, int]] | None = None,
+                 params: LiteralSites | None = None,
                  reads: ParamReads | None = None) -> None:
         self.schema = schema
         self.params = params

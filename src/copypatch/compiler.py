@@ -119,6 +119,7 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     timings = Timings()
     key: tuple[Any, ...] | None = None
     values: list[int] = []
+    found: plancache.Shape | None = None
     if isinstance(expression, str):
         # on first use: pglast is a fifth of `import copypatch`
         from .sql import MAX_PARSE_NESTING, MAX_SQL_LENGTH, parse
@@ -129,13 +130,13 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
             # parse() checks a long text's nesting and refuses a too long one: a text of the
             # same shape gets the same checks (its literals may be longer)
             n = len(expression)
-            key = (found[0], n > MAX_PARSE_NESTING, n > MAX_SQL_LENGTH, sch.columns, engine,
+            key = (found.key, n > MAX_PARSE_NESTING, n > MAX_SQL_LENGTH, sch.columns, engine,
                    passes)
-            values = found[1]
+            values = found.values
             plan = plancache.lookup(key)
             if plan is not None:
                 timings.parse = _clock() - t0
-                return Program.replayed(plan, found[1], sch, engine, expression, passes,
+                return Program.replayed(plan, found.values, sch, engine, expression, passes,
                                         verify_each_pass=verify_each_pass, timings=timings)
         tree = parse(expression)
     elif isinstance(expression, raw.Expr):
@@ -149,8 +150,9 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     timings.parse = t1 - t0  # with the checks of the arguments and the schema
     with nesting_guard():
         reads = ParamReads() if key is not None else None
-        node = analyze(tree, sch, plancache.literal_sites(expression) if isinstance(expression, str) and reads else None,
-                       reads)
+        sites = (plancache.LiteralSites(expression, found)
+                 if isinstance(expression, str) and found is not None and reads else None)
+        node = analyze(tree, sch, sites, reads)
         if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
             raise CompileError(
                 f"expression of type {node.type.sql_name} is not supported; cast it to a "

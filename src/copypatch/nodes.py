@@ -10,7 +10,7 @@ how it prints).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .sqltypes import SqlType
 
@@ -76,6 +76,13 @@ def unread_value(c: Const) -> Any:
     """c's value, not counted as a read of a Param's (for the verifier: whether a value passes
     its checks is no decision of the plan's)."""
     return c.__dict__["_value"] if isinstance(c, Param) else c.value
+
+
+class LiteralSites(Protocol):
+    """Where the literals a plan cache abstracts are in the text (plancache.LiteralSites)."""
+
+    def get(self, position: int) -> tuple[int, int, int] | None:
+        """(literal index, sign, the value) of the A_Const at position, if it is one's."""
 
 
 class ParamReads:

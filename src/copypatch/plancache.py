@@ -24,11 +24,12 @@ its range, which are the same for every int4 literal.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from .nodes import Const, Param
 from .sqltypes import SqlType
 from .steps import CallInfo, Step, StepProgram
 
-__all__ = ["CachedPlan", "clear", "literal_sites", "lookup", "record", "replay", "shape"]
+__all__ = ["CachedPlan", "LiteralSites", "Shape", "clear", "lookup", "record", "replay", "shape"]
 
 #: texts the cache does not try: PostgreSQL's scanner would have to find their literals
 _UNSAFE = re.compile(r"['\"$\\\x00]|--|/\*|[^\x00-\x7f]")
@@ -50,9 +51,17 @@ _SPACE_OR_SIGN = " \t\n\r\f\v(-"
 MAX_ENTRIES = 128
 
 
-def shape(text: str) -> tuple[str, list[int]] | None:
-    """The text's shape (its integer literals replaced by holes) and the literals' values, or
-    None when the text is not cacheable."""
+class Shape(NamedTuple):
+    """A cacheable text's shape (its integer literals replaced by holes), the literals' values,
+    and the text cut at them (text, digits, text, ... as _INT.split gives it)."""
+
+    key: str
+    values: list[int]
+    pieces: list[str]
+
+
+def shape(text: str) -> Shape | None:
+    """The text's Shape, or None when the text is not cacheable."""
     if _UNSAFE.search(text) is not None:
         return None
     pieces = _INT.split(text)
@@ -63,7 +72,7 @@ def shape(text: str) -> tuple[str, list[int]] | None:
             return None
     else:
         values = list(map(int, digits))
-    return _HOLE.join(pieces[0::2]), values
+    return Shape(_HOLE.join(pieces[0::2]), values, pieces)
 
 
 def _int4(digits: str) -> int:
@@ -73,22 +82,32 @@ def _int4(digits: str) -> int:
     return -1 if len(d) > 10 or int(d) > _INT4_MAX else int(d)
 
 
-def literal_sites(text: str) -> dict[int, tuple[int, int, int]]:
+class LiteralSites:
     """Where the tree's A_Const of each literal can be: position -> (literal index, sign, the
     value it then has). At its digits; at a minus sign before them (with only minus signs,
     parentheses and spaces between), for the negation the grammar folds in (doNegate: `-1`,
-    `-(1)`, `- -1`), negated once per minus sign from there on."""
-    sites: dict[int, tuple[int, int, int]] = {}
-    for k, m in enumerate(_INT.finditer(text)):
-        p, v = m.start(), _int4(m.group())
-        sites[p] = (k, 1, v)
-        sign, j = 1, p - 1
-        while j >= 0 and text[j] in _SPACE_OR_SIGN:
+    `-(1)`, `- -1`), negated once per minus sign from there on. Asked per A_Const, so that
+    only the literals' starts are found for every literal (in C: sums of the pieces' lengths)."""
+
+    def __init__(self, text: str, found: Shape) -> None:
+        self.text = text
+        self.values = found.values
+        ends = list(itertools.accumulate(map(len, found.pieces)))
+        self.starts = dict(zip(ends[0::2], range(len(found.values))))
+
+    def get(self, p: int) -> tuple[int, int, int] | None:
+        k = self.starts.get(p)
+        if k is not None:
+            return k, 1, self.values[k]
+        text, sign, j = self.text, 1, p
+        while j < len(text) and text[j] in _SPACE_OR_SIGN:
             if text[j] == "-":
                 sign = -sign
-                sites[j] = (k, sign, sign * v)
-            j -= 1
-    return sites
+            j += 1
+        k = self.starts.get(j)
+        if k is None or j == p or text[p] != "-":
+            return None
+        return k, sign, sign * self.values[k]
 
 
 @dataclass
