@@ -16,7 +16,8 @@ The functions mirror PostgreSQL's names and structure so that they can be compar
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, fields, replace
 
 from . import _fmgr
 from ._catalog import catalog
@@ -492,7 +493,43 @@ def plan_qual(node: Node) -> QualPlan:
 
 
 def _dedupe(quals: list[Node]) -> list[Node]:
-    return _union(quals)
+    """list_union of the equivalence quals. Quals of different shapes (their integer literals
+    aside) cannot be equal: when no two share one, none is compared, and no literal's value is
+    read (`a = 1 AND b = 2`'s plan is one for every such text: plancache.py)."""
+    shapes = set()
+    for q in quals:
+        sh = _shape(q)
+        if sh is None or sh in shapes:
+            return _union(quals)
+        shapes.add(sh)
+    return list(quals)
+
+
+def _shape(node: object) -> object:
+    """node's structure, its constants' values left out (equal nodes have equal shapes; a Param
+    equals the Const of its value); None if it holds a NaN elsewhere (not equal to itself,
+    but a node holding one NaN object is: only _union can tell)."""
+    if isinstance(node, Const):
+        return (Const, node.consttype)
+    if isinstance(node, Node):
+        parts: list[object] = [type(node)]
+        for f in fields(node):
+            part = _shape(getattr(node, f.name))
+            if part is None and getattr(node, f.name) is not None:
+                return None
+            parts.append(part)
+        return tuple(parts)
+    if isinstance(node, tuple):
+        items: list[object] = []
+        for x in node:
+            part = _shape(x)
+            if part is None and x is not None:
+                return None
+            items.append(part)
+        return tuple(items)
+    if isinstance(node, float) and math.isnan(node):
+        return None
+    return node
 
 
 def _contradictory_constants(ec: list[Node]) -> bool:
