@@ -177,3 +177,26 @@ def test_literal_sites_follow_the_grammars_negation() -> None:
     assert sites.get(text.index("- 0")) == (2, -1, 0)
     assert sites.get(text.index("a - 4") + 2) == (1, -1, -4)  # no A_Const is there (a - 4)
     assert sites.get(text.index("<>")) is None and sites.get(text.index("b")) is None
+
+
+def test_a_forked_child_is_not_stopped_by_a_lock_its_parent_held() -> None:
+    """A fork() while another thread holds the cache's lock: the child's compile() proceeds."""
+    import os
+    import signal
+
+    copypatch.compile("a > 1", TABLE)
+    plancache._LOCK.__enter__()  # held, as by another thread, when fork() comes
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: a hang is killed by the alarm, and fails the test
+            signal.alarm(60)
+            ok = False
+            try:
+                p = copypatch.compile("a > 2", TABLE)
+                ok = p.plan_cached and p.filter(TABLE).tolist() == (TABLE["a"] > 2).tolist()
+            finally:
+                os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        plancache._LOCK.__exit__(None, None, None)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .layout import Layout, LayoutImage
+from .layout import ForkSafeLock, Layout, LayoutImage
 from .nodes import Const, Param
 from .opcodes import OPS
 from .sqltypes import SqlType
@@ -157,7 +156,9 @@ class CachedPlan:
 
 
 _CACHE: OrderedDict[Any, CachedPlan] = OrderedDict()
-_LOCK = threading.Lock()  # compiles in several threads: an entry evicted between two steps
+#: compiles in several threads (an entry evicted between two steps); renewed in a fork()ed
+#: child, where a thread that held it in the parent does not exist
+_LOCK = ForkSafeLock()
 
 
 def lookup(key: Any) -> CachedPlan | None:
