@@ -40,10 +40,12 @@ from .steps import CallInfo, Step, StepProgram
 
 __all__ = ["CachedPlan", "LiteralSites", "Shape", "clear", "lookup", "record", "replay", "shape"]
 
-#: texts the cache does not try: PostgreSQL's scanner would have to find their literals
-_UNSAFE = re.compile(r"['\"$\\\x00]|--|/\*|[^\x00-\x7f]")
-#: an integer literal: digits with no identifier or number character on either side
-_INT = re.compile(r"(?<![\w.$])(\d+)(?![\w.$])")
+#: what makes the cache leave a text alone (with non-ASCII characters): PostgreSQL's scanner
+#: would have to find its literals (strings, quoted names, dollars, escapes, comments, NUL)
+_UNSAFE = ("'", '"', "$", "\\", "\x00", "--", "/*")
+#: an integer literal: digits with no identifier or number character on either side (ASCII:
+#: a cacheable text is)
+_INT = re.compile(r"(?<![\w.$])([0-9]+)(?![\w.$])", re.ASCII)
 _HOLE = "\uffff"  # not in a cacheable text (ASCII only)
 _INT4_MAX = 2**31 - 1
 _SPACE_OR_SIGN = " \t\n\r\f\v(-"
@@ -62,7 +64,7 @@ class Shape(NamedTuple):
 
 def shape(text: str) -> Shape | None:
     """The text's Shape, or None when the text is not cacheable."""
-    if _UNSAFE.search(text) is not None:
+    if not text.isascii() or any(u in text for u in _UNSAFE):
         return None
     pieces = _INT.split(text)
     digits = pieces[1::2]
