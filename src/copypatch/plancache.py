@@ -7,7 +7,7 @@ stands alone (no letter, digit, underscore, dot or dollar beside it: not `a1`, `
 `0x1f`, `1_000`) fits int4. Such a run is exactly one ICONST token to PostgreSQL's scanner, and
 the text with each replaced by a hole is the shape: two texts of one shape parse to the same
 tree but for those Integers' values. The cache key is the shape with the schema's columns, the
-engine and the passes.
+engine, the passes, and whether the text is over parse()'s length limits (compiler.py).
 
 The cold compile tags each literal's Const as a Param (nodes.py), by its position in the text
 (the A_Const's location: the digits, or the first of the minus signs the grammar folded in), and
