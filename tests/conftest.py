@@ -16,6 +16,16 @@ os.environ.setdefault("COPYPATCH_VERIFY_EACH_PASS", "1")
 
 from helpers import unavailable
 
+
+@pytest.fixture(autouse=True)
+def _fresh_plan_cache() -> None:
+    """Each test starts with compile()'s plan cache empty: a test that patches a stage of
+    compile() (a broken pass, say) must see its texts compiled, not replayed from another
+    test's plans. Within a test the cache works as ever (the fuzzers replay plenty)."""
+    from copypatch import plancache
+
+    plancache.clear()
+
 # -- PostgreSQL (copypatch.pg) ---------------------------------------------------------------------
 
 

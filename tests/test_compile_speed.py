@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import copypatch
-from copypatch import CompileError, passes, program
+from copypatch import CompileError, passes, plancache, program
 
 TABLE = {"a": np.array([1, 42, 7], dtype=np.int32),
          "b": np.ma.masked_array([5, 0, 9], mask=[False, True, False], dtype=np.int64)}
@@ -36,6 +36,7 @@ def _broken_pass(monkeypatch: pytest.MonkeyPatch) -> None:
         return sp
 
     monkeypatch.setitem(passes.PASSES, "row_loop", bad)  # the last pass
+    plancache.clear()  # no plan made before replayed: the broken pass must run
 
 
 def test_verification_once_on_the_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,3 +184,24 @@ def test_positions_count_characters_in_text_that_is_not_ascii() -> None:
         copypatch.compile("1 + nosuch", TABLE)
     with pytest.raises(CompileError, match=r"nosuch.* \(at character 7\)"):
         copypatch.compile("'é' + nosuch", TABLE)
+
+
+def test_import_copypatch_loads_only_what_it_needs() -> None:
+    """The PostgreSQL driver, the fuzzers' and benchmarks' libraries, the parser and the
+    catalog tables are imported on first use, not by `import copypatch`."""
+    import subprocess
+    import sys
+
+    lazy = ("psycopg", "hypothesis", "pyperf", "rich", "matplotlib", "pglast", "capstone",
+            "elftools", "decimal", "copypatch._pgcatalog", "copypatch.pg", "copypatch.testing",
+            "copypatch.bench", "copypatch.fuzz")
+    code = f"import sys, copypatch; print([m for m in {lazy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    # and compile() still finds them
+    code = ("import sys, numpy, copypatch; copypatch.compile('a > 1', {'a': numpy.arange(3)}); "
+            "print('copypatch._pgcatalog' in sys.modules, 'pglast' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["True", "True"]

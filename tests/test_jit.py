@@ -378,6 +378,7 @@ def test_benchmark_functions_run() -> None:
     assert bench_compile.bench_jit_compile(3, "a = 42") > 0
     for stage in (None, *bench_compile.STAGES):
         assert bench_compile.bench_compile(2, "a <> 0 AND a <> 1", "jit", stage) > 0
+        assert bench_compile.bench_compile_warm(2, "10 terms", "jit", stage) >= 0
     for engine in copypatch.ENGINES:
         assert bench_rows.bench_engine(1, "a = 42 AND b > 10", engine, 100) > 0
     assert bench_rows.bench_c_loop(2, 100, False) > 0

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "copypatch"
 
 #: bottom to top; a module may import from its own layer and the ones below
 LAYERS: list[tuple[str, set[str]]] = [
-    ("C core and its tables", {"_core", "_errors", "_pgcatalog", "sqltypes", "opcodes", "_fmgr", "_datetime",
+    ("C core and its tables", {"_core", "_errors", "_pgcatalog", "_catalog", "sqltypes", "opcodes", "_fmgr", "_datetime",
                                "jit", "_stencils"}),
     ("the data the stages share", {"nodes", "schema", "steps"}),
     ("layout and engines", {"layout"}),
@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("passes", {"passes"}),
     ("lowering", {"lower"}),
     ("front end: parse, analyse, plan", {"expr", "sql", "analyze", "planner"}),
-    ("programs", {"program", "compiler", "rawsteps"}),
+    ("programs", {"program", "compiler", "rawsteps", "plancache"}),
     ("the public API", {"__init__"}),
     ("drivers", {"pg", "testing", "workload", "bench", "experiment", "fuzz", "instructions",
                  "_cli", "__main__", "_build", "_pgwatch", "pgprovider"}),

@@ -8,13 +8,12 @@ follow transformAExprIn, transformAExprBetween and transformCaseExpr (parser/par
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Sequence
 from dataclasses import replace
 
 from . import _datetime
-from . import _pgcatalog as catalog
 from . import expr as raw
+from ._catalog import catalog
 from ._errors import CompileError, EvalError
 from .nodes import (
     BooleanTest,
@@ -25,10 +24,13 @@ from .nodes import (
     Const,
     DistinctExpr,
     FuncExpr,
+    LiteralSites,
     MinMaxExpr,
     Node,
     NullIfExpr,
     NullTest,
+    Param,
+    ParamReads,
     ScalarArrayOpExpr,
     Var,
     walk,
@@ -48,8 +50,12 @@ def fits(t: SqlType, v: int) -> bool:
     return lo <= v <= hi
 
 
-def analyze(e: raw.Expr, schema: Schema) -> Node:
-    return Analyzer(schema).transform(e, 0)
+def analyze(e: raw.Expr, schema: Schema, params: LiteralSites | None = None,
+            reads: ParamReads | None = None) -> Node:
+    """The typed tree of e. params: the plan cache's literals (plancache.LiteralSites): an
+    integer literal at one of these sites becomes a Param (index, sign, noting its reads in
+    `reads`) when its value is the one expected there."""
+    return Analyzer(schema, params, reads).transform(e, 0)
 
 
 def _pos(e: raw.Expr) -> int | None:
@@ -58,6 +64,8 @@ def _pos(e: raw.Expr) -> int | None:
 
 def numeric_text(text: str) -> str:
     """numeric_out of a numeric literal, as PostgreSQL prints it in error messages."""
+    import decimal  # on first use, as numeric literals are rare: a tenth of our import time
+
     return format(decimal.Decimal(text), "f")
 
 
@@ -77,6 +85,8 @@ def numeric_to_float(text: str, t: SqlType) -> float:
 
 def numeric_to_int(text: str, t: SqlType) -> int:
     """numeric_int2/4/8 of a literal: round half away from zero, then check the range."""
+    import decimal
+
     v = int(decimal.Decimal(text).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
     if not fits(t, v):
         raise EvalError("22003", {SqlType.INT2: "smallint out of range",
@@ -136,6 +146,8 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
                     "-inf": float("-inf")}
         if low in specials:
             return Const(t, specials[low])
+        import decimal
+
         try:
             decimal.Decimal(s)
             ok = bool(s) and "_" not in s and s.lower() not in ("nan", "snan")
@@ -159,8 +171,12 @@ def type_input(text: str, t: SqlType, position: int | None) -> Const:
 
 
 class Analyzer:
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema,
+                 params: LiteralSites | None = None,
+                 reads: ParamReads | None = None) -> None:
         self.schema = schema
+        self.params = params
+        self.reads = reads
 
     # -- helpers ---------------------------------------------------------------------------
     def coerce(self, node: Node, target: SqlType, e: raw.Expr, context: str = "i") -> Node:
@@ -300,6 +316,8 @@ class Analyzer:
             x, lit, op = b, a, flip[op]
         else:
             return None
+        import decimal
+
         d = decimal.Decimal(str(lit.value))
         outcome: bool | None = None  # the answer for every non-null x, when it does not depend on x
         if d == d.to_integral_value():
@@ -393,6 +411,9 @@ class Analyzer:
         if e.kind == "int":
             v = int(e.value)  # type: ignore[call-overload]
             if fits(SqlType.INT4, v):
+                site = self.params.get(e.site) if self.params and e.site is not None else None
+                if site is not None and site[2] == v:
+                    return Param(SqlType.INT4, v, site[0], site[1], self.reads)
                 return Const(SqlType.INT4, v)
             if fits(SqlType.INT8, v):
                 return Const(SqlType.INT8, v)
@@ -446,8 +467,11 @@ class Analyzer:
         op = "<>" if e.negated else "="
         lexpr = self.transform(e.arg, d)
         items = [self.transform(i, d) for i in e.items]
-        nonvars = [i for i in items if not any(isinstance(n, Var) for n in walk(i))]
-        rest = [i for i in items if any(isinstance(n, Var) for n in walk(i))]
+        # whether each item mentions a column (a constant, the common case, has no children)
+        has_var = [not isinstance(i, Const) and any(isinstance(n, Var) for n in walk(i))
+                   for i in items]
+        nonvars = [i for i, v in zip(items, has_var) if not v]
+        rest = [i for i, v in zip(items, has_var) if v]
         result: Node | None = None
         if len(nonvars) > 1:
             try:

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 
 from . import expr as raw
+from . import plancache
 from ._errors import CompileError
 from .analyze import analyze
 from .layout import check_engine
+from .nodes import ParamReads
 from .passes import OPTIMIZATIONS, check_optimize
 from .planner import eval_const_expressions
 from .program import Program, Timings, nesting_guard
@@ -115,10 +117,27 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     passes = check_optimize(optimize)
     sch = make_schema(schema)
     timings = Timings()
+    key: tuple[Any, ...] | None = None
+    values: list[int] = []
+    found: plancache.Shape | None = None
     if isinstance(expression, str):
-        from .sql import parse  # on first use: pglast is a fifth of `import copypatch`
+        # on first use: pglast is a fifth of `import copypatch`
+        from .sql import MAX_PARSE_NESTING, MAX_SQL_LENGTH, parse
 
         text: str | None = expression
+        found = plancache.shape(expression)
+        if found is not None:
+            # parse() checks a long text's nesting and refuses a too long one: a text of the
+            # same shape gets the same checks (its literals may be longer)
+            n = len(expression)
+            key = (found.key, n > MAX_PARSE_NESTING, n > MAX_SQL_LENGTH, sch.columns, engine,
+                   passes)
+            values = found.values
+            plan = plancache.lookup(key)
+            if plan is not None:
+                timings.parse = _clock() - t0
+                return Program.replayed(plan, found.values, sch, engine, expression, passes,
+                                        verify_each_pass=verify_each_pass, timings=timings)
         tree = parse(expression)
     elif isinstance(expression, raw.Expr):
         text = None
@@ -130,7 +149,10 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
     t1 = _clock()
     timings.parse = t1 - t0  # with the checks of the arguments and the schema
     with nesting_guard():
-        node = analyze(tree, sch)
+        reads = ParamReads() if key is not None else None
+        sites = (plancache.LiteralSites(expression, found)
+                 if isinstance(expression, str) and found is not None and reads else None)
+        node = analyze(tree, sch, sites, reads)
         if node.type in (SqlType.UNKNOWN, SqlType.NUMERIC):
             raise CompileError(
                 f"expression of type {node.type.sql_name} is not supported; cast it to a "
@@ -141,5 +163,11 @@ def _compile(expression: str | raw.Expr, schema: Mapping[str, Any] | Schema, eng
         # fold once now: PostgreSQL raises folding errors at plan time, whatever the table holds
         eval_const_expressions(node)
         timings.plan = _clock() - t2
-        return Program(node, sch, engine, text, passes, verify_each_pass=verify_each_pass,
-                       timings=timings)
+        prog = Program(node, sch, engine, text, passes, verify_each_pass=verify_each_pass,
+                       timings=timings, param_reads=reads)
+    # a plan that read no literal's value, from analysis to the last pass, is one for every
+    # text of its shape (plancache.py)
+    exe = prog.main_executable
+    if key is not None and reads is not None and not reads.read and exe is not None:
+        plancache.record(key, exe.layout, values)
+    return prog

@@ -174,6 +174,9 @@ class Literal(Expr):
     kind: str
     value: object
     position: int | None = None
+    #: where PostgreSQL's A_Const is in the text (its location, which pglast's tree has not):
+    #: the plan cache's literal site (plancache.literal_sites)
+    site: int | None = None
 
 
 @dataclass(eq=False)

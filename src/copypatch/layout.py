@@ -38,46 +38,140 @@ def check_engine(engine: str) -> str:
 class Layout:
     """The C structures of one step program: ExprState, steps, call infos, temporaries, arrays.
 
-    Everything the steps point to is owned here, so it lives exactly as long as the program.
+    Everything the steps point to is owned here, so it lives exactly as long as the program:
+    one zeroed allocation, the block, holds it all (but ARRAY[...]'s per-row arrays), so that a
+    copy of the block with its pointers moved is the same program elsewhere (LayoutImage: the
+    plan cache's programs are laid out that way, with their constants patched in).
     """
 
-    def __init__(self, sp: StepProgram, engine: str) -> None:
-        self.sp = sp
+    def __init__(self, sp: StepProgram, engine: str | None, *, image: bool = False) -> None:
+        """sp laid out and bound to engine (None: to none, the program is not to run);
+        image: keep the block as it was before binding, for copies (self.image)."""
+        self._sp: StepProgram | None = sp
+        self._make_sp: Callable[[], StepProgram] | None = None
         self.engine = engine
-        n = len(sp.steps)
-        self.state = ffi.new("ExprState *")
-        self.steps = ffi.new("ExprEvalStep[]", n)
-        # one allocation per call info, each sized for its own arguments (args is flexible)
-        self.fcinfos = [_fmgr.new_fcinfo(len(call.argtypes)) for call in sp.calls]
-        self.tmp_values = ffi.new("Datum[]", max(1, sp.ntmp))
-        self.tmp_nulls = ffi.new("bool[]", max(1, sp.ntmp))
-        self.keep: list[Any] = []  # arrays' C memory
-        self.array_ptrs = [self._array(t, elems) for t, elems in sp.arrays]
+        steps = sp.steps
+        n = len(steps)
+        ntmp = max(1, sp.ntmp)
+        # the block: ExprState, the steps, the temporaries' values and NULL flags, each call
+        # info sized for its own arguments (args is flexible), each IN list's CpArray, values
+        # and NULL flags; at 8-byte boundaries, as Datum and pointers need
+        off_steps = _align(_STATE_SIZE)
+        off_tmpv = off_steps + n * _STEP_SIZE
+        off_tmpn = off_tmpv + 8 * ntmp
+        at = _align(off_tmpn + ntmp)
+        fc_offs = []
+        for call in sp.calls:
+            fc_offs.append(at)
+            at = _align(at + _FCINFO_SIZE + _ARG_SIZE * len(call.argtypes))
+        arr_offs = []
+        for _, elems in sp.arrays:
+            arr_offs.append(at)
+            at = _align(at + _ARRAY_SIZE + 9 * max(1, len(elems)))
+        self.block = ffi.new("Datum[]", at // 8)
+        base = ffi.cast("char *", self.block)
+        self.state = ffi.cast("ExprState *", base)
+        self.steps = ffi.cast("ExprEvalStep *", base + off_steps)
+        self.tmp_values = ffi.cast("Datum *", base + off_tmpv)
+        self.tmp_nulls = ffi.cast("bool *", base + off_tmpn)
+        self._fc_offs = fc_offs
+        self._fcinfos: list[Any] | None = None
+        fcinfos = self.fcinfos
+        self.keep: list[Any] = []  # ARRAY[...]'s arrays' C memory
+        self.array_ptrs = [self._array(base + off, t, elems)
+                           for off, (t, elems) in zip(arr_offs, sp.arrays)]
 
         for f, call in enumerate(sp.calls):
-            fc = self.fcinfos[f]
+            fc = fcinfos[f]
+            fc.nargs = len(call.argtypes)
             for i, c in call.consts.items():
                 fc.args[i].isnull = c.isnull
                 fc.args[i].value = 0 if c.isnull else to_datum(call.argtypes[i], c.value)
 
         ops = OPS
         fill = _FILL
-        for i, s in enumerate(sp.steps):
+        dests: dict[Dest, tuple[Any, Any]] = {}
+        opcodes = set()
+        for i, s in enumerate(steps):
             st = self.steps[i]
             info = ops[s.opcode]
             st.opcode = info.code
-            if s.dest is not None:
-                st.resvalue, st.resnull = self.dest(s.dest)
+            d = s.dest
+            if d is not None:
+                pair = dests.get(d)
+                if pair is None:
+                    pair = dests[d] = self.dest(d)
+                st.resvalue, st.resnull = pair
             fill[info.kind](self, st.d, s)
+            opcodes.add(info.name)
 
         self.state.steps = self.steps
         self.state.steps_len = n
         for name, mode in (("EEOP_DONE_NEXTROW_FILTER", lib.CP_SCAN_FILTER),
                            ("EEOP_DONE_NEXTROW_EVALUATE", lib.CP_SCAN_EVALUATE)):
-            if any(s.opcode == name for s in sp.steps):
+            if name in opcodes:
                 self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE
+        self.result_type = sp.result_type
+        #: the block as it is before an engine binds it, for copies (image=True; None when a
+        #: pointer leads out of the block)
+        self.image = LayoutImage.of(self, arr_offs) if image else None
+        self._bind(engine)
+
+    @classmethod
+    def from_image(cls, img: LayoutImage, engine: str, patch_words: Any, patch_values: Any,
+                   sp: Callable[[], StepProgram]) -> Layout:
+        """A copy of img's program with the Datums at patch_words (indexes of 8-byte words of
+        the block) set to patch_values, bound to engine; sp makes its step program if one is
+        ever asked for."""
+        self = cls.__new__(cls)
+        self._sp = None
+        self._make_sp = sp
+        self.engine = engine
+        self.block = ffi.new("Datum[]", len(img.words))
+        words = np.frombuffer(ffi.buffer(self.block), dtype=np.uint64)
+        words[:] = img.words
+        base = ffi.cast("char *", self.block)
+        delta = (int(ffi.cast("uintptr_t", base)) - img.base) & 0xFFFF_FFFF_FFFF_FFFF
+        words[img.relocs] += np.uint64(delta)  # wraps around, as a pointer sum does
+        words[patch_words] = patch_values
+        self.state = ffi.cast("ExprState *", base)
+        self.steps = ffi.cast("ExprEvalStep *", base + img.off_steps)
+        self.tmp_values = ffi.cast("Datum *", base + img.off_tmpv)
+        self.tmp_nulls = ffi.cast("bool *", base + img.off_tmpn)
+        self._fc_offs = img.fc_offs
+        self._fcinfos = None
+        self.keep = []
+        self.result_type = img.result_type
+        self.image = None
+        self._bind(engine)
+        return self
+
+    @property
+    def sp(self) -> StepProgram:
+        if self._sp is None:
+            assert self._make_sp is not None
+            self._sp = self._make_sp()
+        return self._sp
+
+    def hand_over_sp(self, make: Callable[[], StepProgram]) -> None:
+        """Let another owner keep the step program (the plan cache); make makes a copy of it
+        if this layout's is ever asked for."""
+        self._sp = None
+        self._make_sp = make
+
+    @property
+    def fcinfos(self) -> list[Any]:
+        if self._fcinfos is None:
+            base = ffi.cast("char *", self.block)
+            self._fcinfos = [ffi.cast("FunctionCallInfoBaseData *", base + off)
+                             for off in self._fc_offs]
+        return self._fcinfos
+
+    def _bind(self, engine: str | None) -> None:
         self.jit: JitCode | None = None
         self.jit_ns = 0  # wall time of the JIT's part (copy + patch + publish, from Python)
+        if engine is None:
+            return
         if engine == "switch":
             self.state.evalfunc = lib.cp_engine_switch()
         elif engine == "goto":
@@ -166,19 +260,119 @@ class Layout:
             return ffi.addressof(arg, "value"), ffi.addressof(arg, "isnull")
         raise ValueError(f"bad destination {d!r}")
 
-    def _array(self, t: SqlType, elems: tuple[Const, ...]) -> Any:
-        arr = ffi.new("CpArray *")
-        values = ffi.new("Datum[]", max(1, len(elems)))
-        nulls = ffi.new("bool[]", max(1, len(elems)))
+    def _array(self, at: Any, t: SqlType, elems: tuple[Const, ...]) -> Any:
+        arr = ffi.cast("CpArray *", at)
+        values = ffi.cast("Datum *", at + _ARRAY_SIZE)
+        nulls = ffi.cast("bool *", at + _ARRAY_SIZE + 8 * max(1, len(elems)))
+        has_nulls = False
         for i, c in enumerate(elems):
-            nulls[i] = c.isnull
-            values[i] = 0 if c.isnull else to_datum(t, c.value)
+            if c.isnull:
+                nulls[i] = has_nulls = True
+            else:
+                values[i] = to_datum(t, c.value)
         arr.nitems = len(elems)
-        arr.has_nulls = any(c.isnull for c in elems)
+        arr.has_nulls = has_nulls
         arr.values = values
         arr.nulls = nulls
-        self.keep += [arr, values, nulls]
         return arr
+
+
+def _align(n: int) -> int:
+    return (n + 7) & ~7
+
+
+_STATE_SIZE: int = ffi.sizeof("ExprState")
+_STEP_SIZE: int = ffi.sizeof("ExprEvalStep")
+_FCINFO_SIZE: int = ffi.offsetof("FunctionCallInfoBaseData", "args")
+_ARG_SIZE: int = ffi.sizeof("NullableDatum")
+_ARG_VALUE: int = ffi.offsetof("NullableDatum", "value")
+_ARRAY_SIZE = _align(ffi.sizeof("CpArray"))
+_STEP_D: int = ffi.offsetof("ExprEvalStep", "d")
+
+
+def _member(kind: str) -> Any:
+    """The ctype of ExprEvalStep.d's member for an operand kind (named after it)."""
+    return dict(dict(ffi.typeof("ExprEvalStep").fields)["d"].type.fields)[kind].type
+
+
+def _pointer_fields(ctype: Any) -> list[int]:
+    """Byte offsets of a struct's data pointers (not function pointers), from cffi's view of the
+    C declaration: a new operand kind's pointers are found with no edit here."""
+    return [f.offset for _, f in ctype.fields if f.type.kind == "pointer"]
+
+
+_CONSTVAL_VALUE: int = _STEP_D + dict(_member("constval").fields)["value"].offset
+#: operand kind -> offsets in an ExprEvalStep of its member's data pointers
+_STEP_POINTERS: dict[str, list[int]] = {
+    kind: [] if kind == "none" else [_STEP_D + off for off in _pointer_fields(_member(kind))]
+    for kind in KINDS
+}
+_RESULT_POINTERS = _pointer_fields(ffi.typeof("ExprEvalStep"))  # resvalue, resnull
+_STATE_POINTERS = _pointer_fields(ffi.typeof("ExprState"))  # steps
+_ARRAY_POINTERS = _pointer_fields(ffi.typeof("CpArray"))  # values, nulls
+
+
+class LayoutImage:
+    """A laid-out program's block before an engine bound it, with the 8-byte words that are
+    pointers into the block (moved by the distance between two blocks in a copy) and where each
+    region of it starts."""
+
+    def __init__(self, words: np.ndarray, base: int, relocs: np.ndarray, off_steps: int,
+                 off_tmpv: int, off_tmpn: int, fc_offs: list[int], arr_offs: list[int],
+                 result_type: SqlType) -> None:
+        self.words = words
+        self.base = base
+        self.relocs = relocs
+        self.off_steps = off_steps
+        self.off_tmpv = off_tmpv
+        self.off_tmpn = off_tmpn
+        self.fc_offs = fc_offs
+        self.arr_offs = arr_offs
+        self.result_type = result_type
+
+    @classmethod
+    def of(cls, layout: Layout, arr_offs: list[int]) -> LayoutImage | None:
+        sp = layout.sp
+        base_p = ffi.cast("char *", layout.block)
+        base = int(ffi.cast("uintptr_t", base_p))
+        words = np.frombuffer(ffi.buffer(layout.block), dtype=np.uint64).copy()
+        size = 8 * len(words)
+        off_steps = int(ffi.cast("uintptr_t", layout.steps)) - base
+        offsets: list[int] = list(_STATE_POINTERS)
+        for i, s in enumerate(sp.steps):
+            at = off_steps + i * _STEP_SIZE
+            kind = OPS[s.opcode].kind
+            if s.dest is not None:
+                offsets += [at + off for off in _RESULT_POINTERS]
+            offsets += [at + off for off in _STEP_POINTERS[kind]]
+            if kind == "constval" and s.array >= 0:  # a Datum that points at an IN list
+                offsets.append(at + _CONSTVAL_VALUE)
+        for off in arr_offs:
+            offsets += [off + p for p in _ARRAY_POINTERS]
+        relocs = np.array(offsets, dtype=np.intp)
+        if (relocs % 8).any():
+            return None
+        relocs //= 8
+        ptrs = words[relocs]
+        # every pointer leads into the block (ARRAY[...]'s arrays do not: no image)
+        if ((ptrs < base) | (ptrs >= base + size)).any():
+            return None
+        return cls(words, base, relocs, off_steps,
+                   int(ffi.cast("uintptr_t", layout.tmp_values)) - base,
+                   int(ffi.cast("uintptr_t", layout.tmp_nulls)) - base,
+                   list(layout._fc_offs), arr_offs, sp.result_type)
+
+    def step_const(self, i: int) -> int:
+        """The index of the word holding step i's constant (a CONST)."""
+        return (self.off_steps + i * _STEP_SIZE + _CONSTVAL_VALUE) // 8
+
+    def call_const(self, f: int, a: int) -> int:
+        """The index of the word holding call info f's constant argument a."""
+        return (self.fc_offs[f] + _FCINFO_SIZE + a * _ARG_SIZE + _ARG_VALUE) // 8
+
+    def array_const(self, j: int, e: int) -> int:
+        """The index of the word holding element e of IN list j."""
+        return (self.arr_offs[j] + _ARRAY_SIZE) // 8 + e
 
 
 #: operand kind -> the Layout method that fills its member of ExprEvalStep.d
@@ -377,10 +571,16 @@ class ForkSafeLock:
 class Executable:
     """One step program bound to an engine, with its C memory."""
 
-    def __init__(self, sp: StepProgram, engine: str) -> None:
+    def __init__(self, sp: StepProgram | None, engine: str, *,
+                 layout: Layout | None = None) -> None:
+        """sp laid out, or a layout made already (a copy of an image: Layout.from_image),
+        whose step program is made on first use."""
         t0 = time.perf_counter_ns()
-        self.sp = sp
-        self.layout = Layout(sp, engine)
+        if layout is None:
+            assert sp is not None
+            layout = Layout(sp, engine)
+        self.layout = layout
+        self.result_type = layout.result_type
         self.compile_ns = time.perf_counter_ns() - t0
         self.jit_ns = self.layout.jit_ns
         if self.layout.jit is not None:
@@ -392,6 +592,10 @@ class Executable:
         self.next_row = ffi.new("int64_t *")  # likewise
         self.state = self.layout.state
         self.binding = ColumnBinding()
+
+    @property
+    def sp(self) -> StepProgram:
+        return self.layout.sp
 
     @property
     def code_size(self) -> int:
@@ -420,10 +624,10 @@ class Executable:
             nulls_buf = ffi.NULL
             result_type = 0
         else:
-            out = np.empty(nrows, dtype=self.sp.result_type.dtype)
+            out = np.empty(nrows, dtype=self.result_type.dtype)
             nulls = np.empty(nrows, dtype=np.bool_)
             nulls_buf = ffi.from_buffer(nulls)
-            result_type = self.sp.result_type.cp_type
+            result_type = self.result_type.cp_type
         out_buf = ffi.from_buffer(out)
         # Python's signal handlers run only in the main thread, between bytecodes: there the scan
         # comes back every SCAN_SLICE_NS so that Ctrl-C is honoured (KeyboardInterrupt leaves

@@ -10,7 +10,7 @@ passes remove). Jumps are patched once their target is known, like ExprEvalPushS
 from __future__ import annotations
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from .nodes import (
     BooleanTest,
     BoolExpr,

@@ -10,6 +10,7 @@ how it prints).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .sqltypes import SqlType
 
@@ -53,6 +54,84 @@ class Const(Node):
     def __repr__(self) -> str:
         return f"Const({self.consttype.value} {self.value!r})"
 
+
+class _CountedValue:
+    """Param.value, a data descriptor over the dataclass field: each read is noted in the
+    Param's ParamReads (the other attributes are plain, and cost nothing more)."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        reads = d["reads"]
+        if reads is not None and reads.active:
+            reads.read = True
+        return d["_value"]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_value"] = value  # Const's frozen __init__ sets it with object.__setattr__
+
+
+def unread_value(c: Const) -> Any:
+    """c's value, not counted as a read of a Param's (for the verifier: whether a value passes
+    its checks is no decision of the plan's)."""
+    return c.__dict__["_value"] if isinstance(c, Param) else c.value
+
+
+class LiteralSites(Protocol):
+    """Where the literals a plan cache abstracts are in the text (plancache.LiteralSites)."""
+
+    def get(self, position: int) -> tuple[int, int, int] | None:
+        """(literal index, sign, the value) of the A_Const at position, if it is one's."""
+
+
+class ParamReads:
+    """Whether anything read a Param's value while it was active: one per compile(), shared by
+    the Params of its literals (no global state: compiles in other threads do not mix)."""
+
+    __slots__ = ("active", "read")
+
+    def __init__(self) -> None:
+        self.active = True
+        self.read = False
+
+
+class Param(Const):
+    """An integer literal of SQL text that compile()'s plan cache abstracts: a Const whose value
+    is literal number `index` of the text (times `sign`, for the minus signs the grammar folded
+    in; index -1 when it is no literal's).
+
+    Equal to the Const of its value and used the same way, but every read of its value (by
+    anything: folding, comparing, hashing, printing) is noted in `reads` while that is active:
+    a plan made with none, from analysis to the last pass, made no decision by the value, and
+    the cache may replay it with other values (plancache.py).
+    """
+
+    index: int
+    sign: int
+    reads: ParamReads | None
+
+    def __init__(self, consttype: SqlType, value: bool | float | None, index: int = -1,
+                 sign: int = 1, reads: ParamReads | None = None) -> None:
+        super().__init__(consttype, value)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "sign", sign)
+        object.__setattr__(self, "reads", reads)
+
+    @property
+    def isnull(self) -> bool:
+        return False  # a number is never NULL: no read of the value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Const):  # a Const's generated __eq__ wants the same class
+            return self.consttype is other.consttype and self.value == other.value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.consttype, self.value))  # the generated Const.__hash__'s
+
+
+setattr(Param, "value", _CountedValue())  # noqa: B010 (after the class: the field stays Const's)
 
 @dataclass(frozen=True)
 class FuncExpr(Node):

@@ -15,10 +15,12 @@ The functions mirror PostgreSQL's names and structure so that they can be compar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+import math
+from dataclasses import dataclass, fields, replace
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from .nodes import (
     BooleanTest,
     BoolExpr,
@@ -342,6 +344,8 @@ def find_duplicate_ors(qual: Node) -> Node:
 
 def _union(items: list[Node]) -> list[Node]:
     """list_union: items without repeats, in order (a set, not a list scan: inputs can be huge)."""
+    if len(items) < 2:  # nothing to compare: no constant's value is read (plancache.py)
+        return list(items)
     out: list[Node] = []
     seen: set[Node] = set()
     for i in items:
@@ -411,10 +415,10 @@ def canonicalize_qual(qual: Node) -> Node:
 # ---- the WHERE clause as ExecQual sees it --------------------------------------------------
 CPU_OPERATOR_COST = 0.0025
 MIN_ARRAY_SIZE_FOR_HASHED_SAOP = 9
-_MERGEJOINABLE = {
-    f for f in catalog.FUNCTIONS
-    if f.endswith("eq") and f not in ("texteq", "numeric_eq")
-}
+@functools.cache
+def _mergejoinable() -> frozenset[str]:
+    return frozenset(f for f in catalog.FUNCTIONS
+                     if f.endswith("eq") and f not in ("texteq", "numeric_eq"))
 
 
 def _hashable(funcname: str) -> bool:
@@ -445,7 +449,7 @@ def qual_cost(node: Node) -> float:
 
 
 def _has_vars(node: Node) -> bool:
-    return any(isinstance(n, Var) for n in walk(node))
+    return not isinstance(node, Const) and any(isinstance(n, Var) for n in walk(node))
 
 
 def _is_equivalence(q: Node) -> bool:
@@ -453,7 +457,7 @@ def _is_equivalence(q: Node) -> bool:
     return (
         isinstance(q, FuncExpr)
         and q.op == "="
-        and q.funcname in _MERGEJOINABLE
+        and q.funcname in _mergejoinable()
         and len(q.args) == 2
     )
 
@@ -489,7 +493,43 @@ def plan_qual(node: Node) -> QualPlan:
 
 
 def _dedupe(quals: list[Node]) -> list[Node]:
-    return _union(quals)
+    """list_union of the equivalence quals. Quals of different shapes (their integer literals
+    aside) cannot be equal: when no two share one, none is compared, and no literal's value is
+    read (`a = 1 AND b = 2`'s plan is one for every such text: plancache.py)."""
+    shapes = set()
+    for q in quals:
+        sh = _shape(q)
+        if sh is None or sh in shapes:
+            return _union(quals)
+        shapes.add(sh)
+    return list(quals)
+
+
+def _shape(node: object) -> object:
+    """node's structure, its constants' values left out (equal nodes have equal shapes; a Param
+    equals the Const of its value); None if it holds a NaN elsewhere (not equal to itself,
+    but a node holding one NaN object is: only _union can tell)."""
+    if isinstance(node, Const):
+        return (Const, node.consttype)
+    if isinstance(node, Node):
+        parts: list[object] = [type(node)]
+        for f in fields(node):
+            part = _shape(getattr(node, f.name))
+            if part is None and getattr(node, f.name) is not None:
+                return None
+            parts.append(part)
+        return tuple(parts)
+    if isinstance(node, tuple):
+        items: list[object] = []
+        for x in node:
+            part = _shape(x)
+            if part is None and x is not None:
+                return None
+            items.append(part)
+        return tuple(items)
+    if isinstance(node, float) and math.isnan(node):
+        return None
+    return node
 
 
 def _contradictory_constants(ec: list[Node]) -> bool:

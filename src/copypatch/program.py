@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from . import plancache
 from ._core import lib
 from ._errors import CompileError
-from .layout import Executable, bind_columns, explain_steps
+from .layout import Executable, Layout, bind_columns, explain_steps
 from .lower import lower_expr, lower_qual
-from .nodes import Node
+from .nodes import Node, ParamReads
 from .passes import OPTIMIZATIONS
 from .passes import optimize as run_passes
 from .planner import QualPlan, eval_const_expressions, plan_qual
@@ -91,7 +92,8 @@ class Program:
 
     def __init__(self, tree: Node, schema: Schema, engine: str, text: str | None,
                  optimize: tuple[str, ...] = OPTIMIZATIONS, *,
-                 verify_each_pass: bool | None = None, timings: Timings | None = None) -> None:
+                 verify_each_pass: bool | None = None, timings: Timings | None = None,
+                 param_reads: ParamReads | None = None) -> None:
         #: time per stage of the main program (compile() adds parsing, analysis and folding)
         self.timings = Timings() if timings is None else timings
         self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
@@ -99,16 +101,80 @@ class Program:
         self.engine = engine
         self.optimize = optimize
         self.text = text
-        self.tree = tree
+        self._tree: Node | None = tree
         self.result_type = tree.type
         self._qual: tuple[QualPlan, Executable | None] | None = None
         self._expr: Executable | None = None
         self.closed = False
+        #: whether the main program was the plan cache's (plancache.py), not compiled afresh
+        self.plan_cached = False
+        # the plan cache's literals: their reads count until the main program's passes are done
+        self._param_reads = param_reads
         # build the main program now, so that compile() pays for it and compile_ns means it
         if self.result_type is SqlType.BOOL:
             self._qual_program()
         else:
             self._expr_program()
+
+    @classmethod
+    def replayed(cls, plan: plancache.CachedPlan, values: list[int], schema: Schema,
+                 engine: str, text: str, optimize: tuple[str, ...], *,
+                 verify_each_pass: bool | None, timings: Timings) -> Program:
+        """The program of a cached plan (plancache.py) with these literals' values: a copy of
+        its C memory with the values patched in (its step program is made only if asked for);
+        the other program (evaluate() of a boolean expression, say) is compiled from the text
+        if it is ever needed."""
+        self = cls.__new__(cls)
+        self.timings = timings
+        self.verify_each_pass = VERIFY_EACH_PASS if verify_each_pass is None else verify_each_pass
+        self.schema = schema
+        self.engine = engine
+        self.optimize = optimize
+        self.text = text
+        self._tree = None
+        self.closed = False
+        self.plan_cached = True
+        self._param_reads = None
+        t0 = _clock()
+        laid = plan.layout()  # the first replay lays the plan out (the layout stage's)
+        t1 = _clock()
+        datums = None if laid is None else plan.datums(values)
+        t2 = _clock()
+        if self.verify_each_pass:
+            verify(plancache.replay(plan, values), schema)
+        t3 = _clock()
+        if laid is None:  # no image (ARRAY[...] of columns): the steps, laid out afresh
+            exe = Executable(plancache.replay(plan, values), engine)
+        else:
+            layout = Layout.from_image(laid[0], engine, laid[1], datums,
+                                       lambda: plancache.replay(plan, values))
+            exe = Executable(None, engine, layout=layout)
+        t4 = _clock()
+        timings.plan += t2 - t1
+        timings.verify += t3 - t2
+        timings.jit += exe.jit_ns
+        timings.layout += t1 - t0 + t4 - t3 - exe.jit_ns
+        self.result_type = plan.sp.result_type
+        self._expr = None
+        self._qual = None
+        if plan.sp.mode == "filter":
+            # a cached plan has quals (a constant WHERE clause has no program to cache)
+            self._qual = (QualPlan([], constant_false=False), exe)
+        else:
+            self._expr = exe
+        return self
+
+    @property
+    def tree(self) -> Node:
+        """The analysed expression (a replayed plan's is analysed again on first use)."""
+        if self._tree is None:
+            from .analyze import analyze
+            from .sql import parse
+
+            assert self.text is not None
+            with nesting_guard():
+                self._tree = analyze(parse(self.text), self.schema)
+        return self._tree
 
     # -- the two programs ---------------------------------------------------------------------
     def _qual_program(self) -> tuple[QualPlan, Executable | None]:
@@ -145,6 +211,8 @@ class Program:
         t1 = _clock()
         try:
             sp = run_passes(sp, self.optimize, self.schema if self.verify_each_pass else None)
+            if self._param_reads is not None:
+                self._param_reads.active = False  # the verifier and the layout read every value
         except CompileError:
             raise
         except Exception:
@@ -163,6 +231,11 @@ class Program:
         tm.jit += exe.jit_ns
         tm.layout += t4 - t3 - exe.jit_ns
         return exe
+
+    @property
+    def main_executable(self) -> Executable | None:
+        """The main program as laid out for its engine (None for a constant WHERE clause)."""
+        return self._main
 
     @property
     def _main(self) -> Executable | None:
@@ -222,7 +295,10 @@ class Program:
         JIT block.
         """
         text = self._explain(mode)
-        return f"{text}\n{self.timings}" if timings else text
+        if not timings:
+            return text
+        cached = " (a cached plan, its constants patched in)" if self.plan_cached else ""
+        return f"{text}\n{self.timings}{cached}"
 
     def _explain(self, mode: str | None) -> str:
         if mode is None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from ._core import lib
 from ._errors import CompileError
 from .compiler import make_schema

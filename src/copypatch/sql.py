@@ -184,7 +184,9 @@ class _MissingInts:
                     sign = -sign
                 i += 1
             t = tokens[i]
-            node.__dict__["ival"] = sign * int(sql[t.start:t.end + 1])
+            # an int4 by now: leading zeros are all that can make it long (over Python's
+            # 4300 digits for int())
+            node.__dict__["ival"] = sign * int(sql[t.start:t.end + 1].lstrip("0") or "0")
 
 
 def _lite(fields: dict[str, Any], name: str) -> Any:
@@ -206,6 +208,10 @@ def _lite(fields: dict[str, Any], name: str) -> Any:
                 if _Locations.char_at is not None and isinstance(loc, int) and loc >= 0:
                     loc = _Locations.char_at[loc]
                 _MissingInts.pending.append((val, loc))
+        elif name == "A_Const" and k == "location":  # not pglast's field: kept apart, only
+            if _Locations.char_at is not None and isinstance(v, int) and v >= 0:  # for the
+                v = _Locations.char_at[v]  # plan cache (a literal's site), never for errors
+            d["cp_site"] = v
         elif k in defaults:  # only pglast's fields: its A_Const has no location, say
             if k == "location" and _Locations.char_at is not None and isinstance(v, int) and v >= 0:
                 v = _Locations.char_at[v]
@@ -436,10 +442,14 @@ class Converter:
             return raw.Literal("null", None, p)
         v = node.val
         if isinstance(v, ast.Integer):
-            return raw.Literal("int", v.ival, p)
+            site = node.__dict__.get("cp_site")
+            site = site - self.offset if isinstance(site, int) and site >= self.offset else None
+            return raw.Literal("int", v.ival, p, site)
         if isinstance(v, ast.Float):
             # make_const: an integer too big for int4 arrives as a Float; it may still be int8
-            if _INTEGER.match(v.fval):
+            # (an integer of over 20 digits fits no integer type: numeric, which Python's int()
+            # would refuse past 4300 digits anyway)
+            if _INTEGER.match(v.fval) and len(v.fval.lstrip("+-0")) <= 20:
                 return raw.Literal("int", int(v.fval), p)
             return raw.Literal("numeric", v.fval, p)
         if isinstance(v, ast.Boolean):

@@ -35,6 +35,7 @@ and flags' have a rule of their own (_RULES, _TYPING).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from . import _fmgr
-from . import _pgcatalog as catalog
+from ._catalog import catalog
 from ._errors import CompileError
-from .nodes import Const
+from .nodes import Const, Param, unread_value
 from .opcodes import (
     KINDS,
     OPERANDS,
@@ -81,7 +82,9 @@ def check_const(c: Any, t: SqlType | None = None) -> str | None:
         return f"constant of unsupported type {c.consttype!r}"
     if t is not None and c.consttype is not t:
         return f"constant of type {c.consttype.value} where {t.value} is expected"
-    v = c.value
+    # read past a Param's count of reads (nodes.py): whether a value passes here is no decision
+    # of the plan's (a plan cache's literal is of int4 and in range whatever its value)
+    v = unread_value(c)
     if v is None:
         return None
     ct = c.consttype
@@ -220,11 +223,12 @@ class _Verifier:
             raise _fail(i, None, f"unknown opcode {s.opcode!r}")
         # exactly the operands of the opcode's kind: the layout fills the kind's member of the
         # step's union from them, so any other one would be silently ignored
-        used = OPERANDS[info.kind]
-        for name, default in STEP_DEFAULTS.items():
-            if name not in used and getattr(s, name) != default:
-                raise _fail(i, s, f"operand {name}={getattr(s, name)!r} means nothing to this "
-                                  "opcode")
+        unused, get_unused, defaults = _UNUSED[info.kind]
+        if get_unused(s) != defaults:
+            for name in unused:
+                if getattr(s, name) != STEP_DEFAULTS[name]:
+                    raise _fail(i, s, f"operand {name}={getattr(s, name)!r} means nothing to "
+                                      "this opcode")
         if info.flags & OpFlag.NO_DEST:
             if s.dest is not None:
                 raise _fail(i, s, "this opcode writes no result")
@@ -407,7 +411,8 @@ class _Verifier:
         written = (typing or _READS[info.kind])(self, s, got, read_all)
         if flags & OpFlag.BOOL_OUT and "DEST" in written:
             written["DEST"] = (SqlType.BOOL, written["DEST"][1])
-        copied = next((got[role] for role, _, e in slots if e.read == "COPY"), None)
+        copied = (next((got[role] for role, _, e in slots if e.read == "COPY"), None)
+                  if info.name in _COPIES else None)
         for role, slot, eff in slots:
             if eff.value != "NONE" or eff.null != "NONE":
                 self.write(slot, eff, written[role], copied if role == "DEST" else None,
@@ -451,19 +456,19 @@ class _Verifier:
         written; a value that was written where the flag says it is not NULL; no NULL at all
         where the step checks none."""
         state = self.st.slots.get(slot) or self.consts.get(slot)
-        what = _describe(slot)
         if state is None:
-            raise _fail(self.i, self.s, f"reads {what} before anything is written there")
+            raise _fail(self.i, self.s,
+                        f"reads {_describe(slot)} before anything is written there")
         t, v, maybe_null = state
         if t == _CONFLICT:
-            raise _fail(self.i, self.s, f"reads {what}, which holds different types on "
-                                        "different paths")
+            raise _fail(self.i, self.s, f"reads {_describe(slot)}, which holds different types "
+                                        "on different paths")
         if mode != "NULL" and v == _NONE:
-            raise _fail(self.i, self.s, f"reads the value of {what}, but only its NULL flag was "
-                                        "written there (the value is stale)")
+            raise _fail(self.i, self.s, f"reads the value of {_describe(slot)}, but only its NULL "
+                                        "flag was written there (the value is stale)")
         if mode == "NONULL" and maybe_null:
-            raise _fail(self.i, self.s, f"reads {what} without a NULL check, but it can be NULL "
-                                        "there")
+            raise _fail(self.i, self.s, f"reads {_describe(slot)} without a NULL check, but it "
+                                        "can be NULL there")
         return state
 
     def want(self, slot: Dest | None, state: SlotState, want: Any, what: str = "value") -> None:
@@ -629,6 +634,18 @@ def step_slots(sp: StepProgram, s: Step, info: OpInfo) -> list[tuple[str, Dest, 
 
 
 
+#: operand kind -> the Step fields it does not use, a getter of them all, and their defaults
+_UNUSED: dict[str, tuple[tuple[str, ...], Callable[[Step], Any], Any]] = {}
+for _kind in KINDS:
+    _names = tuple(n for n in STEP_DEFAULTS if n not in OPERANDS[_kind])
+    # attrgetter of one name gives the value, of several a tuple: compare like with like
+    _UNUSED[_kind] = (_names, operator.attrgetter(*_names) if _names else (lambda s: ()),
+                      tuple(STEP_DEFAULTS[n] for n in _names) if len(_names) != 1
+                      else STEP_DEFAULTS[_names[0]])
+#: the opcodes that copy what they read (a COPY read): others need not look for one
+_COPIES = frozenset(op.name for op in OPS.values()
+                    if any(e.read == "COPY" for e in op.effects.values()))
+
 # every operand kind has both methods: a kind added to the C table fails here, at import
 _OPERAND_CHECKS: dict[str, Callable[[_Verifier, int, Step, OpInfo], None]] = {
     kind: getattr(_Verifier, f"_operands_{kind}") for kind in KINDS
@@ -752,7 +769,12 @@ def _check_arrays(sp: StepProgram) -> None:
         t, elems = arr
         if len(elems) > (1 << 31) - 1:
             raise CompileError(f"invalid program: array {k} has too many elements")
+        # an IN list of integers is most of a big program: its plain elements checked at once
+        lo, hi = t.int_range if t.info.datum == "INT" else (1, 0)
         for e in elems:
+            if (type(e) in (Const, Param) and e.consttype is t
+                    and type(v := unread_value(e)) is int and lo <= v <= hi):
+                continue  # what check_const would find: a Const of type t, an int in range
             why = check_const(e, t)
             if why:
                 raise CompileError(f"invalid program: array {k}: {why}")
