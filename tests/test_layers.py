@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("front end: parse, analyse, plan", {"expr", "sql", "analyze", "planner"}),
     ("programs", {"program", "compiler", "rawsteps"}),
     ("the public API", {"__init__"}),
-    ("drivers", {"pg", "testing", "workload", "bench", "experiment", "fuzz", "instructions",
+    ("drivers", {"pg", "testing", "workload", "peers", "bench", "experiment", "fuzz", "instructions",
                  "_cli", "__main__", "_build", "_pgwatch"}),
 ]
 LAYER_OF = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}

@@ -118,7 +118,7 @@ SITE=$CACHE/site
 reqs=$("$PYTHON" - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
 wanted = ["numpy", "pglast", "cffi", "pytest", "hypothesis", "pyperf", "psycopg", "psycopg-binary",
-          "capstone", "pyelftools", "matplotlib", "rich"]
+          "capstone", "pyelftools", "matplotlib", "rich", "numexpr", "duckdb", "pyarrow"]
 out = []
 for name in wanted:
     try:
