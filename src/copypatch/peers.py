@@ -246,7 +246,7 @@ def _c_prepare(vectorize: bool) -> Callable[[str, Mapping[str, Any]], Run]:
 
 
 def call_measured(run: Callable[[], object]) -> None:
-    """run() inside peers.c's peers_measured_call, which callgrind's --toggle-collect counts."""
+    """run() inside peers.c's peers_measured_region, which callgrind's --toggle-collect counts."""
     lib = c_library(False)
     failed: list[BaseException] = []
 
