@@ -2,7 +2,7 @@
 pick instead (numpy, numexpr, DuckDB, the hand-written C loops).
 
     python benchmarks/count_instructions.py [--rows 200000] [--sql "a = 42" ...]
-    python benchmarks/count_instructions.py --peers [--rows 200000] [--sql "a = 42" ...]
+    python benchmarks/count_instructions.py --peers [--rows 200000] [--sql "a = 42" ...] [--who jit ...]
 
 Without --peers, engines are counted with benchmarks/instructions.py (everything inside cp_scan,
 divided by the rows), with every pass; prints the JIT / goto ratio.
@@ -97,12 +97,12 @@ def engines_main(exprs: list[str], rows: int) -> None:
             print(f"{'jit / goto':18s} {results[sql, 'jit'] / results[sql, 'goto']:8.2f}")
 
 
-def peers_main(exprs: list[str], rows: int) -> None:
+def peers_main(exprs: list[str], rows: int, only: list[str] | None) -> None:
     import copypatch
     from copypatch import peers
 
     peers.check_available()  # PeerUnavailable says what to install
-    who = [*peers.PEERS, *copypatch.ENGINES]
+    who = [w for w in [*peers.PEERS, *copypatch.ENGINES] if only is None or w in only]
     results: dict[tuple[str, str], float] = {}
     for w in who:
         for sql, n in zip(exprs, per_row(w, exprs, rows)):
@@ -123,10 +123,12 @@ def main() -> None:
     ap.add_argument("--sql", action="append", help="repeatable; default: the standard queries")
     ap.add_argument("--peers", action="store_true",
                     help="the peers and the engines, one whole call each (the standard queries)")
+    ap.add_argument("--who", action="append", metavar="NAME",
+                    help="with --peers: a peer or engine to count; repeatable (default: all)")
     args = ap.parse_args()
     exprs = args.sql or list(QUERIES.values())
     if args.peers:
-        peers_main(exprs, args.rows)
+        peers_main(exprs, args.rows, args.who)
     else:
         engines_main(exprs, args.rows)
 

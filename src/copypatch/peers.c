@@ -5,10 +5,11 @@
  *
  * One function per query of copypatch.workload.QUERIES, named c_filter_<name>, over the columns
  * of copypatch.workload.make_table(): a int4 NOT NULL, b int8 with a NULL flag per row (numpy's
- * mask: one byte, nonzero for NULL), c int4 NOT NULL. Each writes one byte per row, 1 where
+ * mask: one byte, 1 for NULL), c int4 NOT NULL. Each writes one byte per row (numpy bool), 1 where
  * WHERE <query> keeps the row: what copypatch's filter() returns. Written as a C programmer
  * writes a filter, branch-free (& and | on 0/1 rather than && and ||) so that -O3 can vectorise
- * it; the NULL rules are PostgreSQL's, by hand (a NULL b makes its comparison false, which is
+ * it (bytes as uint8_t, not bool: GCC 12 does not vectorise these loops over _Bool; it does not
+ * vectorise the IN list either, which it turns into a bit test); the NULL rules are PostgreSQL's, by hand (a NULL b makes its comparison false, which is
  * what WHERE does with NULL, and NULL OR true is true). Unlike PostgreSQL they raise no errors:
  * a + b is computed in int64 without an overflow check (on the standard table it cannot
  * overflow).
@@ -16,12 +17,11 @@
  * peers.py compiles it twice: scalar (-O2 -fno-tree-vectorize: one row at a time, as the engines
  * work) and vectorised (-O3, with AVX2 where the CPU has it).
  */
-#include <stdbool.h>
 #include <stdint.h>
 
 #define FILTER(name) \
-	void c_filter_##name(const int32_t *a, const int64_t *b, const bool *bnull, \
-						 const int32_t *c, int64_t nrows, bool *out)
+	void c_filter_##name(const int32_t *a, const int64_t *b, const uint8_t *bnull, \
+						 const int32_t *c, int64_t nrows, uint8_t *out)
 
 /* a = 42 */
 FILTER(eq)
@@ -51,24 +51,27 @@ FILTER(coalesce_case)
 {
 	for (int64_t i = 0; i < nrows; i++)
 	{
-		int64_t		coalesced = bnull[i] ? c[i] : b[i];
-		int32_t		chosen = a[i] > 50 ? c[i] : a[i];
+		int32_t		av = a[i],
+					cv = c[i];
+		int64_t		coalesced = bnull[i] ? cv : b[i];
+		int32_t		chosen = av > 50 ? cv : av;
 
 		out[i] = (coalesced > 50) & (chosen < 20);
 	}
 }
 
-/* a <> 100 AND a <> 101 AND ... AND a <> 119 AND c >= 0 */
+/* a <> 100 AND a <> 101 AND ... AND a <> 119 AND c >= 0, as it reads */
 FILTER(and20)
 {
 	(void) b, (void) bnull;
 	for (int64_t i = 0; i < nrows; i++)
 	{
-		bool		keep = c[i] >= 0;
+		int32_t		v = a[i];
 
-		for (int32_t k = 100; k < 120; k++)
-			keep &= a[i] != k;
-		out[i] = keep;
+		out[i] = (v != 100) & (v != 101) & (v != 102) & (v != 103) & (v != 104) & (v != 105)
+			& (v != 106) & (v != 107) & (v != 108) & (v != 109) & (v != 110) & (v != 111)
+			& (v != 112) & (v != 113) & (v != 114) & (v != 115) & (v != 116) & (v != 117)
+			& (v != 118) & (v != 119) & (c[i] >= 0);
 	}
 }
 
