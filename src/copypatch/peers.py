@@ -86,7 +86,8 @@ def columns(table: Mapping[str, Any]) -> Columns:
         raise ValueError("columns a and c are NOT NULL in make_table(); the peers assume so")
     b = np.ma.asarray(table["b"])
     return Columns(a=np.ascontiguousarray(np.ma.getdata(table["a"])), b=b,
-                   b_values=np.ascontiguousarray(b.data), b_null=np.ma.getmaskarray(b),
+                   b_values=np.ascontiguousarray(b.data),
+                   b_null=np.ascontiguousarray(np.ma.getmaskarray(b)),
                    c=np.ascontiguousarray(np.ma.getdata(table["c"])))
 
 
