@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
         progress = stack.enter_context(
             Progress("bench", 1 + len(queries) + len(configs) + len(peer_configs) + pg_steps,
                      enabled=not is_worker))
-        if len(peer_queries) < len(queries) and not is_worker:
+        if peer_names and len(peer_queries) < len(queries) and not is_worker:
             progress.note("peers: they know only the standard queries (copypatch.workload), "
                           "so they run on those only")
         with progress.step(f"generating {args.rows:,} rows (seed {args.seed})"):
