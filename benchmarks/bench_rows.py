@@ -1,5 +1,5 @@
 """Per-row cost of a filter scan: every engine on the standard queries, and the hand-written C
-loop (a = 42).
+loop (a = 42, copypatch.peers; the whole set is python -m copypatch bench --peers).
 
     python benchmarks/bench_rows.py -o rows.json [--rows 1000000] [--fast]
     python -m pyperf compare_to rows.json other.json
@@ -9,13 +9,11 @@ Values are per row (pyperf's inner_loops = rows), so the unit reads as ns/row.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pyperf
-from _common import QUERIES, load_c_reference, make_table
+from _common import QUERIES, make_table
 
 import copypatch
+from copypatch import peers
 
 
 def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
@@ -28,15 +26,12 @@ def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
     return pyperf.perf_counter() - t0
 
 
-def bench_c_loop(loops: int, nrows: int, vectorize: bool) -> float:
-    fn = load_c_reference(vectorize)
-    a = make_table(nrows)["a"]
-    mask = np.zeros(nrows, dtype=np.bool_)
-    args: tuple[Any, ...] = (a.ctypes.data, nrows, mask.ctypes.data)
-    fn(*args)
+def bench_c_loop(loops: int, nrows: int, peer: str) -> float:
+    run = peers.prepare(peer, QUERIES["eq"], make_table(nrows))
+    run()
     t0 = pyperf.perf_counter()
     for _ in range(loops):
-        fn(*args)
+        run()
     return pyperf.perf_counter() - t0
 
 
@@ -53,9 +48,9 @@ def main() -> None:
             runner.bench_time_func(
                 f"rows[{name}, {engine}]", bench_engine, sql, engine, nrows, inner_loops=nrows
             )
-    runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, False, inner_loops=nrows)
+    runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, "c-scalar", inner_loops=nrows)
     runner.bench_time_func(
-        "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, True, inner_loops=nrows
+        "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, "c-simd", inner_loops=nrows
     )
 
 

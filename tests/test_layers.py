@@ -19,8 +19,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("front end: parse, analyse, plan", {"expr", "sql", "analyze", "planner"}),
     ("programs", {"program", "compiler", "rawsteps", "plancache"}),
     ("the public API", {"__init__"}),
-    ("drivers", {"pg", "testing", "workload", "bench", "experiment", "fuzz", "instructions",
-                 "_cli", "__main__", "_build", "_pgwatch", "pgprovider"}),
+    ("drivers", {"pg", "testing", "workload", "peers", "bench", "experiment", "fuzz",
+                 "instructions", "_cli", "__main__", "_build", "_pgwatch", "pgprovider"}),
 ]
 LAYER_OF = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}
 

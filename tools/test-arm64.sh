@@ -19,8 +19,9 @@
 # Python through files and sockets only.
 #
 # What does not run, and why (nothing else is deselected):
-#   - tests/test_instructions.py and tests/test_bench.py::test_instruction_counter_runs:
-#     instruction counts come from valgrind, an x86-64 host tool that cannot run aarch64 code.
+#   - tests/test_instructions.py, tests/test_bench.py::test_instruction_counter_runs and
+#     tests/test_peers.py::test_instruction_counter_counts_the_peers: instruction counts come
+#     from valgrind, an x86-64 host tool that cannot run aarch64 code.
 #   - tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time: a wall-clock
 #     bound (30 s) for planning, which emulation (~10-30x slower) is not held to.
 #   - tests/test_verify.py::test_no_leak: bounds the process's RSS growth, which under qemu
@@ -122,7 +123,7 @@ SITE=$CACHE/site
 reqs=$("$PYTHON" - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
 wanted = ["numpy", "pglast", "cffi", "pytest", "hypothesis", "pyperf", "psycopg", "psycopg-binary",
-          "capstone", "pyelftools", "matplotlib", "rich"]
+          "capstone", "pyelftools", "matplotlib", "rich", "numexpr", "duckdb", "pyarrow"]
 out = []
 for name in wanted:
     try:
@@ -176,6 +177,7 @@ if [ ${#args[@]} -eq 0 ]; then
   args=(-q -p no:cacheprovider tests
     --ignore=tests/test_instructions.py
     --deselect=tests/test_bench.py::test_instruction_counter_runs
+    --deselect=tests/test_peers.py::test_instruction_counter_counts_the_peers
     --deselect=tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time
     --deselect=tests/test_verify.py::test_no_leak
     --deselect=tests/test_cli.py::test_the_acceptance_command

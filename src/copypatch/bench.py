@@ -1,7 +1,7 @@
 """The main job: every engine and optimisation level on the standard queries, with pyperf, beside PostgreSQL.
 
     python -m copypatch bench [--rows N] [--engine E ...] [--query SQL ...] [--optimize none|all ...]
-                              [--no-postgres] [--dsn DSN] [--json FILE] [--plot FILE]
+                              [--no-postgres] [--dsn DSN] [--peers] [--json FILE] [--plot FILE]
                               [pyperf options: --rigorous, -o FILE for compare_to, ...]
 
 One pyperf Runner times each (query, engine, optimisation level) in worker processes (pyperf's
@@ -11,11 +11,17 @@ spread of pyperf's values in place of pyperf's own output (which -v brings back)
 given), the same table is loaded into PostgreSQL and each query runs there too, with its JIT off
 and on, timed by EXPLAIN ANALYZE. Before anything is timed, every engine's rows are checked
 against PostgreSQL's (and against each other), and the run stops on any difference.
+
+With --peers, what a user would pick instead (copypatch.peers: numpy, numexpr, DuckDB and the
+hand-written C loop of each standard query, one thread each) runs beside the engines, in the same
+table, JSON and plot, timed the same way on the same rows; each peer's rows are checked against
+copypatch's first, and a peer that disagrees stops the run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 import time
@@ -30,6 +36,7 @@ from ._cli import (
     STEADIER,
     Progress,
     check_queries,
+    fail,
     format_spread,
     is_unstable,
     non_negative_int,
@@ -67,9 +74,28 @@ def level_passes(level: str) -> tuple[str, ...]:
     return () if level == "none" else copypatch.OPTIMIZATIONS
 
 
+def peer_timer(prepare: Callable[[], Callable[[], Any]]) -> Callable[[int], float]:
+    """A pyperf time function: `loops` runs of a peer over the whole table, in seconds. The peer
+    is prepared on the first call, untimed: only the worker that times it pays for its imports
+    (pyarrow's and DuckDB's are seconds under emulation)."""
+    prepared: list[Callable[[], Any]] = []
+
+    def timed(loops: int) -> float:
+        if not prepared:
+            prepared.append(prepare())
+        run = prepared[0]
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            run()
+        return time.perf_counter() - t0
+
+    return timed
+
+
 def check_agreement(query: str, engines: list[str], levels: list[str],
-                    table: Mapping[str, Any], pg: Any | None) -> None:
-    """Every configuration returns the same rows as PostgreSQL (or as each other without it)."""
+                    table: Mapping[str, Any], pg: Any | None) -> np.ndarray:
+    """Every configuration returns the same rows as PostgreSQL (or as each other without it);
+    returns them."""
     import copypatch
 
     # copypatch first: an expression that fails on a row is the user's error, and our EvalError
@@ -82,6 +108,21 @@ def check_agreement(query: str, engines: list[str], levels: list[str],
         if not np.array_equal(rows, ref):
             bad = int(np.flatnonzero(rows != ref)[0])
             raise SystemExit(f"{e}/{lv} disagrees with {who} on {query!r} at row {bad}")
+    return np.asarray(ref)
+
+
+def check_peers(query: str, names: list[str], table: Mapping[str, Any], want: np.ndarray) -> None:
+    """Every peer keeps copypatch's rows (WHERE's: a NULL result drops the row)."""
+    from .peers import prepare
+
+    for p in names:
+        rows = np.asarray(prepare(p, query, table)())
+        if rows.dtype != np.bool_ or rows.shape != want.shape:
+            raise SystemExit(f"peer {p} returned {rows.dtype} {rows.shape}, not one bool per row, "
+                             f"on {query!r}")
+        if not np.array_equal(rows, want):
+            bad = int(np.flatnonzero(rows != want)[0])
+            raise SystemExit(f"peer {p} disagrees with copypatch on {query!r} at row {bad}")
 
 
 @dataclass
@@ -127,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="optimisation level; repeatable (default: none and all)")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--dsn", help="a PostgreSQL server of yours (default: a throwaway cluster)")
+    ap.add_argument("--peers", action="store_true",
+                    help="also numpy, numexpr, DuckDB and hand-written C loops, one thread each "
+                         "(pip install 'copypatch[peers]'; the C loops need a C compiler)")
     ap.add_argument("--json", dest="json_file", metavar="FILE", help="write every number as JSON")
     ap.add_argument("--plot", metavar="FILE", help="write a PNG chart (matplotlib)")
     args = runner.parse_args(argv)
@@ -137,14 +181,20 @@ def main(argv: list[str] | None = None) -> None:
     silenced = quiet_pyperf(args)
     if not is_worker:
         check_queries(queries, make_table(1))
+    peer_names, peer_queries = _peers_wanted(args.peers, queries, is_worker)
     configs = [(q, e, lv) for q in queries for e in engines for lv in levels]
+    peer_configs = [(q, p) for q in peer_queries for p in peer_names]
     want_pg = not is_worker and not args.no_postgres
     # steps: the table, [PostgreSQL: start, load], a check per query, a timing per configuration,
     # [PostgreSQL: a timing per query]
     pg_steps = 2 + len(queries) if want_pg else 0
     with contextlib.ExitStack() as stack:
         progress = stack.enter_context(
-            Progress("bench", 1 + len(queries) + len(configs) + pg_steps, enabled=not is_worker))
+            Progress("bench", 1 + len(queries) + len(configs) + len(peer_configs) + pg_steps,
+                     enabled=not is_worker))
+        if peer_names and len(peer_queries) < len(queries) and not is_worker:
+            progress.note("peers: they know only the standard queries (copypatch.workload), "
+                          "so they run on those only")
         with progress.step(f"generating {args.rows:,} rows (seed {args.seed})"):
             table = make_table(args.rows, args.seed)
         pg = None
@@ -152,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             with progress.step("starting PostgreSQL" if args.dsn is None else "connecting to --dsn"):
                 pg = _start_postgres(args.dsn, progress)
             if pg is None:  # the attempt was one step; loading and timing it are off
-                progress.set_total(2 + len(queries) + len(configs))
+                progress.set_total(2 + len(queries) + len(configs) + len(peer_configs))
             else:
                 stack.callback(pg.close)
                 with progress.step("loading the table into PostgreSQL"):
@@ -160,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
         against = "PostgreSQL's" if pg is not None else "each other's"
         for q in ([] if is_worker else queries):
             with progress.step(f"checking rows against {against}: {shorten(q, 40)}"):
-                check_agreement(q, engines, levels, table, pg)
+                rows = check_agreement(q, engines, levels, table, pg)
+                if q in peer_queries:
+                    check_peers(q, peer_names, table, rows)
         timings: dict[tuple[str, str, str], Timing] = {}
         for q, e, lv in configs:
             with progress.step(f"timing {e}/{lv}: {shorten(q, 40)}"):
@@ -174,6 +226,16 @@ def main(argv: list[str] | None = None) -> None:
                     timings[(q, e, lv)] = Timing(
                         b.median() * 1e9 / args.rows, spread_percent(b), prog.compile_ns,
                         compile_total_ns(q, table, e, level_passes(lv)))
+        peer_times: dict[tuple[str, str], Timing] = {}
+        for q, p in peer_configs:
+            with progress.step(f"timing peer {p}: {shorten(q, 40)}"):
+                from .peers import prepare
+
+                with pyperf_silenced(silenced):
+                    b = runner.bench_time_func(
+                        f"{p}: {q}", peer_timer(functools.partial(prepare, p, q, table)))
+                if b is not None and not is_worker:
+                    peer_times[(q, p)] = Timing(b.median() * 1e9 / args.rows, spread_percent(b), 0)
         if is_worker:
             return
         pg_times: dict[tuple[str, str], PgTiming] = {}
@@ -182,19 +244,36 @@ def main(argv: list[str] | None = None) -> None:
                 with progress.step(f"timing PostgreSQL, JIT off and on: {shorten(q, 40)}"):
                     pg_times.update(time_postgres(pg, [q]))
         pg_version = pg.server_version if pg is not None else None
-    print(format_table(queries, engines, levels, timings, pg_times, args.rows))
+    print(format_table(queries, engines, levels, timings, pg_times, args.rows, peer_times))
     if args.json_file:
         write_json(args.json_file, args.rows, queries, engines, levels, timings, pg_times,
-                   pg_version)
+                   pg_version, peer_times)
         print(f"wrote {args.json_file}", file=sys.stderr)
     if args.plot:
-        plot(args.plot, queries, engines, levels, timings, pg_times, args.rows)
+        plot(args.plot, queries, engines, levels, timings, pg_times, args.rows, peer_times)
         print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _peers_wanted(wanted: bool, queries: list[str], is_worker: bool) -> tuple[list[str], list[str]]:
+    """The peers to run and the queries they run (the standard ones among `queries`); with
+    --peers where a peer cannot run, the command fails saying what to install."""
+    if not wanted:
+        return [], []
+    from .peers import PEERS, PeerUnavailable, check_available, query_name
+
+    if not is_worker:
+        try:
+            check_available()
+        except PeerUnavailable as e:
+            fail(PROG, f"--peers: {e}")
+    return list(PEERS), [q for q in queries if query_name(q) is not None]
 
 
 def _worker_args(cmd: list[str], args: Any) -> None:
     """Forward our knobs to pyperf's worker processes."""
     cmd += ["--rows", str(args.rows), "--seed", str(args.seed), "--no-postgres"]
+    if args.peers:
+        cmd.append("--peers")
     for e in args.engine or ():
         cmd += ["--engine", e]
     for q in args.query or ():
@@ -237,13 +316,23 @@ def time_postgres(pg: Any, queries: list[str]) -> dict[tuple[str, str], PgTiming
     return out
 
 
+def _vs_goto(timings: Mapping[tuple[str, str, str], Timing], q: str, lv: str,
+             ns_per_row: float) -> str:
+    base = timings.get((q, "goto", lv))
+    return f"{base.ns_per_row / ns_per_row:6.2f}x" if base else "      -"
+
+
 def format_table(queries: list[str], engines: list[str], levels: list[str],
                  timings: Mapping[tuple[str, str, str], Timing],
-                 pg_times: Mapping[tuple[str, str], PgTiming], rows: int) -> str:
-    head = (f"{'query':<36} {'engine':<6} {'opt':<4} {'ns/row':>7} {SPREAD_HEAD} {'vs goto':>7} "
+                 pg_times: Mapping[tuple[str, str], PgTiming], rows: int,
+                 peer_times: Mapping[tuple[str, str], Timing] | None = None) -> str:
+    peer_times = peer_times or {}
+    head = (f"{'query':<36} {'engine':<8} {'opt':<4} {'ns/row':>7} {SPREAD_HEAD} {'vs goto':>7} "
             f"{'compile us':>10} {'compile()':>9} | {'pg ns/row':>9} {'pg+jit':>7} "
             f"{'pg plan us':>10} {'pg jit ms':>9}")
     lines = ["", head, "-" * len(head)]
+    # peers are compared with goto at its best level timed (every pass, if it ran)
+    goto_level = "all" if "all" in levels else (levels[0] if levels else "all")
     for q in queries:
         short = shorten(q, 36)
         pg_off, pg_on = pg_times.get((q, "off")), pg_times.get((q, "on"))
@@ -253,13 +342,19 @@ def format_table(queries: list[str], engines: list[str], levels: list[str],
         for e in engines:
             for lv in levels:
                 t = timings[(q, e, lv)]
-                base = timings.get((q, "goto", lv))
-                ratio = f"{base.ns_per_row / t.ns_per_row:6.2f}x" if base else "      -"
-                lines.append(f"{short:<36} {e:<6} {lv:<4} {t.ns_per_row:7.2f} "
-                             f"{format_spread(t.spread)} {ratio:>7} "
+                lines.append(f"{short:<36} {e:<8} {lv:<4} {t.ns_per_row:7.2f} "
+                             f"{format_spread(t.spread)} "
+                             f"{_vs_goto(timings, q, lv, t.ns_per_row):>7} "
                              f"{t.compile_ns / 1e3:10.1f} {t.compile_total_ns / 1e3:9.1f} | "
                              f"{pg_cols}")
                 short, pg_cols = "", ""
+        for (pq, p), t in peer_times.items():
+            if pq == q:
+                lines.append(f"{short:<36} {p:<8} {'-':<4} {t.ns_per_row:7.2f} "
+                             f"{format_spread(t.spread)} "
+                             f"{_vs_goto(timings, q, goto_level, t.ns_per_row):>7} "
+                             f"{'-':>10} {'-':>9} |")
+                short = ""
     lines += ["",
               "ns/row: pyperf median of whole-table filters; ±: relative spread of pyperf's values",
               "(stdev/mean); vs goto: speed-up over the goto interpreter at the same optimisation",
@@ -268,7 +363,15 @@ def format_table(queries: list[str], engines: list[str], levels: list[str],
               "EXPLAIN ANALYZE execution time (best of 5; includes reading and deforming heap",
               "tuples), JIT off and on (jit_above_cost=0), its planning time (us, best of 5) and",
               "the JIT's compile time (ms)."]
-    if any(is_unstable(t.spread) for t in timings.values()):
+    if peer_times:
+        from .peers import PEERS
+
+        lines += ["",
+                  f"peers (--peers; vs goto: against goto/{goto_level}), each returning one bool per",
+                  "row as filter() does, checked against copypatch's rows before timing:"]
+        lines += [f"  {p.name:<8} {p.how}" for p in PEERS.values()
+                  if any(name == p.name for _, name in peer_times)]
+    if any(is_unstable(t.spread) for t in [*timings.values(), *peer_times.values()]):
         lines.append(STEADIER)
     return "\n".join(line.rstrip() for line in lines)
 
@@ -276,7 +379,10 @@ def format_table(queries: list[str], engines: list[str], levels: list[str],
 def write_json(path: str, rows: int, queries: list[str], engines: list[str], levels: list[str],
                timings: Mapping[tuple[str, str, str], Timing],
                pg_times: Mapping[tuple[str, str], PgTiming],
-               postgres_version: int | None) -> None:
+               postgres_version: int | None,
+               peer_times: Mapping[tuple[str, str], Timing] | None = None) -> None:
+    from .peers import PEERS
+
     doc = {
         "rows": rows,
         "postgres_version": postgres_version,
@@ -292,6 +398,11 @@ def write_json(path: str, rows: int, queries: list[str], engines: list[str], lev
              "ns_per_row": t[0] * 1e6 / rows}
             for (q, jit), t in pg_times.items()
         ],
+        "peers": [
+            {"query": q, "peer": p, "how": PEERS[p].how, "ns_per_row": t.ns_per_row,
+             "spread_percent": t.spread}
+            for (q, p), t in (peer_times or {}).items()
+        ],
     }
     with open(path, "w") as f:
         json.dump(doc, f, indent=2)
@@ -299,7 +410,8 @@ def write_json(path: str, rows: int, queries: list[str], engines: list[str], lev
 
 def plot(path: str, queries: list[str], engines: list[str], levels: list[str],
          timings: Mapping[tuple[str, str, str], Timing],
-         pg_times: Mapping[tuple[str, str], PgTiming], rows: int) -> None:
+         pg_times: Mapping[tuple[str, str], PgTiming], rows: int,
+         peer_times: Mapping[tuple[str, str], Timing] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -311,15 +423,23 @@ def plot(path: str, queries: list[str], engines: list[str], levels: list[str],
     for jit in ("off", "on"):
         if all((q, jit) in pg_times for q in queries):
             series.append((f"pg jit={jit}", [pg_times[(q, jit)][0] * 1e6 / rows for q in queries]))
+    peer_times = peer_times or {}
+    for p in dict.fromkeys(name for _, name in peer_times):
+        # a query the peers do not know (not a standard one) gets no bar
+        series.append((p, [peer_times[(q, p)].ns_per_row if (q, p) in peer_times else 0.0
+                           for q in queries]))
     fig, ax = plt.subplots(figsize=(max(8, 2.2 * len(queries)), 4.5))
     width = 0.8 / len(series)
+    colors = plt.get_cmap("tab20" if len(series) > 10 else "tab10").colors  # type: ignore[attr-defined]
     for j, (label, ys) in enumerate(series):
-        ax.bar([i + j * width for i in range(len(queries))], ys, width, label=label)
+        ax.bar([i + j * width for i in range(len(queries))], ys, width, label=label,
+               color=colors[j % len(colors)])
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(queries))])
     ax.set_xticklabels([q if len(q) <= 24 else q[:21] + "..." for q in queries], fontsize="small",
                        rotation=15)
     ax.set_ylabel("ns/row")
-    ax.set_title(f"copypatch engines vs PostgreSQL 15, {rows:,} rows")
+    ax.set_title(f"copypatch engines vs PostgreSQL 15{' and peers' if peer_times else ''}, "
+                 f"{rows:,} rows")
     ax.legend(fontsize="x-small", ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
