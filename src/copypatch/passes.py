@@ -14,6 +14,11 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 - const_specialization: CONST with a value known at compile time to be non-NULL, or NULL.
 - direct_column_reads: a column is read straight from its array (SCAN_COLUMN_<type>) instead of
   being deformed into the scan slot first and copied from there; SCAN_FETCHSOME then goes away.
+- fused_compare: a column compared with a constant by an inlined comparison (inline.def's
+  INLINE_CMP), feeding EEOP_QUAL, becomes one compare-and-branch step, EEOP_QUAL_<f>[_NOTNULL]:
+  three dispatches and two slot round trips become one, and the result is written through
+  `state`, with no destination address to load. A constant on the left is commuted to the right first (42 < a is a > 42). Needs
+  inline_builtins and direct_column_reads, whose opcodes it fuses.
 - row_loop: DONE becomes DONE_NEXTROW_FILTER / _EVALUATE, which store the row's result in the
   scan's output and jump back to step 0 for the next row: the engine is entered once per scan,
   not once per row (no call, return, prologue and epilogue per row; for the JIT, the whole scan
@@ -25,9 +30,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._errors import CompileError
-from .opcodes import INLINED, column_opcode, inline_opcode
+from .opcodes import (
+    INLINED,
+    INLINED_COMPARISONS,
+    OPS,
+    OpFlag,
+    column_opcode,
+    inline_opcode,
+    qual_opcode,
+    scalararrayop_opcode,
+)
 from .schema import Schema
-from .steps import Step, StepProgram
+from .steps import Arg, CallInfo, Result, Step, StepProgram
 from .verify import verify
 
 # the plain calls of a function, which inline_builtins may replace by the function's opcode
@@ -35,7 +49,7 @@ _CALLS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
           "EEOP_FUNCEXPR_STRICT_ARG1")
 
 OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads",
-                 "row_loop")
+                 "fused_compare", "row_loop")
 
 
 def _recode(sp: StepProgram, opcode_for: Callable[[Step], str | None]) -> list[Step]:
@@ -72,6 +86,9 @@ def null_check_elision(sp: StepProgram) -> StepProgram:
 
 def inline_builtins(sp: StepProgram) -> StepProgram:
     def opcode_for(s: Step) -> str | None:
+        if s.opcode == "EEOP_SCALARARRAYOP":  # an IN list: the comparison inlined per element
+            f = sp.calls[s.fcinfo].funcname
+            return scalararrayop_opcode(f) if f in INLINED_COMPARISONS else None
         if s.opcode not in _CALLS or sp.calls[s.fcinfo].funcname not in INLINED:
             return None
         # only a plain FUNCEXPR (no argument can be NULL) drops the null check
@@ -106,6 +123,66 @@ def direct_column_reads(sp: StepProgram) -> StepProgram:
         fetch = [i for i, s in enumerate(steps) if s.opcode == "EEOP_SCAN_FETCHSOME"]
         if fetch:
             sp.steps = remove_steps(steps, fetch)
+    return sp
+
+
+# the commuted comparison (a < b is b > a), by the operator's suffix; int48 <-> int84
+_COMMUTED_OP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+_COMMUTED_TYPES = {"int48": "int84", "int84": "int48"}
+
+
+def _commuted(funcname: str) -> str | None:
+    types, op = funcname[:-2], funcname[-2:]
+    f = _COMMUTED_TYPES.get(types, types) + _COMMUTED_OP.get(op, "??")
+    return f if f in INLINED_COMPARISONS else None
+
+
+def _commute(call: CallInfo) -> None:
+    """A comparison of a constant with a value, made the value's with the constant: its one
+    reader (the call being fused) sees argument 0 as its argument 1 and the reverse."""
+    f = _commuted(call.funcname)
+    assert f is not None
+    call.funcname = f
+    call.argtypes = call.argtypes[::-1]
+    call.consts = {1 - a: c for a, c in call.consts.items()}
+    call.maybe_null = call.maybe_null[::-1]
+
+
+def fused_compare(sp: StepProgram) -> StepProgram:
+    steps = sp.steps
+    targets = {s.jumpdone for s in steps if s.jumpdone >= 0 and OPS[s.opcode].flags & OpFlag.JUMPS}
+    doomed: list[int] = []
+    i = 0
+    while i + 2 < len(steps):
+        col, cmp, test = steps[i], steps[i + 1], steps[i + 2]
+        info = OPS[col.opcode]
+        i += 1
+        if (info.kind != "column" or cmp.fcinfo < 0 or i in targets or i + 1 in targets
+                or test.dest != cmp.dest or col.var_type is None):
+            continue
+        call = sp.calls[cmp.fcinfo]
+        f = call.funcname
+        if (f not in INLINED_COMPARISONS or OPS[cmp.opcode].kind != "func"
+                or not OPS[cmp.opcode].flags & OpFlag.INLINE or len(call.argtypes) != 2):
+            continue
+        const = call.consts.get(1 if col.dest == Arg(cmp.fcinfo, 0) else 0)
+        if const is None or const.isnull or col.dest not in (Arg(cmp.fcinfo, 0), Arg(cmp.fcinfo, 1)):
+            continue
+        nonull = bool(info.flags & OpFlag.NONULL)
+        if test.opcode != "EEOP_QUAL" or type(test.dest) is not Result:
+            continue
+        if col.dest == Arg(cmp.fcinfo, 1):  # the constant on the left: commute
+            if _commuted(f) is None or sum(s.fcinfo == cmp.fcinfo for s in steps) != 1:
+                continue
+            _commute(call)
+        fused = Step(qual_opcode(call.funcname, nonull), cmp.dest, attnum=col.attnum,
+                     fcinfo=cmp.fcinfo, jumpdone=test.jumpdone, var_name=col.var_name,
+                     var_type=col.var_type, var_nullable=col.var_nullable)
+        steps[i - 1] = fused
+        doomed += [i, i + 1]
+        i += 2
+    if doomed:
+        sp.steps = remove_steps(steps, doomed)
     return sp
 
 
@@ -147,9 +224,17 @@ PASSES = {
     "inline_builtins": inline_builtins,
     "const_specialization": const_specialization,
     "direct_column_reads": direct_column_reads,
+    "fused_compare": fused_compare,
     "row_loop": row_loop,
 }
 assert tuple(PASSES) == OPTIMIZATIONS
+
+
+def _shape(sp: StepProgram) -> list[tuple[object, ...]]:
+    """What a pass can change: each step's opcode and operands, and the calls it reads (a pass
+    that changes none of them leaves a program the verifier has already seen)."""
+    return [(s.opcode, s.dest, s.jumpdone, s.attnum, s.fcinfo, s.const, s.array) for s in sp.steps] + [
+        (c.funcname, c.argtypes) for c in sp.calls]
 
 
 def check_optimize(optimize: object) -> tuple[str, ...]:
@@ -173,8 +258,9 @@ def optimize(sp: StepProgram, passes: tuple[str, ...], schema: Schema | None = N
         verify(sp, schema)
     for name in OPTIMIZATIONS:
         if name in passes:
+            before = _shape(sp) if schema is not None else None
             sp = PASSES[name](sp)
-            if schema is not None:
+            if schema is not None and _shape(sp) != before:  # unchanged: verified already
                 try:
                     verify(sp, schema)
                 except CompileError as e:
