@@ -261,14 +261,15 @@ typedef struct ExprEvalStep
 		}			arrayexpr;
 
 		/*
-		 * for EEOP_QUAL_<f>[_NOTNULL]: column attnum of the current row compared with a
-		 * constant (argument 1 of the comparison's call info, copied here by the layout)
+		 * for EEOP_QUAL_[ANY_]<f>[_NOTNULL]: column attnum of the current row compared with a
+		 * constant (argument 1 of the comparison's call info, copied here by the layout), or
+		 * with each element of a constant array (ANY: the CpArray's address)
 		 */
 		struct
 		{
 			int32_t		jumpdone;	/* where to go unless the comparison is TRUE */
 			int32_t		attnum;		/* 0-based column index */
-			Datum		value;		/* the constant */
+			Datum		value;		/* the constant, or the array */
 		}			colcmp;
 	}			d;
 } ExprEvalStep;

@@ -498,19 +498,34 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 #undef INLINE
 
 /*
- * One body for every fused compare-and-branch EEOP_QUAL_<f>[_NOTNULL] (an INLINE_CMP of
- * inline.def): column attnum of the current row <f> the constant, FALSE for a NULL, written to
- * the result (its destination, always), then a jump unless TRUE. The value is loaded as <f>'s first argument type
+ * One body for every fused compare-and-branch EEOP_QUAL_[ANY_]<f>[_NOTNULL] (an INLINE_CMP of
+ * inline.def): column attnum of the current row <f> the constant (ANY: some element of the
+ * constant array), FALSE for a NULL, written to the result (its destination, always), then a
+ * jump unless TRUE. The value is loaded as <f>'s first argument type
  * (<f>_load0), which the verifier has checked is the column's.
  */
-#define CP_QUAL_CMP(f, check_nulls) \
+#define CP_QUAL_CMP(f, check_nulls, any) \
 { \
 	const CpColumn *col = &econtext->columns[op->d.colcmp.attnum]; \
 	int64_t		row = econtext->row; \
-	bool		pass; \
+	bool		pass = false; \
 	\
-	pass = !((check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]) && \
-		DatumGetBool(f##_impl(f##_load0(col->data + row * col->stride), op->d.colcmp.value)); \
+	if (!((check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride])) \
+	{ \
+		Datum		x = f##_load0(col->data + row * col->stride); \
+		\
+		if (!(any)) \
+			pass = DatumGetBool(f##_impl(x, op->d.colcmp.value)); \
+		else \
+		{ \
+			/* an IN list: some non-NULL element compares TRUE */ \
+			const CpArray *arr = (const CpArray *) (uintptr_t) op->d.colcmp.value; \
+			\
+			for (int32_t i = 0; i < arr->nitems && !pass; i++) \
+				pass = !(arr->has_nulls && arr->nulls[i]) && \
+					DatumGetBool(f##_impl(x, arr->values[i])); \
+		} \
+	} \
 	/* the destination is the result (verified): written through state, with no address */ \
 	state->resvalue = BoolGetDatum(pass); \
 	state->resnull = false; \
@@ -558,8 +573,10 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 }
 #define INLINE(f)
 #define INLINE_CMP(f) \
-CASE(EEOP_QUAL_##f) CP_QUAL_CMP(f, true) \
-CASE(EEOP_QUAL_##f##_NOTNULL) CP_QUAL_CMP(f, false) \
+CASE(EEOP_QUAL_##f) CP_QUAL_CMP(f, true, false) \
+CASE(EEOP_QUAL_##f##_NOTNULL) CP_QUAL_CMP(f, false, false) \
+CASE(EEOP_QUAL_ANY_##f) CP_QUAL_CMP(f, true, true) \
+CASE(EEOP_QUAL_ANY_##f##_NOTNULL) CP_QUAL_CMP(f, false, true) \
 CASE(EEOP_SCALARARRAYOP_##f) CP_SCALARARRAYOP_INLINE(f)
 #include "inline.def"
 #undef INLINE_CMP

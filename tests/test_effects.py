@@ -259,7 +259,8 @@ def test_every_opcode_runs_on_the_checking_interpreter() -> None:
             k = f"1::{ty}"
             sql += [f"m_{tx} {_OPS_SQL[op]} {k}", f"n_{tx} {_OPS_SQL[op]} {k}",
                     f"m_{tx} {_OPS_SQL[op]} ANY (ARRAY[{k}, NULL])",
-                    f"n_{tx} {_OPS_SQL[op]} ALL (ARRAY[{k}, 2::{ty}])"]
+                    f"n_{tx} {_OPS_SQL[op]} ALL (ARRAY[{k}, 2::{ty}])",
+                    f"n_{tx} {_OPS_SQL[op]} ANY (ARRAY[{k}, 2::{ty}])"]
     for t in testing.TYPES:
         sql.append(f"(m_{t.value} IS NULL) = (n_{t.value} IS NULL)")
     before = testing.CHECKED_OPCODES.copy()

@@ -71,6 +71,29 @@ def test_errors_report_the_first_failing_row_after_a_fused_step() -> None:
     assert error(sql, TABLE, "filter") == ("22012", "division by zero", 3)
 
 
+@pytest.mark.parametrize("sql, fused", [
+    ("a IN (1, 7, 42, 64, 99)", "EEOP_QUAL_ANY_int4eq_NOTNULL"),
+    ("b IN (10, 11, NULL)", "EEOP_QUAL_ANY_int8eq"),  # NULL elements and values: never TRUE
+    ("f IN (0.5, 'NaN', NULL)", "EEOP_QUAL_ANY_float8eq"),
+    ("a < ANY (ARRAY[0, NULL])", "EEOP_QUAL_ANY_int4lt_NOTNULL"),
+    ("a = ANY (ARRAY[]::int4[])", "EEOP_QUAL_ANY_int4eq_NOTNULL"),  # empty: FALSE
+    ("a IN (1, 7) AND b IN (10, 12)", "EEOP_QUAL_ANY_int8eq"),
+])
+def test_in_list_fused_in_a_qual(sql: str, fused: str) -> None:
+    ops = opcodes(sql)
+    assert fused in ops and "EEOP_QUAL" not in ops, ops
+    assert values(sql, TABLE, "filter") == outcome(sql, TABLE, "filter", "switch", optimize=())[1]
+
+
+def test_in_list_not_fused() -> None:
+    # ALL, and NOT IN (<> ALL), keep their SCALARARRAYOP (inlined); so does a per-row array
+    for sql in ("a NOT IN (1, 7, 42)", "a >= ALL (ARRAY[0, NULL])", "b > ANY (ARRAY[a, c])"):
+        ops = opcodes(sql)
+        assert any(o.startswith("EEOP_SCALARARRAYOP_") for o in ops), ops
+        assert not any(o.startswith("EEOP_QUAL_ANY") for o in ops), ops
+        run_all(sql, TABLE, "filter")
+
+
 @pytest.mark.parametrize("sql", [
     "a IN (1, 7, 42, 64, 99)",
     "a IN (1, NULL, 42)",  # a NULL element: NULL where no element matches

@@ -174,9 +174,11 @@ def test_every_optimised_opcode_is_exercised() -> None:
         if fname in INLINED_COMPARISONS:  # the fused forms, and the IN list's
             k = {"int2": "1::int2", "int8": "1::int8", "int48": "1::int8"}.get(t, "1")
             sqls += [f"x {SYMBOL[op]} {k}", f"xn {SYMBOL[op]} {k}",
-                     f"x {SYMBOL[op]} ANY (ARRAY[{k}, {k}])"]
+                     f"x {SYMBOL[op]} ANY (ARRAY[{k}, {k}])", f"xn {SYMBOL[op]} ANY (ARRAY[{k}, {k}])"]
         for sql in sqls:
-            produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
+            prog = copypatch.compile(sql, table)
+            for mode in ("filter", "evaluate") if prog.result_type is SqlType.BOOL else ("evaluate",):
+                produced |= set(re.findall(r"EEOP_\w+", prog.explain(mode)))
     for dtype in (t.dtype for t in SqlType.stored()):  # a SCAN_COLUMN pair per type
         table = {"c": np.zeros(1, dtype=dtype), "cn": np.ma.masked_array(np.zeros(1, dtype=dtype))}
         for sql in ("c IS NULL", "cn IS NULL"):

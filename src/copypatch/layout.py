@@ -160,7 +160,10 @@ class Layout:
         call = self.sp.calls[s.fcinfo]
         d.colcmp.jumpdone = s.jumpdone
         d.colcmp.attnum = s.attnum
-        d.colcmp.value = to_datum(call.argtypes[1], call.consts[1].value)  # verified not NULL
+        if s.array >= 0:  # ANY: the IN list's array
+            d.colcmp.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
+        else:
+            d.colcmp.value = to_datum(call.argtypes[1], call.consts[1].value)  # verified not NULL
 
     def dest(self, d: Dest) -> tuple[Any, Any]:
         if isinstance(d, Result):
@@ -226,7 +229,11 @@ def _explain_minmax(sp: StepProgram, s: Step) -> list[str]:
 def _explain_colcmp(sp: StepProgram, s: Step) -> str:
     call = sp.calls[s.fcinfo]
     column = s.var_name or f"column{s.attnum}"
-    return f"{call.funcname}({column}, {call.consts[1].value!r}) jumpdone={s.jumpdone}"
+    if s.array >= 0:
+        other = "ANY " + _explain_constval(sp, s)[0]
+    else:
+        other = repr(call.consts[1].value)
+    return f"{call.funcname}({column}, {other}) jumpdone={s.jumpdone}"
 
 
 #: operand kind -> its operands as explain shows them

@@ -76,7 +76,7 @@ OPERANDS: dict[str, tuple[str, ...]] = {
     "minmax": ("fcinfo", "tmp", "nelems", "least"),
     "casetest": ("tmp",),
     "arrayexpr": ("tmp", "nelems"),
-    "colcmp": ("jumpdone", "attnum", "fcinfo"),
+    "colcmp": ("jumpdone", "attnum", "fcinfo", "array"),
 }
 assert tuple(OPERANDS) == KINDS, "OPERANDS is out of whack with csrc/api.h's CpOperandKind"
 
@@ -153,10 +153,11 @@ def inline_opcode(funcname: str, nonull: bool) -> str:
     return f"EEOP_INLINE_{funcname}{'_NONULL' if nonull else ''}"
 
 
-def qual_opcode(funcname: str, nonull: bool) -> str:
-    """The fused compare-and-branch of a column with a constant by comparison funcname (kind
-    "colcmp"), or its form for a column with no NULLs."""
-    return f"EEOP_QUAL_{funcname}{'_NOTNULL' if nonull else ''}"
+def qual_opcode(funcname: str, nonull: bool, any_: bool = False) -> str:
+    """The fused compare-and-branch of a column with a constant (any_: with the elements of a
+    constant array) by comparison funcname (kind "colcmp"), or its form for a column with no
+    NULLs."""
+    return f"EEOP_QUAL_{'ANY_' if any_ else ''}{funcname}{'_NOTNULL' if nonull else ''}"
 
 
 def scalararrayop_opcode(funcname: str) -> str:

@@ -17,7 +17,8 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 - fused_compare: a column compared with a constant by an inlined comparison (inline.def's
   INLINE_CMP), feeding EEOP_QUAL, becomes one compare-and-branch step, EEOP_QUAL_<f>[_NOTNULL]:
   three dispatches and two slot round trips become one, and the result is written through
-  `state`, with no destination address to load. A constant on the left is commuted to the right first (42 < a is a > 42). Needs
+  `state`, with no destination address to load. Likewise a column's IN list (= ANY of a constant
+  array) tested by QUAL: EEOP_QUAL_ANY_<f>[_NOTNULL], four steps in one. A constant on the left is commuted to the right first (42 < a is a > 42). Needs
   inline_builtins and direct_column_reads, whose opcodes it fuses.
 - row_loop: DONE becomes DONE_NEXTROW_FILTER / _EVALUATE, which store the row's result in the
   scan's output and jump back to step 0 for the next row: the engine is entered once per scan,
@@ -41,7 +42,7 @@ from .opcodes import (
     scalararrayop_opcode,
 )
 from .schema import Schema
-from .steps import Arg, CallInfo, Result, Step, StepProgram
+from .steps import Arg, CallInfo, Step, StepProgram
 from .verify import verify
 
 # the plain calls of a function, which inline_builtins may replace by the function's opcode
@@ -148,39 +149,74 @@ def _commute(call: CallInfo) -> None:
     call.maybe_null = call.maybe_null[::-1]
 
 
+def _fuse_in_list(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
+    """Steps i..i+3 as one EEOP_QUAL_ANY_<f>, if they are a column's IN list tested by QUAL: the
+    column read into argument 0, the constant array, ANY over it, and the QUAL."""
+    steps = sp.steps
+    if i + 4 >= len(steps) or targets & {i + 1, i + 2, i + 3}:
+        return None
+    col, arr, saop, test = steps[i:i + 4]
+    if (OPS[saop.opcode].kind != "scalararrayop" or not saop.use_or or arr.array < 0
+            or OPS[arr.opcode].kind != "constval" or col.dest != Arg(saop.fcinfo, 0)
+            or not arr.dest == saop.dest == test.dest or test.opcode != "EEOP_QUAL"
+            or sp.calls[saop.fcinfo].funcname not in INLINED_COMPARISONS):
+        return None
+    return Step(qual_opcode(sp.calls[saop.fcinfo].funcname, bool(OPS[col.opcode].flags & OpFlag.NONULL),
+                            any_=True),
+                test.dest, attnum=col.attnum, fcinfo=saop.fcinfo, array=arr.array,
+                jumpdone=test.jumpdone, var_name=col.var_name, var_type=col.var_type,
+                var_nullable=col.var_nullable)
+
+
+def _fuse_compare(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
+    """Steps i..i+2 as one EEOP_QUAL_<f>, if they are a column compared with a constant and tested
+    by QUAL (a constant on the left is commuted to the right)."""
+    steps = sp.steps
+    if i + 3 >= len(steps) or targets & {i + 1, i + 2}:
+        return None
+    col, cmp, test = steps[i:i + 3]
+    if (cmp.fcinfo < 0 or OPS[cmp.opcode].kind != "func" or not OPS[cmp.opcode].flags & OpFlag.INLINE
+            or test.opcode != "EEOP_QUAL" or test.dest != cmp.dest):
+        return None
+    call = sp.calls[cmp.fcinfo]
+    if call.funcname not in INLINED_COMPARISONS or len(call.argtypes) != 2:
+        return None
+    if col.dest == Arg(cmp.fcinfo, 0):
+        const = call.consts.get(1)
+    elif col.dest == Arg(cmp.fcinfo, 1):  # the constant on the left: commuted, if it can be
+        const = call.consts.get(0)
+        if _commuted(call.funcname) is None or sum(s.fcinfo == cmp.fcinfo for s in steps) != 1:
+            return None
+    else:
+        return None
+    if const is None or const.isnull:
+        return None
+    if col.dest == Arg(cmp.fcinfo, 1):
+        _commute(call)
+    return Step(qual_opcode(call.funcname, bool(OPS[col.opcode].flags & OpFlag.NONULL)), test.dest,
+                attnum=col.attnum, fcinfo=cmp.fcinfo, jumpdone=test.jumpdone,
+                var_name=col.var_name, var_type=col.var_type, var_nullable=col.var_nullable)
+
+
 def fused_compare(sp: StepProgram) -> StepProgram:
     steps = sp.steps
     targets = {s.jumpdone for s in steps if s.jumpdone >= 0 and OPS[s.opcode].flags & OpFlag.JUMPS}
     doomed: list[int] = []
     i = 0
-    while i + 2 < len(steps):
-        col, cmp, test = steps[i], steps[i + 1], steps[i + 2]
-        info = OPS[col.opcode]
-        i += 1
-        if (info.kind != "column" or cmp.fcinfo < 0 or i in targets or i + 1 in targets
-                or test.dest != cmp.dest or col.var_type is None):
+    while i < len(steps):
+        s = steps[i]
+        if OPS[s.opcode].kind != "column" or s.var_type is None:
+            i += 1
             continue
-        call = sp.calls[cmp.fcinfo]
-        f = call.funcname
-        if (f not in INLINED_COMPARISONS or OPS[cmp.opcode].kind != "func"
-                or not OPS[cmp.opcode].flags & OpFlag.INLINE or len(call.argtypes) != 2):
-            continue
-        const = call.consts.get(1 if col.dest == Arg(cmp.fcinfo, 0) else 0)
-        if const is None or const.isnull or col.dest not in (Arg(cmp.fcinfo, 0), Arg(cmp.fcinfo, 1)):
-            continue
-        nonull = bool(info.flags & OpFlag.NONULL)
-        if test.opcode != "EEOP_QUAL" or type(test.dest) is not Result:
-            continue
-        if col.dest == Arg(cmp.fcinfo, 1):  # the constant on the left: commute
-            if _commuted(f) is None or sum(s.fcinfo == cmp.fcinfo for s in steps) != 1:
-                continue
-            _commute(call)
-        fused = Step(qual_opcode(call.funcname, nonull), cmp.dest, attnum=col.attnum,
-                     fcinfo=cmp.fcinfo, jumpdone=test.jumpdone, var_name=col.var_name,
-                     var_type=col.var_type, var_nullable=col.var_nullable)
-        steps[i - 1] = fused
-        doomed += [i, i + 1]
-        i += 2
+        for fuse, n in ((_fuse_compare, 3), (_fuse_in_list, 4)):
+            fused = fuse(sp, i, targets)
+            if fused is not None:
+                steps[i] = fused
+                doomed += range(i + 1, i + n)
+                i += n
+                break
+        else:
+            i += 1
     if doomed:
         sp.steps = remove_steps(steps, doomed)
     return sp

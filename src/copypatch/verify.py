@@ -386,17 +386,27 @@ class _Verifier:
         call = self.call(i, s)
         col = self.schema.columns[s.attnum]
         nonull = bool(info.flags & OpFlag.NONULL)
-        if info.name != qual_opcode(call.funcname, nonull):
+        any_ = _is_int(s.array) and s.array >= 0
+        if info.name != qual_opcode(call.funcname, nonull, any_):
             raise _fail(i, s, f"the opcode compares with another function than its call info's "
-                              f"{call.funcname}")
+                              f"{call.funcname}, or {'without' if any_ else 'with'} an array")
         if nonull and col.nullable:
             raise _fail(i, s, f"column {s.attnum} ({col.name}) is nullable")
         if type(s.dest) is not Result:
             raise _fail(i, s, "a fused QUAL works on the result")
-        const = call.consts.get(1)
-        if len(call.argtypes) != 2 or call.argtypes[0] != col.type or const is None or const.isnull:
+        if len(call.argtypes) != 2 or call.argtypes[0] != col.type:
             raise _fail(i, s, f"{call.funcname} does not compare column {s.attnum} ({col.name}, "
-                              f"{col.type.value}) with a non-NULL constant")
+                              f"{col.type.value})")
+        if any_:
+            if s.array >= len(self.sp.arrays):
+                raise _fail(i, s, f"array {s.array} (the program has {len(self.sp.arrays)})")
+            if self.sp.arrays[s.array][0] != call.argtypes[1] or call.consts:
+                raise _fail(i, s, f"{call.funcname} does not compare with the array's elements")
+            return
+        const = call.consts.get(1)
+        if const is None or const.isnull:
+            raise _fail(i, s, f"{call.funcname} does not compare column {s.attnum} ({col.name}) "
+                              "with a non-NULL constant")
 
     # ---- what a reachable step does to the slots ---------------------------------------------
     # Derived from the opcode's effects (opcodes.def's fourth column): which slots it reads, how,
