@@ -268,8 +268,9 @@ typedef struct ExprEvalStep
 		struct
 		{
 			int32_t		jumpdone;	/* where to go unless the comparison is TRUE */
-			int32_t		attnum;		/* 0-based column index */
 			Datum		value;		/* the constant, or the array */
+			intptr_t	attnum;		/* 0-based column index (a word of its own: the JIT's
+									 * hole is then the index, with nothing to extract) */
 		}			colcmp;
 	}			d;
 } ExprEvalStep;

@@ -521,9 +521,13 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 			/* an IN list: some non-NULL element compares TRUE */ \
 			const CpArray *arr = (const CpArray *) (uintptr_t) op->d.colcmp.value; \
 			\
-			for (int32_t i = 0; i < arr->nitems && !pass; i++) \
-				pass = !(arr->has_nulls && arr->nulls[i]) && \
-					DatumGetBool(f##_impl(x, arr->values[i])); \
+			for (int32_t i = 0; i < arr->nitems; i++) \
+				if (!(arr->has_nulls && arr->nulls[i]) && \
+					DatumGetBool(f##_impl(x, arr->values[i]))) \
+				{ \
+					pass = true; \
+					break; \
+				} \
 		} \
 	} \
 	/* the destination is the result (verified): written through state, with no address */ \
