@@ -28,6 +28,7 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from ._errors import CompileError
@@ -149,7 +150,7 @@ def _commute(call: CallInfo) -> None:
     call.maybe_null = call.maybe_null[::-1]
 
 
-def _fuse_in_list(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
+def _fuse_in_list(sp: StepProgram, i: int, targets: set[int], readers: Counter[int]) -> Step | None:
     """Steps i..i+3 as one EEOP_QUAL_ANY_<f>, if they are a column's IN list tested by QUAL: the
     column read into argument 0, the constant array, ANY over it, and the QUAL."""
     steps = sp.steps
@@ -168,7 +169,7 @@ def _fuse_in_list(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
                 var_nullable=col.var_nullable)
 
 
-def _fuse_compare(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
+def _fuse_compare(sp: StepProgram, i: int, targets: set[int], readers: Counter[int]) -> Step | None:
     """Steps i..i+2 as one EEOP_QUAL_<f>, if they are a column compared with a constant and tested
     by QUAL (a constant on the left is commuted to the right)."""
     steps = sp.steps
@@ -185,13 +186,14 @@ def _fuse_compare(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
         const = call.consts.get(1)
     elif col.dest == Arg(cmp.fcinfo, 1):  # the constant on the left: commuted, if it can be
         const = call.consts.get(0)
-        if _commuted(call.funcname) is None or sum(s.fcinfo == cmp.fcinfo for s in steps) != 1:
-            return None
     else:
         return None
     if const is None or const.isnull:
         return None
     if col.dest == Arg(cmp.fcinfo, 1):
+        # the call is commuted in place: only if this comparison is its one reader
+        if _commuted(call.funcname) is None or readers[cmp.fcinfo] != 1:
+            return None
         _commute(call)
     return Step(qual_opcode(call.funcname, bool(OPS[col.opcode].flags & OpFlag.NONULL)), test.dest,
                 attnum=col.attnum, fcinfo=cmp.fcinfo, jumpdone=test.jumpdone,
@@ -201,6 +203,7 @@ def _fuse_compare(sp: StepProgram, i: int, targets: set[int]) -> Step | None:
 def fused_compare(sp: StepProgram) -> StepProgram:
     steps = sp.steps
     targets = {s.jumpdone for s in steps if s.jumpdone >= 0 and OPS[s.opcode].flags & OpFlag.JUMPS}
+    readers = Counter(s.fcinfo for s in steps if s.fcinfo >= 0)  # the steps of each call info
     doomed: list[int] = []
     i = 0
     while i < len(steps):
@@ -209,7 +212,7 @@ def fused_compare(sp: StepProgram) -> StepProgram:
             i += 1
             continue
         for fuse, n in ((_fuse_compare, 3), (_fuse_in_list, 4)):
-            fused = fuse(sp, i, targets)
+            fused = fuse(sp, i, targets, readers)
             if fused is not None:
                 steps[i] = fused
                 doomed += range(i + 1, i + n)
