@@ -81,7 +81,8 @@ typedef enum CpOperandKind
 	CP_OPERANDS_jump,
 	CP_OPERANDS_minmax,
 	CP_OPERANDS_casetest,
-	CP_OPERANDS_arrayexpr
+	CP_OPERANDS_arrayexpr,
+	CP_OPERANDS_colcmp
 } CpOperandKind;
 
 /*
@@ -258,6 +259,19 @@ typedef struct ExprEvalStep
 			CpArray    *array;
 			int32_t		nelems;
 		}			arrayexpr;
+
+		/*
+		 * for EEOP_QUAL_[ANY_]<f>[_NOTNULL]: column attnum of the current row compared with a
+		 * constant (argument 1 of the comparison's call info, copied here by the layout), or
+		 * with each element of a constant array (ANY: the CpArray's address)
+		 */
+		struct
+		{
+			int32_t		jumpdone;	/* where to go unless the comparison is TRUE */
+			Datum		value;		/* the constant, or the array */
+			intptr_t	attnum;		/* 0-based column index (a word of its own: the JIT's
+									 * hole is then the index, with nothing to extract) */
+		}			colcmp;
 	}			d;
 } ExprEvalStep;
 

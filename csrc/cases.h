@@ -390,5 +390,96 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 	*op->resnull = false; \
 	NEXT(); \
 }
+#define INLINE_CMP(f) INLINE(f)
 #include "inline.def"
+#undef INLINE_CMP
+#undef INLINE
+
+/*
+ * One body for every fused compare-and-branch EEOP_QUAL_[ANY_]<f>[_NOTNULL] (an INLINE_CMP of
+ * inline.def): column attnum of the current row <f> the constant (ANY: some element of the
+ * constant array), FALSE for a NULL, written to the result (its destination, always), then a
+ * jump unless TRUE. The value is loaded as <f>'s first argument type
+ * (<f>_load0), which the verifier has checked is the column's.
+ */
+#define CP_QUAL_CMP(f, check_nulls, any) \
+{ \
+	const CpColumn *col = &econtext->columns[op->d.colcmp.attnum]; \
+	int64_t		row = econtext->row; \
+	bool		pass = false; \
+	\
+	if (!((check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride])) \
+	{ \
+		Datum		x = f##_load0(col->data + row * col->stride); \
+		\
+		if (!(any)) \
+			pass = DatumGetBool(f##_impl(x, op->d.colcmp.value)); \
+		else \
+		{ \
+			/* an IN list: some non-NULL element compares TRUE */ \
+			const CpArray *arr = (const CpArray *) (uintptr_t) op->d.colcmp.value; \
+			\
+			for (int32_t i = 0; i < arr->nitems; i++) \
+				if (!(arr->has_nulls && arr->nulls[i]) && \
+					DatumGetBool(f##_impl(x, arr->values[i]))) \
+				{ \
+					pass = true; \
+					break; \
+				} \
+		} \
+	} \
+	/* the destination is the result (verified): written through state, with no address */ \
+	state->resvalue = BoolGetDatum(pass); \
+	state->resnull = false; \
+	if (!pass) \
+		JUMP(op->d.colcmp.jumpdone); \
+	NEXT(); \
+}
+
+/*
+ * One body for every EEOP_SCALARARRAYOP_<f>: ExecEvalScalarArrayOp (scan.c) with the comparison
+ * inlined: an empty array gives FALSE for ANY and TRUE for ALL, a NULL scalar NULL, a deciding
+ * element (TRUE for ANY, FALSE for ALL) the answer, and otherwise a NULL element makes it NULL.
+ */
+#define CP_SCALARARRAYOP_INLINE(f) \
+{ \
+	const CpArray *arr = (const CpArray *) (uintptr_t) *op->resvalue; \
+	const NullableDatum *args = op->d.scalararrayop.fcinfo->args; \
+	bool		useOr = op->d.scalararrayop.useOr; \
+	bool		anynull = false; \
+	\
+	if (arr->nitems > 0 && args[0].isnull) \
+	{ \
+		*op->resvalue = (Datum) 0; \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	for (int32_t i = 0; i < arr->nitems; i++) \
+	{ \
+		/* read as a byte: a flag of an element another step poisons (check.c) stays a flag */ \
+		if (arr->has_nulls && ((const uint8_t *) arr->nulls)[i] != 0) \
+		{ \
+			anynull = true; \
+			continue; \
+		} \
+		if (DatumGetBool(f##_impl(args[0].value, arr->values[i])) == useOr) \
+		{ \
+			*op->resvalue = BoolGetDatum(useOr); \
+			*op->resnull = false; \
+			NEXT(); \
+		} \
+	} \
+	*op->resvalue = BoolGetDatum(!useOr); \
+	*op->resnull = anynull; \
+	NEXT(); \
+}
+#define INLINE(f)
+#define INLINE_CMP(f) \
+CASE(EEOP_QUAL_##f) CP_QUAL_CMP(f, true, false) \
+CASE(EEOP_QUAL_##f##_NOTNULL) CP_QUAL_CMP(f, false, false) \
+CASE(EEOP_QUAL_ANY_##f) CP_QUAL_CMP(f, true, true) \
+CASE(EEOP_QUAL_ANY_##f##_NOTNULL) CP_QUAL_CMP(f, false, true) \
+CASE(EEOP_SCALARARRAYOP_##f) CP_SCALARARRAYOP_INLINE(f)
+#include "inline.def"
+#undef INLINE_CMP
 #undef INLINE

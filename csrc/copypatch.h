@@ -85,6 +85,7 @@ _Static_assert(sizeof(((ExprEvalStep *) 0)->d) == sizeof(((ExprEvalStep *) 0)->d
 #define CP_JUMPDONE_minmax		(-1)
 #define CP_JUMPDONE_casetest	(-1)
 #define CP_JUMPDONE_arrayexpr	(-1)
+#define CP_JUMPDONE_colcmp		CP_JUMPDONE_AT(colcmp)
 
 /*
  * The JIT reads every jump target from d.words[0] (runtime.c's jump_target): an opcode flagged

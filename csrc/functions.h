@@ -54,9 +54,14 @@
 		if (unlikely((r) == 0.0) && (x) != 0.0 && !isinf(y)) cp_error(CP_ERR_FLOAT_UNDERFLOW); \
 	} while (0)
 
+/* a comparison's first argument read from a column of its type (the fused EEOP_QUAL_<name>) */
+#define CP_LOAD0(name, T1) \
+	static inline Datum name##_load0(const char *p) { return cp_load_##T1(p); }
+
 #define ICMP(name, T1, T2, op) \
 	static inline Datum name##_impl(Datum a, Datum b) \
-	{ return BOOLGetDatum(DatumGet##T1(a) op DatumGet##T2(b)); }
+	{ return BOOLGetDatum(DatumGet##T1(a) op DatumGet##T2(b)); } \
+	CP_LOAD0(name, T1)
 
 #define IARITH(name, T1, T2, TR, op) \
 	static inline Datum name##_impl(Datum a, Datum b) \
@@ -105,7 +110,8 @@
 	{ \
 		double x = DatumGet##T1(a), y = DatumGet##T2(b); \
 		return BOOLGetDatum(CP_FCMP_##op(x, y)); \
-	}
+	} \
+	CP_LOAD0(name, T1)
 
 #define FARITH(name, T1, T2, TR, op) \
 	static inline Datum name##_impl(Datum a, Datum b) \

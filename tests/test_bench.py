@@ -15,6 +15,7 @@ from helpers import need_valgrind
 
 import copypatch
 from copypatch.bench import LEVELS, level_passes
+from copypatch.experiment import SETTINGS
 from copypatch.testing import as_list
 from copypatch.workload import STANDARD_QUERIES, make_table
 
@@ -71,7 +72,8 @@ def test_experiment_runs(tmp_path: Path) -> None:
                "--plot", str(tmp_path / "e.png"), "--json", str(tmp_path / "e.json"), *PYPERF_QUICK])
     assert "null-elision" in out
     doc = json.loads((tmp_path / "e.json").read_text())
-    assert len(doc["results"]) == len(copypatch.ENGINES) * 5
+    assert len(doc["results"]) == len(copypatch.ENGINES) * len(SETTINGS)
+    assert "fused compare-and-branch" in out
     assert all("spread_percent" in r for r in doc["results"])
 
 

@@ -230,7 +230,7 @@ _OPS_SQL = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
 def test_every_opcode_runs_on_the_checking_interpreter() -> None:
     """A corpus that reaches every opcode, each checked against its effects (the fuzzers reach
     most of them, but not each inlined built-in on every run)."""
-    from copypatch.opcodes import INLINED
+    from copypatch.opcodes import INLINED, INLINED_COMPARISONS
 
     table: dict[str, Any] = {}
     for t in testing.TYPES:
@@ -249,10 +249,18 @@ def test_every_opcode_runs_on_the_checking_interpreter() -> None:
     for f in sorted(INLINED):
         op = f[-2:] if f[-2:] in _OPS_SQL else f[-3:]
         typ = f.removesuffix(op)
+        # int48: int4 with int8
+        tx, ty = (typ[:4], f"int{typ[4]}") if typ in ("int48", "int84") else (typ, typ)
         for a, b in (("m", "n"), ("n", "m"), ("n", "n"), ("m", "m")):
-            expr = f"{a}_{typ} {_OPS_SQL[op]} {b}_{typ}"
+            expr = f"{a}_{tx} {_OPS_SQL[op]} {b}_{ty}"
             sql.append(f"({expr}) IS NOT NULL" if op in ("pl", "mi", "mul", "div", "mod")
                        else expr)
+        if f in INLINED_COMPARISONS:  # the fused compare-and-branch, and the inlined IN list
+            k = f"1::{ty}"
+            sql += [f"m_{tx} {_OPS_SQL[op]} {k}", f"n_{tx} {_OPS_SQL[op]} {k}",
+                    f"m_{tx} {_OPS_SQL[op]} ANY (ARRAY[{k}, NULL])",
+                    f"n_{tx} {_OPS_SQL[op]} ALL (ARRAY[{k}, 2::{ty}])",
+                    f"n_{tx} {_OPS_SQL[op]} ANY (ARRAY[{k}, 2::{ty}])"]
     for t in testing.TYPES:
         sql.append(f"(m_{t.value} IS NULL) = (n_{t.value} IS NULL)")
     before = testing.CHECKED_OPCODES.copy()

@@ -13,7 +13,7 @@ from helpers import run_all
 import copypatch
 from copypatch import passes
 from copypatch._fmgr import OPCODE_NAMES
-from copypatch.opcodes import INLINED
+from copypatch.opcodes import INLINED, INLINED_COMPARISONS
 from copypatch.sqltypes import SqlType
 from copypatch.testing import outcome
 
@@ -28,14 +28,21 @@ def extremes(dtype: object) -> list:
     return [0, 1, -1, int(info.max), int(info.min), 7, -2]
 
 
+DTYPES = {"int2": np.int16, "int4": np.int32, "int8": np.int64, "float8": np.float64}
+#: an inlined built-in's name: its argument types (int48: int4 and int8) and its operator
+NAME = re.compile(r"(int2|int4|int8|float8|int48|int84)([a-z]+)")
+
+
 def table_for(t: str) -> dict[str, np.ndarray]:
-    dtype = {"int2": np.int16, "int4": np.int32, "int8": np.int64, "float8": np.float64}[t]
-    vals = extremes(dtype)
+    """x, xn of t's first argument type, y, yn of its second (int48: int4 and int8)."""
+    tx, ty = (t[:4], f"int{t[4]}") if t in ("int48", "int84") else (t, t)
+    dx, dy = DTYPES[tx], DTYPES[ty]
+    vx, vy = extremes(dx), extremes(dy)[::-1]
     return {
-        "x": np.array(vals, dtype=dtype),  # NOT NULL
-        "y": np.array(vals[::-1], dtype=dtype),
-        "xn": np.ma.masked_array(np.array(vals, dtype=dtype), mask=NULLS),  # nullable
-        "yn": np.ma.masked_array(np.array(vals[::-1], dtype=dtype), mask=NULLS[::-1]),
+        "x": np.array(vx, dtype=dx),  # NOT NULL
+        "y": np.array(vy, dtype=dy),
+        "xn": np.ma.masked_array(np.array(vx, dtype=dx), mask=NULLS),  # nullable
+        "yn": np.ma.masked_array(np.array(vy, dtype=dy), mask=NULLS[::-1]),
     }
 
 
@@ -46,7 +53,7 @@ SYMBOL = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "
 def inlined() -> list[str]:
     text = (Path(__file__).resolve().parents[1] / "csrc" / "inline.def").read_text()
     text = text.split("*/", 1)[1]  # past the comment
-    return re.findall(r"INLINE\((\w+)\)", text)
+    return re.findall(r"INLINE(?:_CMP)?\((\w+)\)", text)
 
 
 def test_inline_list_matches_the_pass() -> None:
@@ -57,7 +64,7 @@ def test_inline_list_matches_the_pass() -> None:
 
 @pytest.mark.parametrize("fname", inlined())
 def test_inlined_builtin_agrees_with_the_call(fname: str) -> None:
-    t, op = re.fullmatch(r"(int2|int4|int8|float8)(\w+)", fname).groups()  # type: ignore[union-attr]
+    t, op = NAME.fullmatch(fname).groups()  # type: ignore[union-attr]
     table = table_for(t)
     seen = set()
     for sql in (f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn", f"x {SYMBOL[op]} yn"):
@@ -144,6 +151,10 @@ def test_optimize_argument() -> None:
     assert "none (PostgreSQL's program)" in plain.explain()
     full = copypatch.compile("a = 42", t)
     assert [line.split()[1] for line in full.explain().splitlines()[1:]] == [
+        "EEOP_QUAL_int4eq_NOTNULL", "EEOP_DONE_NEXTROW_FILTER"]
+    unfused = copypatch.compile("a = 42", t, optimize=tuple(
+        p for p in copypatch.OPTIMIZATIONS if p != "fused_compare"))
+    assert [line.split()[1] for line in unfused.explain().splitlines()[1:]] == [
         "EEOP_SCAN_COLUMN_INT4_NOTNULL", "EEOP_INLINE_int4eq_NONULL", "EEOP_QUAL",
         "EEOP_DONE_NEXTROW_FILTER"]
     with pytest.raises(ValueError, match="unknown optimisation"):
@@ -157,10 +168,17 @@ def test_every_optimised_opcode_is_exercised() -> None:
     optimised = OPCODE_NAMES[OPCODE_NAMES.index("EEOP_FUNCEXPR_STRICT_ARG0"):]
     produced = set()
     for fname in inlined():
-        t, op = re.fullmatch(r"(int2|int4|int8|float8)(\w+)", fname).groups()  # type: ignore[union-attr]
+        t, op = NAME.fullmatch(fname).groups()  # type: ignore[union-attr]
         table = table_for(t)
-        for sql in (f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn"):
-            produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
+        sqls = [f"x {SYMBOL[op]} y", f"xn {SYMBOL[op]} yn"]
+        if fname in INLINED_COMPARISONS:  # the fused forms, and the IN list's
+            k = {"int2": "1::int2", "int8": "1::int8", "int48": "1::int8"}.get(t, "1")
+            sqls += [f"x {SYMBOL[op]} {k}", f"xn {SYMBOL[op]} {k}",
+                     f"x {SYMBOL[op]} ANY (ARRAY[{k}, {k}])", f"xn {SYMBOL[op]} ANY (ARRAY[{k}, {k}])"]
+        for sql in sqls:
+            prog = copypatch.compile(sql, table)
+            for mode in ("filter", "evaluate") if prog.result_type is SqlType.BOOL else ("evaluate",):
+                produced |= set(re.findall(r"EEOP_\w+", prog.explain(mode)))
     for dtype in (t.dtype for t in SqlType.stored()):  # a SCAN_COLUMN pair per type
         table = {"c": np.zeros(1, dtype=dtype), "cn": np.ma.masked_array(np.zeros(1, dtype=dtype))}
         for sql in ("c IS NULL", "cn IS NULL"):
@@ -169,7 +187,7 @@ def test_every_optimised_opcode_is_exercised() -> None:
     for sql in ("a::float4 * b::float4 > 0", "b::float4 * a::float4 > 0",
                 "CASE WHEN a > 1 THEN 5 ELSE NULL END"):
         produced |= set(re.findall(r"EEOP_\w+", copypatch.compile(sql, table).explain()))
-    assert not set(optimised) - produced
+    assert not set(optimised) - produced, sorted(set(optimised) - produced)
 
 
 @pytest.mark.parametrize("engine", copypatch.ENGINES)

@@ -250,6 +250,15 @@ class Layout:
         d.arrayexpr.array = arr
         d.arrayexpr.nelems = s.nelems
 
+    def _fill_colcmp(self, d: Any, s: Step) -> None:
+        call = self.sp.calls[s.fcinfo]
+        d.colcmp.jumpdone = s.jumpdone
+        d.colcmp.attnum = s.attnum
+        if s.array >= 0:  # ANY: the IN list's array
+            d.colcmp.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
+        else:
+            d.colcmp.value = to_datum(call.argtypes[1], call.consts[1].value)  # verified not NULL
+
     def dest(self, d: Dest) -> tuple[Any, Any]:
         if isinstance(d, Result):
             return ffi.addressof(self.state, "resvalue"), ffi.addressof(self.state, "resnull")
@@ -411,6 +420,16 @@ def _explain_minmax(sp: StepProgram, s: Step) -> list[str]:
     return [f"{which}(tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}) {sp.calls[s.fcinfo].funcname}"]
 
 
+def _explain_colcmp(sp: StepProgram, s: Step) -> str:
+    call = sp.calls[s.fcinfo]
+    column = s.var_name or f"column{s.attnum}"
+    if s.array >= 0:
+        other = "ANY " + _explain_constval(sp, s)[0]
+    else:
+        other = repr(call.consts[1].value)
+    return f"{call.funcname}({column}, {other}) jumpdone={s.jumpdone}"
+
+
 #: operand kind -> its operands as explain shows them
 _EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
     "none": lambda sp, s: [],
@@ -426,6 +445,7 @@ _EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
     "minmax": _explain_minmax,
     "casetest": lambda sp, s: [f"caseval=tmp{s.tmp}"],
     "arrayexpr": lambda sp, s: [f"ARRAY[tmp{s.tmp}..tmp{s.tmp + s.nelems - 1}]"],
+    "colcmp": lambda sp, s: [_explain_colcmp(sp, s)],
 }
 assert tuple(_EXPLAIN) == KINDS
 

@@ -76,6 +76,7 @@ OPERANDS: dict[str, tuple[str, ...]] = {
     "minmax": ("fcinfo", "tmp", "nelems", "least"),
     "casetest": ("tmp",),
     "arrayexpr": ("tmp", "nelems"),
+    "colcmp": ("jumpdone", "attnum", "fcinfo", "array"),
 }
 assert tuple(OPERANDS) == KINDS, "OPERANDS is out of whack with csrc/api.h's CpOperandKind"
 
@@ -152,9 +153,23 @@ def inline_opcode(funcname: str, nonull: bool) -> str:
     return f"EEOP_INLINE_{funcname}{'_NONULL' if nonull else ''}"
 
 
+def qual_opcode(funcname: str, nonull: bool, any_: bool = False) -> str:
+    """The fused compare-and-branch of a column with a constant (any_: with the elements of a
+    constant array) by comparison funcname (kind "colcmp"), or its form for a column with no
+    NULLs."""
+    return f"EEOP_QUAL_{'ANY_' if any_ else ''}{funcname}{'_NOTNULL' if nonull else ''}"
+
+
+def scalararrayop_opcode(funcname: str) -> str:
+    """The ANY/ALL with comparison funcname inlined (kind "scalararrayop")."""
+    return f"EEOP_SCALARARRAYOP_{funcname}"
+
+
 #: the built-ins with opcodes of their own (csrc/inline.def)
 INLINED: frozenset[str] = frozenset(
     name.removeprefix("EEOP_INLINE_")
     for name, info in OPS.items()
     if info.flags & OpFlag.INLINE and not info.flags & OpFlag.NONULL
 )
+#: the inlined comparisons (inline.def's INLINE_CMP), which have fused forms as well
+INLINED_COMPARISONS: frozenset[str] = frozenset(f for f in INLINED if qual_opcode(f, False) in OPS)

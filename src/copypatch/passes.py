@@ -14,6 +14,12 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 - const_specialization: CONST with a value known at compile time to be non-NULL, or NULL.
 - direct_column_reads: a column is read straight from its array (SCAN_COLUMN_<type>) instead of
   being deformed into the scan slot first and copied from there; SCAN_FETCHSOME then goes away.
+- fused_compare: a column compared with a constant by an inlined comparison (inline.def's
+  INLINE_CMP), feeding EEOP_QUAL, becomes one compare-and-branch step, EEOP_QUAL_<f>[_NOTNULL]:
+  three dispatches and two slot round trips become one, and the result is written through
+  `state`, with no destination address to load. Likewise a column's IN list (= ANY of a constant
+  array) tested by QUAL: EEOP_QUAL_ANY_<f>[_NOTNULL], four steps in one. A constant on the left is commuted to the right first (42 < a is a > 42). Needs
+  inline_builtins and direct_column_reads, whose opcodes it fuses.
 - row_loop: DONE becomes DONE_NEXTROW_FILTER / _EVALUATE, which store the row's result in the
   scan's output and jump back to step 0 for the next row: the engine is entered once per scan,
   not once per row (no call, return, prologue and epilogue per row; for the JIT, the whole scan
@@ -22,12 +28,22 @@ optimised steps (the JIT has a stencil for every opcode, these included).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from ._errors import CompileError
-from .opcodes import INLINED, column_opcode, inline_opcode
+from .opcodes import (
+    INLINED,
+    INLINED_COMPARISONS,
+    OPS,
+    OpFlag,
+    column_opcode,
+    inline_opcode,
+    qual_opcode,
+    scalararrayop_opcode,
+)
 from .schema import Schema
-from .steps import Step, StepProgram
+from .steps import Arg, CallInfo, Step, StepProgram
 from .verify import verify
 
 # the plain calls of a function, which inline_builtins may replace by the function's opcode
@@ -35,7 +51,7 @@ _CALLS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
           "EEOP_FUNCEXPR_STRICT_ARG1")
 
 OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads",
-                 "row_loop")
+                 "fused_compare", "row_loop")
 
 
 def _recode(sp: StepProgram, opcode_for: Callable[[Step], str | None]) -> list[Step]:
@@ -72,6 +88,9 @@ def null_check_elision(sp: StepProgram) -> StepProgram:
 
 def inline_builtins(sp: StepProgram) -> StepProgram:
     def opcode_for(s: Step) -> str | None:
+        if s.opcode == "EEOP_SCALARARRAYOP":  # an IN list: the comparison inlined per element
+            f = sp.calls[s.fcinfo].funcname
+            return scalararrayop_opcode(f) if f in INLINED_COMPARISONS else None
         if s.opcode not in _CALLS or sp.calls[s.fcinfo].funcname not in INLINED:
             return None
         # only a plain FUNCEXPR (no argument can be NULL) drops the null check
@@ -106,6 +125,103 @@ def direct_column_reads(sp: StepProgram) -> StepProgram:
         fetch = [i for i, s in enumerate(steps) if s.opcode == "EEOP_SCAN_FETCHSOME"]
         if fetch:
             sp.steps = remove_steps(steps, fetch)
+    return sp
+
+
+# the commuted comparison (a < b is b > a), by the operator's suffix; int48 <-> int84
+_COMMUTED_OP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+_COMMUTED_TYPES = {"int48": "int84", "int84": "int48"}
+
+
+def _commuted(funcname: str) -> str | None:
+    types, op = funcname[:-2], funcname[-2:]
+    f = _COMMUTED_TYPES.get(types, types) + _COMMUTED_OP.get(op, "??")
+    return f if f in INLINED_COMPARISONS else None
+
+
+def _commute(call: CallInfo) -> None:
+    """A comparison of a constant with a value, made the value's with the constant: its one
+    reader (the call being fused) sees argument 0 as its argument 1 and the reverse."""
+    f = _commuted(call.funcname)
+    assert f is not None
+    call.funcname = f
+    call.argtypes = call.argtypes[::-1]
+    call.consts = {1 - a: c for a, c in call.consts.items()}
+    call.maybe_null = call.maybe_null[::-1]
+
+
+def _fuse_in_list(sp: StepProgram, i: int, targets: set[int], readers: Counter[int]) -> Step | None:
+    """Steps i..i+3 as one EEOP_QUAL_ANY_<f>, if they are a column's IN list tested by QUAL: the
+    column read into argument 0, the constant array, ANY over it, and the QUAL."""
+    steps = sp.steps
+    if i + 4 >= len(steps) or targets & {i + 1, i + 2, i + 3}:
+        return None
+    col, arr, saop, test = steps[i:i + 4]
+    if (OPS[saop.opcode].kind != "scalararrayop" or not saop.use_or or arr.array < 0
+            or OPS[arr.opcode].kind != "constval" or col.dest != Arg(saop.fcinfo, 0)
+            or not arr.dest == saop.dest == test.dest or test.opcode != "EEOP_QUAL"
+            or sp.calls[saop.fcinfo].funcname not in INLINED_COMPARISONS):
+        return None
+    return Step(qual_opcode(sp.calls[saop.fcinfo].funcname, bool(OPS[col.opcode].flags & OpFlag.NONULL),
+                            any_=True),
+                test.dest, attnum=col.attnum, fcinfo=saop.fcinfo, array=arr.array,
+                jumpdone=test.jumpdone, var_name=col.var_name, var_type=col.var_type,
+                var_nullable=col.var_nullable)
+
+
+def _fuse_compare(sp: StepProgram, i: int, targets: set[int], readers: Counter[int]) -> Step | None:
+    """Steps i..i+2 as one EEOP_QUAL_<f>, if they are a column compared with a constant and tested
+    by QUAL (a constant on the left is commuted to the right)."""
+    steps = sp.steps
+    if i + 3 >= len(steps) or targets & {i + 1, i + 2}:
+        return None
+    col, cmp, test = steps[i:i + 3]
+    if (cmp.fcinfo < 0 or OPS[cmp.opcode].kind != "func" or not OPS[cmp.opcode].flags & OpFlag.INLINE
+            or test.opcode != "EEOP_QUAL" or test.dest != cmp.dest):
+        return None
+    call = sp.calls[cmp.fcinfo]
+    if call.funcname not in INLINED_COMPARISONS or len(call.argtypes) != 2:
+        return None
+    if col.dest == Arg(cmp.fcinfo, 0):
+        const = call.consts.get(1)
+    elif col.dest == Arg(cmp.fcinfo, 1):  # the constant on the left: commuted, if it can be
+        const = call.consts.get(0)
+    else:
+        return None
+    if const is None or const.isnull:
+        return None
+    if col.dest == Arg(cmp.fcinfo, 1):
+        # the call is commuted in place: only if this comparison is its one reader
+        if _commuted(call.funcname) is None or readers[cmp.fcinfo] != 1:
+            return None
+        _commute(call)
+    return Step(qual_opcode(call.funcname, bool(OPS[col.opcode].flags & OpFlag.NONULL)), test.dest,
+                attnum=col.attnum, fcinfo=cmp.fcinfo, jumpdone=test.jumpdone,
+                var_name=col.var_name, var_type=col.var_type, var_nullable=col.var_nullable)
+
+
+def fused_compare(sp: StepProgram) -> StepProgram:
+    steps = sp.steps
+    targets = {s.jumpdone for s in steps if s.jumpdone >= 0 and OPS[s.opcode].flags & OpFlag.JUMPS}
+    readers = Counter(s.fcinfo for s in steps if s.fcinfo >= 0)  # the steps of each call info
+    doomed: list[int] = []
+    i = 0
+    while i < len(steps):
+        s = steps[i]
+        if OPS[s.opcode].kind != "column" or s.var_type is None:
+            i += 1
+            continue
+        for fuse, n in ((_fuse_compare, 3), (_fuse_in_list, 4)):
+            fused = fuse(sp, i, targets, readers)
+            if fused is not None:
+                steps[i] = fused
+                doomed += range(i + 1, i + n)
+                i += n
+                break
+        else:
+            i += 1
+    if doomed:
+        sp.steps = remove_steps(steps, doomed)
     return sp
 
 
@@ -147,9 +263,17 @@ PASSES = {
     "inline_builtins": inline_builtins,
     "const_specialization": const_specialization,
     "direct_column_reads": direct_column_reads,
+    "fused_compare": fused_compare,
     "row_loop": row_loop,
 }
 assert tuple(PASSES) == OPTIMIZATIONS
+
+
+def _shape(sp: StepProgram) -> list[tuple[object, ...]]:
+    """What a pass can change: each step's opcode and operands, and the calls it reads (a pass
+    that changes none of them leaves a program the verifier has already seen)."""
+    return [(s.opcode, s.dest, s.jumpdone, s.attnum, s.fcinfo, s.const, s.array) for s in sp.steps] + [
+        (c.funcname, c.argtypes) for c in sp.calls]
 
 
 def check_optimize(optimize: object) -> tuple[str, ...]:
@@ -173,8 +297,9 @@ def optimize(sp: StepProgram, passes: tuple[str, ...], schema: Schema | None = N
         verify(sp, schema)
     for name in OPTIMIZATIONS:
         if name in passes:
+            before = _shape(sp) if schema is not None else None
             sp = PASSES[name](sp)
-            if schema is not None:
+            if schema is not None and _shape(sp) != before:  # unchanged: verified already
                 try:
                     verify(sp, schema)
                 except CompileError as e:

@@ -56,6 +56,8 @@ from .opcodes import (
     OpInfo,
     column_opcode,
     inline_opcode,
+    qual_opcode,
+    scalararrayop_opcode,
 )
 from .schema import Schema
 from .sqltypes import SqlType
@@ -330,6 +332,9 @@ class _Verifier:
     def _operands_scalararrayop(self, i: int, s: Step, info: OpInfo) -> None:
         call = self.call(i, s)
         _need_bool_binary(i, s, call)
+        if not info.flags & OpFlag.CALLS and info.name != scalararrayop_opcode(call.funcname):
+            raise _fail(i, s, f"the opcode inlines another comparison than its call info's "
+                              f"{call.funcname}")
         if 1 in call.consts:
             raise _fail(i, s, f"argument 1 of {call.funcname} takes the array's elements; "
                               "it cannot hold a constant")
@@ -374,13 +379,41 @@ class _Verifier:
         # element (say, a pointer) between the array's making and its reading.
         steps = self.sp.steps
         nxt = steps[i + 1] if i + 1 < len(steps) else None
-        if not (isinstance(nxt, Step) and nxt.opcode == "EEOP_SCALARARRAYOP" and nxt.dest == s.dest):
+        if not (isinstance(nxt, Step) and nxt.opcode in OPS and OPS[nxt.opcode].kind == "scalararrayop"
+                and nxt.dest == s.dest):
             raise _fail(i, s, "ARRAY[...] must be read at once by the SCALARARRAYOP after it, on "
                               "the same destination")
         if any(isinstance(o, Step) and o.jumpdone == i + 1 and o.opcode in OPS
                and OPS[o.opcode].flags & OpFlag.JUMPS for o in steps):
             raise _fail(i, s, f"a jump to step {i + 1} would reach its SCALARARRAYOP without this "
                               "ARRAY[...]")
+
+    def _operands_colcmp(self, i: int, s: Step, info: OpInfo) -> None:
+        self._operands_var(i, s, info)
+        call = self.call(i, s)
+        col = self.schema.columns[s.attnum]
+        nonull = bool(info.flags & OpFlag.NONULL)
+        any_ = _is_int(s.array) and s.array >= 0
+        if info.name != qual_opcode(call.funcname, nonull, any_):
+            raise _fail(i, s, f"the opcode compares with another function than its call info's "
+                              f"{call.funcname}, or {'without' if any_ else 'with'} an array")
+        if nonull and col.nullable:
+            raise _fail(i, s, f"column {s.attnum} ({col.name}) is nullable")
+        if type(s.dest) is not Result:
+            raise _fail(i, s, "a fused QUAL works on the result")
+        if len(call.argtypes) != 2 or call.argtypes[0] != col.type:
+            raise _fail(i, s, f"{call.funcname} does not compare column {s.attnum} ({col.name}, "
+                              f"{col.type.value})")
+        if any_:
+            if s.array >= len(self.sp.arrays):
+                raise _fail(i, s, f"array {s.array} (the program has {len(self.sp.arrays)})")
+            if self.sp.arrays[s.array][0] != call.argtypes[1] or call.consts:
+                raise _fail(i, s, f"{call.funcname} does not compare with the array's elements")
+            return
+        const = call.consts.get(1)
+        if const is None or const.isnull:
+            raise _fail(i, s, f"{call.funcname} does not compare column {s.attnum} ({col.name}) "
+                              "with a non-NULL constant")
 
     # ---- what a reachable step does to the slots ---------------------------------------------
     # Derived from the opcode's effects (opcodes.def's fourth column): which slots it reads, how,
@@ -602,6 +635,9 @@ class _Verifier:
         for k, state in enumerate(states[1:], 1):
             self.want(Tmp(s.tmp + k), state, t, f"element {k} of ARRAY[...]")
         return {"DEST": ((_ARRAY, t, True, any(state[2] for state in states)), False)}
+
+    def _reads_colcmp(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
+        return {"DEST": (SqlType.BOOL, False)}  # a NULL column value compares FALSE
 
     def _reads_casetest(self, s: Step, got: dict[str, SlotState], read_all: Any) -> _Written:
         t, _, maybe_null = got["TMP"]
