@@ -257,7 +257,8 @@ class Layout:
         if s.array >= 0:  # ANY: the IN list's array
             d.colcmp.value = int(ffi.cast("uintptr_t", self.array_ptrs[s.array]))
         else:
-            d.colcmp.value = to_datum(call.argtypes[1], call.consts[1].value)  # verified not NULL
+            # verified not NULL; a copy of the call's constant (COPIED_CALL_CONSTS)
+            d.colcmp.value = to_datum(call.argtypes[1], call.consts[1].value)
 
     def dest(self, d: Dest) -> tuple[Any, Any]:
         if isinstance(d, Result):
@@ -311,6 +312,9 @@ def _pointer_fields(ctype: Any) -> list[int]:
 
 
 _CONSTVAL_VALUE: int = _STEP_D + dict(_member("constval").fields)["value"].offset
+#: operand kinds whose fill copies a call's constant argument into the step itself: kind ->
+#: (the field of its member of ExprEvalStep.d, the argument); the plan cache patches both
+COPIED_CALL_CONSTS: dict[str, tuple[str, int]] = {"colcmp": ("value", 1)}
 #: operand kind -> offsets in an ExprEvalStep of its member's data pointers
 _STEP_POINTERS: dict[str, list[int]] = {
     kind: [] if kind == "none" else [_STEP_D + off for off in _pointer_fields(_member(kind))]
@@ -374,6 +378,13 @@ class LayoutImage:
     def step_const(self, i: int) -> int:
         """The index of the word holding step i's constant (a CONST)."""
         return (self.off_steps + i * _STEP_SIZE + _CONSTVAL_VALUE) // 8
+
+    def step_copy(self, i: int, kind: str) -> int:
+        """The index of the word of step i (of operand kind `kind`) holding its copy of a call's
+        constant (COPIED_CALL_CONSTS)."""
+        field = COPIED_CALL_CONSTS[kind][0]
+        return (self.off_steps + i * _STEP_SIZE + _STEP_D
+                + dict(_member(kind).fields)[field].offset) // 8
 
     def call_const(self, f: int, a: int) -> int:
         """The index of the word holding call info f's constant argument a."""

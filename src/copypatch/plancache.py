@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .layout import ForkSafeLock, Layout, LayoutImage
+from .layout import COPIED_CALL_CONSTS, ForkSafeLock, Layout, LayoutImage
 from .nodes import Const, Param
 from .opcodes import OPS
 from .sqltypes import SqlType
@@ -123,6 +123,9 @@ class CachedPlan:
     steps: list[tuple[int, int, int]]
     calls: list[tuple[int, int, int, int]]
     arrays: list[tuple[int, int, int, int]]
+    #: steps that keep a copy of a call's constant (layout.COPIED_CALL_CONSTS): (step, its
+    #: operand kind, literal, sign)
+    copies: list[tuple[int, str, int, int]]
     image: LayoutImage | None = None
     literals: np.ndarray | None = None  # the literal each word's value is (with words)
     signs: np.ndarray | None = None
@@ -140,9 +143,10 @@ class CachedPlan:
                 return None
             where = ([image.step_const(i) for i, _, _ in self.steps]
                      + [image.call_const(f, a) for f, a, _, _ in self.calls]
-                     + [image.array_const(j, e) for j, e, _, _ in self.arrays])
+                     + [image.array_const(j, e) for j, e, _, _ in self.arrays]
+                     + [image.step_copy(i, kind) for i, kind, _, _ in self.copies])
             sites = ([site[-2:] for site in self.steps] + [site[-2:] for site in self.calls]
-                     + [site[-2:] for site in self.arrays])
+                     + [site[-2:] for site in self.arrays] + [site[-2:] for site in self.copies])
             self.literals = np.array([k for k, _ in sites], dtype=np.intp)
             self.signs = np.array([sign for _, sign in sites], dtype=np.int64)
             self.image, self.words = image, np.array(where, dtype=np.intp)
@@ -194,11 +198,18 @@ def record(key: Any, layout: Layout, values: list[int]) -> CachedPlan | None:
              for a, c in call.consts.items() if isinstance(c, Param)]
     arrays = [(j, e, c.index, c.sign) for j, (_, elems) in enumerate(sp.arrays)
               for e, c in enumerate(elems) if isinstance(c, Param)]
+    copies = []
+    for i, s in enumerate(sp.steps):
+        kind = OPS[s.opcode].kind
+        if kind in COPIED_CALL_CONSTS:
+            c = sp.calls[s.fcinfo].consts.get(COPIED_CALL_CONSTS[kind][1])
+            if isinstance(c, Param):
+                copies.append((i, kind, c.index, c.sign))
     seen = {site[-2] for site in steps} | {site[-2] for site in calls} | {
         site[-2] for site in arrays}
     if len(seen) != nliterals or -1 in seen:
         return None
-    plan = CachedPlan(sp, steps, calls, arrays)
+    plan = CachedPlan(sp, steps, calls, arrays, copies)
     layout.hand_over_sp(lambda: replay(plan, values))
     with _LOCK:
         _CACHE[key] = plan
