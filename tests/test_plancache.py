@@ -200,3 +200,22 @@ def test_a_forked_child_is_not_stopped_by_a_lock_its_parent_held() -> None:
     finally:
         plancache._LOCK.__exit__(None, None, None)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("engine", copypatch.ENGINES)
+def test_a_fused_in_list_points_into_its_own_copy(engine: str) -> None:
+    """A fused IN list (EEOP_QUAL_ANY_*) keeps its array's address in a Datum, which cffi does
+    not see as a pointer: a warm copy must move it too. Before, the copy read the array of the
+    block the image was made from, freed by then (found after merging the fused steps)."""
+    plancache.clear()
+    table = {"a": np.arange(100, dtype=np.int32)}
+    copypatch.compile("a IN (1, 2, 3)", table, engine=engine).close()
+    progs = [copypatch.compile(f"a IN ({k}, {k + 1}, {k + 2})", table, engine=engine)
+             for k in range(0, 90, 10)]
+    # churn the allocator: blocks of the same size, written and freed
+    for k in range(200):
+        copypatch.compile(f"a IN ({k % 97}, 98, 99) AND a > -{k}", table, engine=engine).close()
+    for k, prog in zip(range(0, 90, 10), progs):
+        assert "a cached plan" in prog.explain(timings=True)
+        assert np.flatnonzero(prog.filter(table)).tolist() == [k, k + 1, k + 2]
+        prog.close()

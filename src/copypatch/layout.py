@@ -312,6 +312,10 @@ def _pointer_fields(ctype: Any) -> list[int]:
 
 
 _CONSTVAL_VALUE: int = _STEP_D + dict(_member("constval").fields)["value"].offset
+#: operand kinds with a Datum that is an IN list's address when the step has one (step.array):
+#: kind -> its offset in an ExprEvalStep (a pointer cffi cannot see: moved in a copy all the same)
+_ARRAY_DATUMS: dict[str, int] = {
+    kind: _STEP_D + dict(_member(kind).fields)["value"].offset for kind in ("constval", "colcmp")}
 #: operand kinds whose fill copies a call's constant argument into the step itself: kind ->
 #: (the field of its member of ExprEvalStep.d, the argument); the plan cache patches both
 COPIED_CALL_CONSTS: dict[str, tuple[str, int]] = {"colcmp": ("value", 1)}
@@ -358,8 +362,8 @@ class LayoutImage:
             if s.dest is not None:
                 offsets += [at + off for off in _RESULT_POINTERS]
             offsets += [at + off for off in _STEP_POINTERS[kind]]
-            if kind == "constval" and s.array >= 0:  # a Datum that points at an IN list
-                offsets.append(at + _CONSTVAL_VALUE)
+            if kind in _ARRAY_DATUMS and s.array >= 0:  # a Datum that points at an IN list
+                offsets.append(at + _ARRAY_DATUMS[kind])
         for off in arr_offs:
             offsets += [off + p for p in _ARRAY_POINTERS]
         relocs = np.array(offsets, dtype=np.intp)
