@@ -26,8 +26,8 @@ def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
     return pyperf.perf_counter() - t0
 
 
-def bench_c_loop(loops: int, nrows: int, peer: str) -> float:
-    run = peers.prepare(peer, QUERIES["eq"], make_table(nrows))
+def bench_c_loop(loops: int, nrows: int, vectorize: bool) -> float:
+    run = peers.prepare("c-simd" if vectorize else "c-scalar", QUERIES["eq"], make_table(nrows))
     run()
     t0 = pyperf.perf_counter()
     for _ in range(loops):
@@ -48,9 +48,9 @@ def main() -> None:
             runner.bench_time_func(
                 f"rows[{name}, {engine}]", bench_engine, sql, engine, nrows, inner_loops=nrows
             )
-    runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, "c-scalar", inner_loops=nrows)
+    runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, False, inner_loops=nrows)
     runner.bench_time_func(
-        "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, "c-simd", inner_loops=nrows
+        "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, True, inner_loops=nrows
     )
 
 

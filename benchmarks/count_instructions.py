@@ -5,7 +5,8 @@ pick instead (numpy, numexpr, DuckDB, the hand-written C loops).
     python benchmarks/count_instructions.py --peers [--rows 200000] [--sql "a = 42" ...] [--who jit ...]
 
 Without --peers, engines are counted with benchmarks/instructions.py (everything inside cp_scan,
-divided by the rows), with every pass; prints the JIT / goto ratio.
+divided by the rows), with every pass; prints the JIT / goto ratio, and for `a = 42` the
+hand-written C loop (counted as with --peers) and the JIT / C loop ratio.
 
 With --peers, every column counts one whole call the same way, whatever the tool: the call of
 filter() (an engine, every pass) or of a peer (copypatch.peers) runs inside peers.c's
@@ -95,6 +96,12 @@ def engines_main(exprs: list[str], rows: int) -> None:
             print(f"{engine:18s} {n:8.1f} instructions/row  {sql}")
         if "jit" in copypatch.ENGINES and "goto" in copypatch.ENGINES:
             print(f"{'jit / goto':18s} {results[sql, 'jit'] / results[sql, 'goto']:8.2f}")
+    if "a = 42" in exprs:  # the hand-written C loop (copypatch.peers), the JIT's reference
+        for label, peer in (("c_loop", "c-scalar"), ("c_loop_vectorized", "c-simd")):
+            (n,) = per_row(peer, ["a = 42"], rows)
+            print(f"{label:18s} {n:8.1f} instructions/row  a = 42 (hand-written C)")
+            if "jit" in copypatch.ENGINES:
+                print(f"{'jit / ' + label:18s} {results['a = 42', 'jit'] / n:8.2f}")
 
 
 def peers_main(exprs: list[str], rows: int, only: list[str] | None) -> None:
