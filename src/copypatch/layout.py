@@ -387,8 +387,8 @@ class LayoutImage:
         """The index of the word of step i (of operand kind `kind`) holding its copy of a call's
         constant (COPIED_CALL_CONSTS)."""
         field = COPIED_CALL_CONSTS[kind][0]
-        return (self.off_steps + i * _STEP_SIZE + _STEP_D
-                + dict(_member(kind).fields)[field].offset) // 8
+        offset: int = dict(_member(kind).fields)[field].offset
+        return (self.off_steps + i * _STEP_SIZE + _STEP_D + offset) // 8
 
     def call_const(self, f: int, a: int) -> int:
         """The index of the word holding call info f's constant argument a."""
