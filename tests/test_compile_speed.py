@@ -187,12 +187,12 @@ def test_positions_count_characters_in_text_that_is_not_ascii() -> None:
 
 
 def test_import_copypatch_loads_only_what_it_needs() -> None:
-    """The PostgreSQL driver, the fuzzers' and benchmarks' libraries, the parser and the
-    catalog tables are imported on first use, not by `import copypatch`."""
+    """The PostgreSQL driver, the fuzzers' and benchmarks' libraries, the parser, the catalog
+    tables and numpy are imported on first use, not by `import copypatch`."""
     import subprocess
     import sys
 
-    lazy = ("psycopg", "hypothesis", "pyperf", "rich", "matplotlib", "pglast", "capstone",
+    lazy = ("numpy", "psycopg", "hypothesis", "pyperf", "rich", "matplotlib", "pglast", "capstone",
             "elftools", "decimal", "copypatch._pgcatalog", "copypatch.pg", "copypatch.testing",
             "copypatch.bench", "copypatch.fuzz")
     code = f"import sys, copypatch; print([m for m in {lazy!r} if m in sys.modules])"
@@ -205,3 +205,12 @@ def test_import_copypatch_loads_only_what_it_needs() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["True", "True"]
+    # a schema of dtype names needs numpy only once a table is scanned; after that every module
+    # that asked for numpy lazily holds numpy itself
+    code = ("import sys, copypatch; p = copypatch.compile('a > 1', {'a': 'int64'}); "
+            "import numpy; print(p.filter({'a': numpy.arange(3)}).tolist(), "
+            "all(m.np is numpy for n, m in sys.modules.items() "
+            "if n.startswith('copypatch.') and hasattr(m, 'np')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["[False,", "False,", "True]", "True"]

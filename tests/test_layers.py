@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "copypatch"
 
 #: bottom to top; a module may import from its own layer and the ones below
 LAYERS: list[tuple[str, set[str]]] = [
-    ("C core and its tables", {"_core", "_errors", "_pgcatalog", "_catalog", "sqltypes", "opcodes", "_fmgr", "_datetime",
+    ("C core and its tables", {"_core", "_errors", "_lazy", "_pgcatalog", "_catalog", "sqltypes", "opcodes", "_fmgr", "_datetime",
                                "jit", "_stencils"}),
     ("the data the stages share", {"nodes", "schema", "steps"}),
     ("layout and engines", {"layout"}),

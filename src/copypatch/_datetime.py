@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ._core import lib
 from ._errors import CompileError, EvalError
+from ._lazy import lazy_numpy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 # datatype/timestamp.h and utils/date.h (csrc/copypatch.h has the same, for C)
 DATEVAL_NOBEGIN, DATEVAL_NOEND = -(2**31), 2**31 - 1

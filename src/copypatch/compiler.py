@@ -5,13 +5,12 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import expr as raw
 from . import plancache
 from ._errors import CompileError
+from ._lazy import lazy_numpy
 from .analyze import analyze
 from .layout import check_engine
 from .nodes import ParamReads
@@ -20,6 +19,11 @@ from .planner import eval_const_expressions
 from .program import Program, Timings, nesting_guard
 from .schema import Column, Schema
 from .sqltypes import SqlType
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 _clock = time.perf_counter_ns
 

@@ -9,17 +9,21 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from . import _fmgr
 from ._core import ffi, lib
 from ._datetime import check_column
 from ._errors import CompileError
+from ._lazy import lazy_numpy
 from .nodes import Const
 from .opcodes import KINDS, OPS
 from .schema import Schema
 from .sqltypes import SqlType, to_datum
 from .steps import Arg, Dest, Result, Step, StepProgram, Tmp
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 if TYPE_CHECKING:
     from .jit import JitCode
@@ -691,6 +695,17 @@ class Executable:
         err.code, err.row = code, row
         _fmgr.raise_error(err, row)
         raise AssertionError("raise_error returned")
+
+
+def masked(values: np.ndarray, nulls: np.ndarray) -> np.ma.MaskedArray:
+    """evaluate()'s result: the scan's values masked where the scan wrote NULL. Both arrays are
+    the scan's own, so the masked array takes them as they are (a view and the mask set
+    directly: half the cost of np.ma.MaskedArray(values, mask=nulls), which checks and may copy
+    them); the mask is not shared, so writing into the result unmasks as it would in a copy."""
+    out: Any = values.view(np.ma.MaskedArray)  # Any: numpy's stubs omit the two fields
+    out._mask = nulls
+    out._sharedmask = False
+    return out  # type: ignore[no-any-return]
 
 
 _cp_scan = lib.cp_scan

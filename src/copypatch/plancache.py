@@ -28,15 +28,19 @@ import itertools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
+from ._lazy import lazy_numpy
 from .layout import COPIED_CALL_CONSTS, ForkSafeLock, Layout, LayoutImage
 from .nodes import Const, Param
 from .opcodes import OPS
 from .sqltypes import SqlType
 from .steps import CallInfo, Step, StepProgram
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 __all__ = ["CachedPlan", "LiteralSites", "Shape", "clear", "lookup", "record", "replay", "shape"]
 

@@ -11,14 +11,13 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import plancache
 from ._core import lib
 from ._errors import CompileError
-from .layout import Executable, Layout, bind_columns, explain_steps
+from ._lazy import lazy_numpy
+from .layout import Executable, Layout, bind_columns, explain_steps, masked
 from .lower import lower_expr, lower_qual
 from .nodes import Node, ParamReads
 from .passes import OPTIMIZATIONS
@@ -28,6 +27,11 @@ from .schema import Schema
 from .sqltypes import SqlType
 from .steps import StepProgram
 from .verify import verify
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 __all__ = ["VERIFY_EACH_PASS", "Program", "Timings", "nesting_guard"]
 
@@ -259,7 +263,7 @@ class Program:
         """The expression's value for every row, masked where it is NULL."""
         self._check_open()
         values, nulls = self._expr_program().scan(self.schema, table, lib.CP_SCAN_EVALUATE)
-        return np.ma.MaskedArray(values, mask=nulls)
+        return masked(values, nulls)
 
     # -- introspection ------------------------------------------------------------------------
     @property

@@ -9,22 +9,26 @@ operand kind (opcodes.OPERANDS), what it does from the verifier.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import _fmgr
 from ._catalog import catalog
 from ._core import lib
 from ._errors import CompileError
+from ._lazy import lazy_numpy
 from .compiler import make_schema
-from .layout import Executable, check_engine, explain_steps
+from .layout import Executable, check_engine, explain_steps, masked
 from .nodes import Const
 from .opcodes import OPCODES, OPS, STEP_DEFAULTS
 from .schema import Schema
 from .sqltypes import TYPE_NAMES, SqlType
 from .steps import RESULT, Arg, CallInfo, Dest, Step, StepProgram, Tmp
 from .verify import _VALUE_TYPES, MAX_STEPS, _is_index, _is_int, verify
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 __all__ = ["SLOT", "RawProgram", "StepsProgram", "from_steps", "steps_program"]
 
@@ -197,7 +201,7 @@ class RawProgram:
 
     def evaluate(self, table: Mapping[str, Any]) -> np.ma.MaskedArray:
         values, nulls = self._exe.scan(self.schema, table, lib.CP_SCAN_EVALUATE)
-        return np.ma.MaskedArray(values, mask=nulls)
+        return masked(values, nulls)
 
     def explain(self) -> str:
         return f"engine: {self.engine}\n{explain_steps(self._exe.sp)}"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ._core import ffi, lib
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -17,13 +20,18 @@ class TypeInfo:
 
     code: int  #: its CpType code
     sql_name: str  #: format_type()'s name
-    dtype: np.dtype  #: the numpy dtype of a column
+    dtype_name: str  #: the numpy dtype of a column, by name (numpy is imported on first use)
     datum: str  #: how a value sits in a Datum: "INT" (sign-extended), "BOOL" or "FLOAT" (bits)
     column: str  #: how a value sits in a column: "PLAIN" (the element is the C value),
     #: "UNIX_DAYS" or "UNIX_USECS" (numpy's datetime64[D] or [us], counted from 1970)
     oid: int  #: pg_type.oid
     width: int  #: bytes of the C value (pg_type.typlen)
     category: str  #: pg_type.typcategory
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype of a column."""
+        return _dtype(self)
 
 
 class SqlType(enum.Enum):
@@ -103,6 +111,8 @@ class SqlType(enum.Enum):
 
     @classmethod
     def from_dtype(cls, dtype: np.dtype) -> SqlType:
+        import numpy as np
+
         dtype = np.dtype(dtype)
         if not dtype.isnative:
             raise TypeError(f"dtype {dtype} is not in the machine's byte order")
@@ -135,32 +145,40 @@ def _read_type_table() -> dict[SqlType, TypeInfo]:
         info = TypeInfo(
             code,
             ffi.string(c.sql_name).decode(),
-            np.dtype(ffi.string(c.dtype).decode()),
+            ffi.string(c.dtype).decode(),
             ffi.string(c.datum).decode(),
             ffi.string(c.column).decode(),
             c.oid,
             c.width,
             c.category.decode(),
         )
-        kind = _DATUM_DTYPE_KINDS.get(info.datum)
-        if kind is None:
+        if info.datum not in _DATUM_DTYPE_KINDS:
             raise RuntimeError(
                 f"csrc/types.def: {name}'s Datum convention {info.datum} is not one to_datum knows"
-            )
-        # a PLAIN column holds the C value itself: the dtype must be the C type's twin
-        if info.column == "PLAIN" and (info.dtype.itemsize, info.dtype.kind) != (info.width, kind):
-            raise RuntimeError(
-                f"csrc/types.def: {name}'s column dtype {info.dtype} does not hold "
-                f"its {info.width}-byte C value"
             )
         out[t] = info
     return out
 
 
+@functools.cache
+def _dtype(info: TypeInfo) -> np.dtype:
+    import numpy as np
+
+    dtype = np.dtype(info.dtype_name)
+    # a PLAIN column holds the C value itself: the dtype must be the C type's twin
+    kind = _DATUM_DTYPE_KINDS[info.datum]
+    if info.column == "PLAIN" and (dtype.itemsize, dtype.kind) != (info.width, kind):
+        raise RuntimeError(
+            f"csrc/types.def: {info.sql_name}'s column dtype {dtype} does not hold "
+            f"its {info.width}-byte C value"
+        )
+    return dtype
+
+
 _INFO = _read_type_table()
 _BY_OID = {info.oid: t for t, info in _INFO.items()}
 #: The numpy dtypes of columns, for messages.
-SUPPORTED_DTYPES = ", ".join(str(info.dtype) for info in _INFO.values())
+SUPPORTED_DTYPES = ", ".join(info.dtype_name for info in _INFO.values())
 
 #: Type names accepted in casts (PostgreSQL's spellings, as the grammar reduces them): each
 #: type's typname and format_type() name, and the grammar's other aliases.

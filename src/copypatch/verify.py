@@ -38,13 +38,12 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import _fmgr
 from ._catalog import catalog
 from ._errors import CompileError
+from ._lazy import lazy_numpy
 from .nodes import Const, Param, unread_value
 from .opcodes import (
     KINDS,
@@ -62,6 +61,11 @@ from .opcodes import (
 from .schema import Schema
 from .sqltypes import SqlType
 from .steps import RESULT, Arg, CallInfo, Dest, Result, Step, StepProgram, Tmp
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_numpy(__name__)
 
 __all__ = ["check_const", "verify"]
 
