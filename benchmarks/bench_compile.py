@@ -63,37 +63,34 @@ CLOCKS = {"wall": pyperf.perf_counter, "cpu": time.process_time}
 CLOCK = ["wall"]
 
 
-def bench_compile(loops: int, sql: str, engine: str, stage: str | None) -> float:
-    """`loops` cold compiles of sql: their wall (or CPU) time, or the time Program.timings
-    gives `stage`."""
+def _compiles(loops: int, texts: list[str], engine: str, stage: str | None, cold: bool) -> float:
+    """`loops` compiles of the texts in turn (cold: with the plan cache emptied before each,
+    outside the timed part): their wall (or CPU) time, or the time Program.timings gives
+    `stage`."""
     compile_ = copypatch.compile
     total_ns = 0
     clock = CLOCKS[CLOCK[0]]
-    for _ in range(loops):
-        clear_plan_cache()
+    for i in range(loops):
+        if cold:
+            clear_plan_cache()
         t0 = clock()
-        prog = compile_(sql, TABLE, engine=engine)
+        prog = compile_(texts[i % len(texts)], TABLE, engine=engine)
         t1 = clock()
         total_ns += int((t1 - t0) * 1e9) if stage is None else getattr(prog.timings, stage)
         prog.close()
     return total_ns * 1e-9
+
+
+def bench_compile(loops: int, sql: str, engine: str, stage: str | None) -> float:
+    """`loops` cold compiles of sql."""
+    return _compiles(loops, [sql], engine, stage, cold=True)
 
 
 def bench_compile_warm(loops: int, name: str, engine: str, stage: str | None) -> float:
     """`loops` compiles of texts of one shape with other constants, after one of them."""
     texts = [sizes(shift)[name] for shift in range(50)]
-    compile_ = copypatch.compile
-    compile_(texts[-1], TABLE, engine=engine).close()
-    total_ns = 0
-    clock = CLOCKS[CLOCK[0]]
-    for i in range(loops):
-        sql = texts[i % 50]
-        t0 = clock()
-        prog = compile_(sql, TABLE, engine=engine)
-        t1 = clock()
-        total_ns += int((t1 - t0) * 1e9) if stage is None else getattr(prog.timings, stage)
-        prog.close()
-    return total_ns * 1e-9
+    copypatch.compile(texts[-1], TABLE, engine=engine).close()
+    return _compiles(loops, texts, engine, stage, cold=False)
 
 
 def bench_jit_compile(loops: int, sql: str) -> float:
