@@ -4,7 +4,9 @@ loop (a = 42, copypatch.peers; the whole set is python -m copypatch bench --peer
     python benchmarks/bench_rows.py -o rows.json [--rows 1000000] [--fast]
     python -m pyperf compare_to rows.json other.json
 
-Values are per row (pyperf's inner_loops = rows), so the unit reads as ns/row.
+Values are per row (pyperf's inner_loops = rows), so the unit reads as ns/row. call[...] is the
+fixed cost of one filter() or evaluate() call: a whole call over a table of one row (issue 14's
+goal: 3 us), with the table bound as a program keeps it between calls.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ def bench_engine(loops: int, sql: str, engine: str, nrows: int) -> float:
     t0 = pyperf.perf_counter()
     for _ in range(loops):
         prog.filter(t)
+    return pyperf.perf_counter() - t0
+
+
+def bench_call(loops: int, sql: str, method: str) -> float:
+    t = make_table(1)
+    run = getattr(copypatch.compile(sql, t, engine="jit"), method)
+    run(t)  # binds the table
+    t0 = pyperf.perf_counter()
+    for _ in range(loops):
+        run(t)
     return pyperf.perf_counter() - t0
 
 
@@ -48,6 +60,8 @@ def main() -> None:
             runner.bench_time_func(
                 f"rows[{name}, {engine}]", bench_engine, sql, engine, nrows, inner_loops=nrows
             )
+    for method in ("filter", "evaluate"):
+        runner.bench_time_func(f"call[{method}, 1 row]", bench_call, QUERIES["and"], method)
     runner.bench_time_func("rows[eq, c_loop]", bench_c_loop, nrows, False, inner_loops=nrows)
     runner.bench_time_func(
         "rows[eq, c_loop_vectorized]", bench_c_loop, nrows, True, inner_loops=nrows
