@@ -71,6 +71,31 @@ def test_this_run_is_aarch64_and_the_jit_runs_aarch64_code() -> None:
     assert md.disasm(jit_code("a = 42")[1].code()[:4], 0).__next__().mnemonic in ("mov", "movz")
 
 
+@pytest.mark.arm64_run  # only in the aarch64 run (tools/test-arm64.sh)
+def test_the_provider_runs_inside_an_aarch64_postgresql() -> None:
+    """tests/test_pg_provider.py's server in this run is Debian's arm64 PostgreSQL under qemu,
+    and its JIT provider copypatch's, built for aarch64 (AArch64 stencils and code): the
+    standard queries give the rows of the JIT off, every expression compiled."""
+    from copypatch import pgprovider
+    from copypatch.pg import PostgreSQL
+    from copypatch.workload import QUERIES, make_table
+
+    with PostgreSQL(jit_provider=True) as pg:
+        (version,) = pg.conn.execute("SELECT version()").fetchone()
+        assert "aarch64" in version, version
+        assert pg.cluster is not None and pg.cluster.jit_provider is not None
+        library = pg.cluster.jit_provider.library.read_bytes()
+        assert library[:4] == b"\x7fELF" and int.from_bytes(library[18:20], "little") == 183
+        pg.load(make_table(300))
+        for name, sql in QUERIES.items():
+            before = pgprovider.stats(pg.conn)
+            on = pg.filter(sql, jit="on").tolist()
+            after = pgprovider.stats(pg.conn)
+            assert on == pg.filter(sql, jit="off").tolist(), name
+            assert after["compiled"] > before["compiled"], name
+            assert after["fallbacks"] == before["fallbacks"], after["last_fallback_reason"]
+
+
 @needs_jit
 @aarch64_only
 def test_veneers_use_only_x16() -> None:

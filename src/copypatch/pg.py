@@ -664,7 +664,8 @@ class PostgreSQL:
                 from . import pgprovider
 
                 provider = pgprovider.build()
-            self.cluster = Cluster(jit_provider=provider)
+            # the provider is built for pg_config's installation: initdb and postgres are its too
+            self.cluster = Cluster(provider.bindir if provider else None, jit_provider=provider)
             dsn, source = self.cluster.dsn, "the throwaway cluster"
         self.dsn = dsn
         try:
