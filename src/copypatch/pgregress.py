@@ -48,11 +48,12 @@ DATABASE = "regression"  # pg_regress's default
 #: the parts of the source tree the suite needs: its SQL, expected output, data, schedule and C
 #: functions, and the two contrib/spi modules triggers.sql loads
 TREE_PARTS = ("src/test/regress/", "contrib/spi/")
-#: the suite's C libraries: (source relative to the tree, library name)
+#: the suite's C libraries: (source relative to the tree, library name, their Makefile's
+#: PG_CPPFLAGS: contrib/spi's asks for refint's NOTICEs, which triggers.out expects)
 LIBRARIES = (
-    ("src/test/regress/regress.c", "regress"),
-    ("contrib/spi/autoinc.c", "autoinc"),
-    ("contrib/spi/refint.c", "refint"),
+    ("src/test/regress/regress.c", "regress", ()),
+    ("contrib/spi/autoinc.c", "autoinc", ("-DREFINT_VERBOSE",)),
+    ("contrib/spi/refint.c", "refint", ("-DREFINT_VERBOSE",)),
 )
 #: the settings of the two runs (on top of copypatch.pg.Cluster's)
 COMMON_SETTINGS = {"max_connections": "100", "log_statement": "all"}
@@ -333,15 +334,16 @@ def build_libraries(tree: Path, pg_config: Path) -> Path:
     ldflags = _pg_config_value(pg_config, "--ldflags_sl").split()
     h = hashlib.sha256(repr((cc, flags, ldflags)).encode())
     h.update(_pg_config_value(pg_config, "--version").encode())
-    for src, _ in LIBRARIES:
-        h.update((tree / src).read_bytes())
+    for src, name, extra in LIBRARIES:
+        h.update(f"{name} {extra}".encode() + (tree / src).read_bytes())
     out = tree / f"lib-{h.hexdigest()[:16]}"
-    if all((out / f"{name}.so").is_file() for _, name in LIBRARIES):
+    if all((out / f"{name}.so").is_file() for _, name, _ in LIBRARIES):
         return out
     tmp = Path(tempfile.mkdtemp(dir=tree, prefix=".lib-"))
     try:
-        for src, name in LIBRARIES:
-            cmd = [cc, *flags, "-shared", *ldflags, str(tree / src), "-o", str(tmp / f"{name}.so")]
+        for src, name, extra in LIBRARIES:
+            cmd = [cc, *flags, *extra, "-shared", *ldflags, str(tree / src),
+                   "-o", str(tmp / f"{name}.so")]  # fmt: skip
             r = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
             if r.returncode != 0:
                 raise RegressUnavailable(f"building {name}.so failed:\n{' '.join(cmd)}\n{r.stderr}")
