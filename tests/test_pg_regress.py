@@ -76,3 +76,14 @@ def test_the_regression_suite_has_no_difference_with_the_provider() -> None:
     assert compiled > 10_000, out[-3000:]  # the suite compiles ~130k expressions
     assert compiled / (compiled + fallbacks) >= 0.95, out[-3000:]
     assert done.returncode == 0, out[-3000:]
+
+
+def test_an_unknown_test_name_is_a_clear_error() -> None:
+    if not any(pgregress.cache_dir().glob("regress-*/.complete")):
+        unavailable("PostgreSQL's source is not cached (the test above fetches it)")
+    done = subprocess.run(
+        [sys.executable, "-m", "copypatch", "pg-provider", "regress", "test_setup", "no_such"],
+        capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "no such test" in done.stderr and "no_such" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -66,6 +66,9 @@ PROVIDER_SETTINGS = {
     "jit_optimize_above_cost": "0",
     "log_min_messages": "debug1",
 }
+#: the driver's own sessions (creating the database, waiting for the backends): neither compiled
+#: nor counted among the suite's statements
+QUIET = "-c jit=off -c log_statement=none"
 #: provider.c's line at a backend's exit, and its line for an expression left to the interpreter
 TOTALS_RE = re.compile(
     r"copypatch JIT: backend totals: compiled (\d+), fallbacks (\d+), steps (\d+), deforms (\d+)"
@@ -393,7 +396,7 @@ def _wait_for_backends(dsn: str, timeout: float = 30.0) -> None:
     import psycopg
 
     deadline = time.monotonic() + timeout
-    with psycopg.connect(dsn, autocommit=True, options="-c jit=off") as conn:
+    with psycopg.connect(dsn, autocommit=True, options=QUIET) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
@@ -409,7 +412,7 @@ def _create_database(dsn: str) -> None:
     (with --use-existing it expects it to exist)."""
     import psycopg
 
-    with psycopg.connect(dsn, autocommit=True, options="-c jit=off") as conn:
+    with psycopg.connect(dsn, autocommit=True, options=QUIET) as conn:
         conn.execute(f'CREATE DATABASE "{DATABASE}" TEMPLATE=template0')
         conn.execute(
             f'ALTER DATABASE "{DATABASE}" SET lc_messages TO \'C\'; '
@@ -511,6 +514,7 @@ class RegressReport:
     off: SuiteRun
     provider: SuiteRun
     differences: dict[str, str]  # test -> unified diff of the two runs' results
+    expected: list[str]  # the tests the schedule (or the command line) names
 
     @property
     def upstream_failures(self) -> list[str]:
@@ -529,8 +533,15 @@ class RegressReport:
         return self.provider.compiled / total if total else 0.0
 
     @property
+    def not_run(self) -> list[str]:
+        """Tests named but without a result line in a run (pg_regress gave up)."""
+        return [t for t in self.expected
+                if t not in self.off.status or t not in self.provider.status]  # fmt: skip
+
+    @property
     def ok(self) -> bool:
-        return not self.differences and not self.crashed and bool(self.off.status)
+        return not self.differences and not self.crashed and not self.not_run and bool(
+            self.off.status)
 
 
 def compare(off: SuiteRun, provider: SuiteRun) -> dict[str, str]:
@@ -564,11 +575,21 @@ def regress(
     pg_regress = find_pg_regress(pg_config)
     pkg = fetch_source(refresh, log)
     tree = extract(pkg)
+    regress_src = tree / "src" / "test" / "regress"
+    if tests:
+        unknown = [t for t in tests if not (regress_src / "sql" / f"{t}.sql").is_file()]
+        if unknown:
+            raise ValueError(f"no such test in the {pkg.upstream} suite: {', '.join(unknown)}")
+        expected = list(tests)
+    else:
+        expected = re.findall(r"^test:\s*(.*)$",
+                              (regress_src / "parallel_schedule").read_text(), re.MULTILINE)
+        expected = [t for line in expected for t in line.split()]
     libdir = build_libraries(tree, pg_config)
     off = run_suite("off", OFF_SETTINGS, provider, tree, libdir, pg_regress, tests, log, keep)
     on = run_suite("copypatch", PROVIDER_SETTINGS, provider, tree, libdir, pg_regress, tests, log,
                    keep)
-    return RegressReport(pkg, provider.version, off, on, compare(off, on))
+    return RegressReport(pkg, provider.version, off, on, compare(off, on), expected)
 
 
 def format_report(r: RegressReport) -> str:
@@ -583,6 +604,8 @@ def format_report(r: RegressReport) -> str:
          f"{r.source.version} (upstream {r.source.upstream}), against {r.server_version}"),
         f"statements: {o.statements:,} with jit=off, {p.statements:,} with the provider",
         f"differences between the runs: {len(r.differences)}{diffs}",
+        *([f"not run (no result line from pg_regress): {', '.join(r.not_run)}"]
+          if r.not_run else []),
         (f"failing against upstream's expected output identically in both runs: "
          f"{len(r.upstream_failures)} ({', '.join(r.upstream_failures) or 'none'})"),
         (f"expressions compiled: {p.compiled:,}, left to the interpreter: {p.fallbacks:,} "
@@ -622,7 +645,7 @@ def main(argv: list[str]) -> int:
 
     try:
         report = regress(args.pg_config, args.refresh, args.tests or None, log, args.keep)
-    except RegressUnavailable as e:
+    except (RegressUnavailable, ValueError) as e:
         fail(prog, str(e))
     print(format_report(report))
     return 0 if report.ok else 1
