@@ -17,7 +17,9 @@
  * functions created and the time taken (as "Generation"; there is no optimisation or inlining,
  * and emission is part of the same copy).
  *
- * copypatch_jit_stats() is SQL-callable: this backend's counts, for the driver's tests.
+ * copypatch_jit_stats() is SQL-callable: this backend's counts, for the driver's tests. A
+ * backend that compiled (or fell back) logs its totals at DEBUG1 when it exits, for a driver
+ * that cannot ask every session (`pg-provider regress` reads them from the server log).
  */
 #include "postgres.h"
 
@@ -30,6 +32,7 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "portability/instr_time.h"
+#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
@@ -404,9 +407,28 @@ cp_reset_after_error(void)
 	 * that outlives an error (the arena's lock is never held across an ereport) */
 }
 
+/*
+ * At backend exit: this backend's totals, one DEBUG1 line (the format copypatch.pgregress
+ * parses). A before_shmem_exit callback rather than on_proc_exit: it runs while the backend is
+ * still listed in pg_stat_activity, so a driver that waits for the backends to leave it finds
+ * the line written.
+ */
+static void
+log_totals(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	if (stats.compiled == 0 && stats.fallbacks == 0)
+		return;
+	elog(DEBUG1, "copypatch JIT: backend totals: compiled %lld, fallbacks %lld, steps %lld, "
+		 "deforms %lld, code_bytes %lld, compile_ns %lld",
+		 (long long) stats.compiled, (long long) stats.fallbacks, (long long) stats.steps,
+		 (long long) stats.deforms, (long long) stats.code_bytes, (long long) stats.compile_ns);
+}
+
 void
 _PG_jit_provider_init(JitProviderCallbacks *cb)
 {
+	/* once per backend: jit.c loads the provider once */
+	before_shmem_exit(log_totals, (Datum) 0);
 	cb->reset_after_error = cp_reset_after_error;
 	cb->release_context = cp_release_context;
 	cb->compile_expr = cp_compile_expr;

@@ -13,7 +13,8 @@ USAGE = """usage: python -m copypatch {bench,experiment,explain,fuzz,pg-provider
   experiment  the blog post's experiment: a = 42, engines x optimisations
   explain     show the step program of an expression: explain SQL [name:dtype[?] ...]
   fuzz        differential fuzzing: fuzz [--examples N] [--postgres] [--seed S]
-  pg-provider copypatch as PostgreSQL's JIT provider: pg-provider build [--pg-config PATH]"""
+  pg-provider copypatch as PostgreSQL's JIT provider: pg-provider build [--pg-config PATH],
+              pg-provider bench, pg-provider regress (PostgreSQL's own regression suite)"""
 
 
 def column_spec(text: str) -> tuple[str, tuple[object, bool]]:
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     elif cmd == "explain":
         run_command(prog, explain, rest)
     elif cmd == "pg-provider":
+        if rest[:1] == ["regress"]:
+            from .pgregress import main as regress_main
+
+            run_command(f"{prog} regress", regress_main, rest[1:])
         from .pgprovider import main as provider_main
 
         run_command(prog, provider_main, rest)
