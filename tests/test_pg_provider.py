@@ -250,22 +250,49 @@ def test_numpy_round_trip_of_the_standard_table(db: Any) -> None:
     assert np.asarray(n[1]).dtype == np.bool_
 
 
-def test_the_bench_command_times_every_setting() -> None:
-    """`pg-provider bench` runs every standard query with the JIT off, LLVM and copypatch (its
-    numbers are the report's, not asserted: speed lives in benchmarks)."""
+def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
+    """`bench --pg-provider` (pgprovider.run_bench) runs every standard query and TPC-H Q1/Q6
+    with the JIT off, LLVM and copypatch, rows checked identical first (its numbers are the
+    report's, not asserted: speed lives in benchmarks)."""
+    import json
+
     try:
         pgprovider.find_pg_config()
     except pgprovider.PgProviderUnavailable as e:
         unavailable(str(e))
-    results = pgprovider.bench(rows=2000, repeat=1)
+    out = subprocess.run(
+        [sys.executable, "-m", "copypatch", "bench", "--pg-provider", "--rows", "2000", "--sf",
+         "0.0005", "--repeat", "1", "--json", str(tmp_path / "b.json")],
+        capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    names = [*QUERIES, "tpch_q1", "tpch_q6"]
+    assert all(q in out.stdout for q in names), out.stdout
+    doc = json.loads((tmp_path / "b.json").read_text())
+    results = [pgprovider.BenchRow(**r) for r in doc["results"]]
     assert {(r.query, r.jit) for r in results} == {
-        (q, j) for q in QUERIES for j in ("off", "llvm", "llvm-full", "copypatch")}
+        (q, j) for q in names for j in pgprovider.BENCH_SETTINGS}
     for r in results:
         assert r.execution_ms > 0
         assert (r.jit_ms is None) == (r.jit == "off"), r
         assert (r.functions == 0) == (r.jit == "off"), r
-    text = pgprovider.format_bench(results, 2000)
-    assert all(q in text for q in QUERIES)
+        if r.jit == "copypatch":  # the provider reports its whole compile as Generation
+            assert r.generation_ms is not None and r.emission_ms == 0.0, r
+
+
+def test_tpch_same_with_the_provider(db: Any) -> None:
+    """TPC-H Q1 and Q6 over a generated lineitem (numeric, date, char(1)): the same rows with
+    the provider forced on, every expression compiled."""
+    from copypatch import tpch
+
+    tpch.create_lineitem(db.conn, 0.001)
+    before = stats(db)
+    for name, q in tpch.QUERIES.items():
+        off = rows(db, q, "off")
+        assert off[0] == "ok" and off[1], name
+        assert rows(db, q, "on") == off, name
+    after = stats(db)
+    assert after["compiled"] > before["compiled"]
+    assert after["fallbacks"] == before["fallbacks"], after
 
 
 def test_the_docs_example_runs() -> None:
