@@ -279,6 +279,27 @@ def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
             assert r.generation_ms is not None and r.emission_ms == 0.0, r
 
 
+@pytest.mark.parametrize("sql, inlined, fused", [
+    ("a = 42", 0, 1),  # a NOT NULL column against a constant: CP_QUAL_VAR_int4eq_NOTNULL
+    ("b > 1000", 0, 1),  # a nullable one: CP_QUAL_VAR_int8gt
+    ("a + c > 100 OR b - 7 < 3", 4, 0),  # int4pl _NONULL, int8mi with a NULL check
+    ("c / (a - 42) > 0", 3, 0),  # division by zero from the inlined body: 22012
+    ("a::float8 * 1e308 * 10 > 0", 3, 0),  # float overflow from the inlined body: 22003
+    ("42 = a", 1, 0),  # the constant first: inlined, not fused
+])  # fmt: skip
+def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int,
+                                                 fused: int) -> None:
+    """inline.def's functions, matched by PostgreSQL's fn_addr, run copypatch's bodies
+    (functions_arith.h) inside PostgreSQL: the same rows, NULLs and SQLSTATEs as the JIT off,
+    and counted (inlined calls, fused Var-op-Const quals)."""
+    before = stats(db)
+    got = answer(db.filter, sql, jit="on")
+    after = stats(db)
+    assert got == answer(db.filter, sql, jit="off")
+    assert after["inlined"] - before["inlined"] == inlined, after
+    assert after["fused"] - before["fused"] == fused, after
+
+
 def test_tpch_same_with_the_provider(db: Any) -> None:
     """TPC-H Q1 and Q6 over a generated lineitem (numeric, date, char(1)): the same rows with
     the provider forced on, every expression compiled."""

@@ -70,6 +70,12 @@ enum
 	CP_PG_ERR_LAST
 };
 
+/*
+ * provider.c: raise copypatch's error `code` (csrc/errors.def) as PostgreSQL's ereport(ERROR),
+ * with errors.def's SQLSTATE and message; for the inlined built-ins' bodies (template.c)
+ */
+extern void cp_pg_error(int code) __attribute__((noreturn, cold, visibility("hidden")));
+
 /* emit.c */
 extern int	cp_pg_emit(const CpPgStep *steps, int32_t n, void *const *symbols, CpPgCode **out);
 extern void *cp_pg_code_entry(const CpPgCode *code);

@@ -66,6 +66,67 @@ static const char *const opcode_names[] = {
 StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
 				 "execExpr.h's opcodes and the generated header's differ: rebuild the provider");
 
+/*
+ * copypatch's inlined built-ins (csrc/inline.def), by PostgreSQL's function: a FUNCEXPR_STRICT
+ * step calling one of them becomes its CP_INLINE_<f> stencil (_NONULL when its arguments are
+ * known never to be NULL), and a comparison of a scan's column with a constant that feeds a
+ * QUAL becomes CP_QUAL_VAR_<f>[_NOTNULL] (-1: f is not a comparison).
+ */
+typedef struct InlinedFunction
+{
+	PGFunction	fn;
+	int16		nullable;
+	int16		nonull;
+	int16		qual_var;
+	int16		qual_var_notnull;
+} InlinedFunction;
+
+static const InlinedFunction inlined_functions[] = {
+#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, -1, -1},
+#define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
+	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL},
+#include "../inline.def"
+#undef INLINE_CMP
+#undef INLINE
+};
+
+/* errors.def's SQLSTATEs and messages, by copypatch's error code */
+static const struct
+{
+	const char *sqlstate;
+	const char *message;
+}			cp_errors[] = {
+#define ERR(name, sqlstate, message) {sqlstate, message},
+#include "../errors.def"
+#undef ERR
+};
+
+void
+cp_pg_error(int code)
+{
+	const char *s;
+
+	if (code < 0 || code >= (int) lengthof(cp_errors))
+		elog(ERROR, "copypatch JIT: unknown error %d", code);
+	s = cp_errors[code].sqlstate;
+	ereport(ERROR,
+			(errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
+			 errmsg("%s", cp_errors[code].message)));
+	pg_unreachable();
+}
+
+/* The inlined built-in a step calls, or NULL. */
+static const InlinedFunction *
+inlined_function(const ExprEvalStep *op)
+{
+	if ((ExprEvalOp) op->opcode != EEOP_FUNCEXPR_STRICT || op->d.func.nargs != 2)
+		return NULL;
+	for (int i = 0; i < (int) lengthof(inlined_functions); i++)
+		if (inlined_functions[i].fn == op->d.func.fn_addr)
+			return &inlined_functions[i];
+	return NULL;
+}
+
 /* One EState's compiled expressions. */
 typedef struct CpPgContext
 {
@@ -84,9 +145,11 @@ static struct
 	int64		code_bytes;		/* machine code written */
 	int64		compile_ns;		/* time in compile_expr for compiled expressions */
 	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
+	int64		inlined;		/* function calls compiled as an inlined built-in */
+	int64		fused;			/* Var-op-Const quals compiled as one CP_QUAL_VAR_* step */
 	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
 	char		last_reason[128];
-} stats = {0, 0, 0, 0, 0, 0, -1, ""};
+} stats = {0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
 
 /* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
 static int
@@ -211,6 +274,130 @@ pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1, uint
 	s->words[6] = d3;
 }
 
+/*
+ * Whether the value step w writes can never be NULL: a non-NULL constant, a NOT NULL column of
+ * the scan's known descriptor, or an inlined function already known to give no NULL.
+ */
+static bool
+never_null(const ExprEvalStep *w, TupleDesc scan_desc, const bool *nonnull_result, int wi)
+{
+	switch ((ExprEvalOp) w->opcode)
+	{
+		case EEOP_CONST:
+			return !w->d.constval.isnull;
+		case EEOP_SCAN_VAR:
+			return scan_desc != NULL && w->d.var.attnum >= 0 &&
+				w->d.var.attnum < scan_desc->natts &&
+				TupleDescAttr(scan_desc, w->d.var.attnum)->attnotnull &&
+				!TupleDescAttr(scan_desc, w->d.var.attnum)->attisdropped;
+		default:
+			return nonnull_result[wi];
+	}
+}
+
+/* How many steps write argument a of a call (ExecInitFunc evaluates a constant argument once,
+ * into the call info: none), and the last of them. */
+static int
+writers_of(ExprState *state, NullableDatum *arg, int *last)
+{
+	int			writers = 0;
+
+	for (int k = 0; k < state->steps_len; k++)
+		if (state->steps[k].resnull == &arg->isnull)
+		{
+			writers++;
+			*last = k;
+		}
+	return writers;
+}
+
+/*
+ * Plan the inlining of copypatch's built-ins (inline.def): override[i] is the stencil of step i
+ * if not its opcode's, skipped[i] a step fused into an earlier one (emitted as nothing). A
+ * SCAN_VAR, FUNCEXPR_STRICT of an inlined comparison with a constant second argument (in the
+ * call info: ExecInitFunc evaluates constants once) and QUAL in a row, each writing the next
+ * one's input, with no jump into the last two, become one CP_QUAL_VAR_<f>; any other call of an
+ * inlined built-in becomes CP_INLINE_<f>, _NONULL when each argument is a non-NULL constant or
+ * has exactly one writer (so the value it wrote is this row's) that never gives NULL.
+ */
+static void
+plan_inlining(ExprState *state, int16 *override, bool *skipped, int *ninlined, int *nfused)
+{
+	int			n = state->steps_len;
+	bool	   *targeted = palloc0(sizeof(bool) * (n + 1));
+	bool	   *nonnull_result = palloc0(sizeof(bool) * n);
+	TupleDesc	scan_desc = NULL;
+	int			nscan = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		int			j = jump_target(op);
+
+		override[i] = -1;
+		skipped[i] = false;
+		if (j >= 0 && j <= n)
+			targeted[j] = true;
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_FETCHSOME)
+		{
+			scan_desc = op->d.fetch.known_desc;
+			nscan++;
+		}
+	}
+	if (nscan != 1)
+		scan_desc = NULL;		/* none, or more than one: trust no descriptor */
+
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		const InlinedFunction *f;
+		int			w = -1;
+
+		if (skipped[i])
+			continue;
+		/* SCAN_VAR, the comparison with a constant, QUAL */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual_var >= 0 &&
+			(ExprEvalOp) state->steps[i + 2].opcode == EEOP_QUAL &&
+			!targeted[i + 1] && !targeted[i + 2])
+		{
+			const ExprEvalStep *call = &state->steps[i + 1];
+			const ExprEvalStep *qual = &state->steps[i + 2];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				writers_of(state, &args[1], &w) == 0 && !args[1].isnull &&
+				call->resvalue == qual->resvalue && call->resnull == qual->resnull)
+			{
+				override[i] = never_null(op, scan_desc, nonnull_result, i)
+					? f->qual_var_notnull : f->qual_var;
+				skipped[i + 1] = skipped[i + 2] = true;
+				(*nfused)++;
+				continue;
+			}
+		}
+		if ((f = inlined_function(op)) != NULL)
+		{
+			NullableDatum *args = op->d.func.fcinfo_data->args;
+			bool		nonnull = true;
+
+			for (int a = 0; a < 2 && nonnull; a++)
+			{
+				int			writers = writers_of(state, &args[a], &w);
+
+				nonnull = writers == 0 ? !args[a].isnull
+					: writers == 1 && w < i && !skipped[w] &&
+					never_null(&state->steps[w], scan_desc, nonnull_result, w);
+			}
+			override[i] = nonnull ? f->nonull : f->nullable;
+			nonnull_result[i] = nonnull;
+			(*ninlined)++;
+		}
+	}
+	pfree(targeted);
+	pfree(nonnull_result);
+}
+
 static void
 fallback(int opcode, const char *reason)
 {
@@ -261,16 +448,47 @@ cp_compile_expr(ExprState *state)
 	int		   *ndeform;
 	int			nsteps;
 	int			ndeforms = 0;
+	int			ninlined = 0;
+	int			nfused = 0;
+	int16	   *override;
+	bool	   *skipped;
 	DeformAtt  *atts;
 	int			err;
 
 	Assert(parent != NULL);
 	INSTR_TIME_SET_CURRENT(start);
 
-	/* where each of PostgreSQL's steps starts among ours (a deform adds steps) */
+	/* where each of PostgreSQL's steps starts among ours (a deform adds steps, a fused one
+	 * takes none) */
 	first = palloc(sizeof(int) * (n + 1));
 	ndeform = palloc(sizeof(int) * n);
+	override = palloc(sizeof(int16) * n);
+	skipped = palloc(sizeof(bool) * n);
 	nsteps = 0;
+	for (int i = 0; i < n; i++)
+	{
+		intptr_t	opcode = state->steps[i].opcode;
+
+		if (opcode < 0 || opcode >= EEOP_LAST)
+		{
+			pfree(first);
+			pfree(ndeform);
+			pfree(override);
+			pfree(skipped);
+			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
+			return false;
+		}
+		if (stencil_of[opcode] == 0)
+		{
+			pfree(first);
+			pfree(ndeform);
+			pfree(override);
+			pfree(skipped);
+			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
+			return false;
+		}
+	}
+	plan_inlining(state, override, skipped, &ninlined, &nfused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -278,13 +496,8 @@ cp_compile_expr(ExprState *state)
 
 		first[i] = nsteps;
 		ndeform[i] = 0;
-		if (opcode >= 0 && opcode < EEOP_LAST && stencil_of[opcode] == 0)
-		{
-			pfree(first);
-			pfree(ndeform);
-			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
-			return false;
-		}
+		if (skipped[i])
+			continue;
 		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
 			opcode == EEOP_SCAN_FETCHSOME)
 		{
@@ -308,14 +521,8 @@ cp_compile_expr(ExprState *state)
 		CpPgStep   *s = &steps[first[i]];
 		int			jump;
 
-		if (opcode < 0 || opcode >= EEOP_LAST)
-		{
-			pfree(steps);
-			pfree(first);
-			pfree(ndeform);
-			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
-			return false;
-		}
+		if (skipped[i])
+			continue;
 		if (ndeform[i] > 0)
 		{
 			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
@@ -339,8 +546,22 @@ cp_compile_expr(ExprState *state)
 			ndeforms++;
 			continue;
 		}
+		if (override[i] >= 0 && i + 1 < n && skipped[i + 1])
+		{
+			/* CP_QUAL_VAR_*: the QUAL's result and jump, the Var's attnum, the constant */
+			const ExprEvalStep *qual = &state->steps[i + 2];
+			int			jumpdone = qual->d.qualexpr.jumpdone;
+
+			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+						(uintptr_t) op->d.var.attnum,
+						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value, 0, 0);
+			s->words[1] = (uintptr_t) qual->resvalue;
+			s->words[2] = (uintptr_t) qual->resnull;
+			s->self = (uintptr_t) qual;
+			continue;
+		}
 		jump = jump_target(op);
-		s->stencil = stencil_of[opcode] - 1;
+		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;
 		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(s->words),
@@ -349,6 +570,8 @@ cp_compile_expr(ExprState *state)
 	}
 	pfree(first);
 	pfree(ndeform);
+	pfree(override);
+	pfree(skipped);
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
@@ -377,6 +600,8 @@ cp_compile_expr(ExprState *state)
 	ctx->base.instr.created_functions++;
 	stats.compiled++;
 	stats.deforms += ndeforms;
+	stats.inlined += ninlined;
+	stats.fused += nfused;
 	stats.steps += n;
 	stats.code_bytes += cp_pg_code_size(code);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -416,8 +641,8 @@ Datum
 copypatch_jit_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		nulls[9] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "copypatch_jit_stats must return a record");
@@ -434,5 +659,7 @@ copypatch_jit_stats(PG_FUNCTION_ARGS)
 	values[6] = CStringGetTextDatum(stats.last_reason);
 	values[7] = Int32GetDatum(cp_pg_nstencils());
 	values[8] = Int64GetDatum(stats.deforms);
+	values[9] = Int64GetDatum(stats.inlined);
+	values[10] = Int64GetDatum(stats.fused);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
