@@ -13,6 +13,10 @@ and the session are left out. Per row is the difference between the two tables o
 difference of their sizes, so whatever a query pays once (LLVM's lazy compile, the first
 page's reads) cancels. Callgrind counts are exact: a rerun gives the same numbers, up to a few
 instructions of hash-table noise.
+
+--smc-check=all is needed: copypatch's arena writes code through one mapping of a memfd and runs
+it through another, and a file mapping is not checked for self-modified code by default, so a
+later query's code at a freed chunk's address would run the earlier query's stale translation.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def count(queries: dict[str, str], rows: int, small: int,
             dump = cluster.dir / f"callgrind-{setting}"
             prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}",
                       "--toggle-collect=standard_ExecutorRun",
-                      "--dump-after=standard_ExecutorRun", "--smc-check=all-non-file"]
+                      "--dump-after=standard_ExecutorRun", "--smc-check=all"]
             cluster.single_user(text, settings=SETTINGS[setting], prefix=prefix, timeout=3600)
             dumps = sorted(cluster.dir.glob(f"callgrind-{setting}.*"),
                            key=lambda p: int(p.suffix[1:]))  # fmt: skip
