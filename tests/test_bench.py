@@ -103,8 +103,9 @@ def test_instruction_counter_runs() -> None:
 
 def test_pg_instruction_counter_runs(pg: Any, tmp_path: Path) -> None:
     """benchmarks/pg_instructions.py: callgrind on single-user backends, at a tiny size; the
-    counts are exact, and copypatch's provider runs a = 42 in fewer instructions per row than
-    PostgreSQL's interpreter."""
+    counts are exact: copypatch's provider runs a = 42 in fewer instructions per row than
+    PostgreSQL's interpreter, and and20's 21 conjuncts in more than a = 42's one (each query's
+    own code is what runs and is counted, not a stale translation of the previous one's)."""
     del pg  # the fixture proves server binaries exist (or fails in CI); the script starts its own
     need_valgrind()
     from copypatch import pgprovider
@@ -114,8 +115,9 @@ def test_pg_instruction_counter_runs(pg: Any, tmp_path: Path) -> None:
     except pgprovider.PgProviderUnavailable as e:
         unavailable(str(e))
     out = run(["benchmarks/pg_instructions.py", "--rows", "1500", "--small", "500", "--query",
-               "eq", "--setting", "off", "--setting", "copypatch", "--json",
+               "eq", "--query", "and20", "--setting", "off", "--setting", "copypatch", "--json",
                str(tmp_path / "i.json")])
     assert "instructions/row" in out
     counts = json.loads((tmp_path / "i.json").read_text())["instructions_per_row"]
     assert 0 < counts["copypatch"]["eq"] < counts["off"]["eq"], counts
+    assert counts["copypatch"]["and20"] > counts["copypatch"]["eq"] + 100, counts
