@@ -286,6 +286,12 @@ def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
     ("c / (a - 42) > 0", 3, 0),  # division by zero from the inlined body: 22012
     ("a::float8 * 1e308 * 10 > 0", 3, 0),  # float overflow from the inlined body: 22003
     ("42 = a", 1, 0),  # the constant first: inlined, not fused
+    ("a IN (1, 7, 42, 64, 99)", 1, 0),  # CP_SCALARARRAYOP_int4eq over the deconstructed array
+    ("b IN (3, NULL, 1500)", 1, 0),  # a NULL element: NULL where no element matches
+    ("b NOT IN (3, 1500)", 1, 0),  # <> ALL, NULL scalars
+    ("c = ANY('{}'::int4[])", 1, 0),  # empty: FALSE
+    ("NOT (c <> ALL('{}'::int4[]))", 1, 0),  # empty: TRUE for ALL
+    ("b::float8 = ANY('{{1.5, 2}, {7, 1999}}'::float8[])", 1, 0),  # two dimensions
 ])  # fmt: skip
 def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int,
                                                  fused: int) -> None:

@@ -30,8 +30,10 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "portability/instr_time.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner_private.h"
 
@@ -79,12 +81,14 @@ typedef struct InlinedFunction
 	int16		nonull;
 	int16		qual_var;
 	int16		qual_var_notnull;
+	int16		scalararrayop;
 } InlinedFunction;
 
 static const InlinedFunction inlined_functions[] = {
-#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, -1, -1},
+#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, -1, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
-	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL},
+	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
@@ -115,16 +119,22 @@ cp_pg_error(int code)
 	pg_unreachable();
 }
 
+static const InlinedFunction *
+inlined_fn(PGFunction fn)
+{
+	for (int i = 0; i < (int) lengthof(inlined_functions); i++)
+		if (inlined_functions[i].fn == fn)
+			return &inlined_functions[i];
+	return NULL;
+}
+
 /* The inlined built-in a step calls, or NULL. */
 static const InlinedFunction *
 inlined_function(const ExprEvalStep *op)
 {
 	if ((ExprEvalOp) op->opcode != EEOP_FUNCEXPR_STRICT || op->d.func.nargs != 2)
 		return NULL;
-	for (int i = 0; i < (int) lengthof(inlined_functions); i++)
-		if (inlined_functions[i].fn == op->d.func.fn_addr)
-			return &inlined_functions[i];
-	return NULL;
+	return inlined_fn(op->d.func.fn_addr);
 }
 
 /* One EState's compiled expressions. */
@@ -275,6 +285,40 @@ pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1, uint
 }
 
 /*
+ * An IN list's constant array, deconstructed for CP_SCALARARRAYOP_<f>: in the memory context
+ * of the compile (the query's, where the steps and their call infos live, which the code
+ * points into as well).
+ */
+static CpPgArray *
+constant_array(Datum value)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	CpPgArray  *out;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	/* ExecEvalScalarArrayOp looks the element type up on its first call: here, at compile time */
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	if (!typbyval)
+		return NULL;
+	StaticAssertStmt(sizeof(Datum) == sizeof(uintptr_t), "a Datum is not a uintptr_t");
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls,
+					  &nelems);
+	out = palloc(sizeof(CpPgArray));
+	out->nitems = nelems;
+	out->has_nulls = false;
+	for (int i = 0; i < nelems; i++)
+		out->has_nulls = out->has_nulls || nulls[i];
+	out->nulls = nulls;
+	out->values = (const uintptr_t *) elems;
+	return out;
+}
+
+/*
  * Whether the value step w writes can never be NULL: a non-NULL constant, a NOT NULL column of
  * the scan's known descriptor, or an inlined function already known to give no NULL.
  */
@@ -321,7 +365,8 @@ writers_of(ExprState *state, NullableDatum *arg, int *last)
  * has exactly one writer (so the value it wrote is this row's) that never gives NULL.
  */
 static void
-plan_inlining(ExprState *state, int16 *override, bool *skipped, int *ninlined, int *nfused)
+plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arrays,
+			  int *ninlined, int *nfused)
 {
 	int			n = state->steps_len;
 	bool	   *targeted = palloc0(sizeof(bool) * (n + 1));
@@ -336,6 +381,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, int *ninlined, i
 
 		override[i] = -1;
 		skipped[i] = false;
+		arrays[i] = NULL;
 		if (j >= 0 && j <= n)
 			targeted[j] = true;
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_FETCHSOME)
@@ -392,6 +438,21 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, int *ninlined, i
 			override[i] = nonnull ? f->nonull : f->nullable;
 			nonnull_result[i] = nonnull;
 			(*ninlined)++;
+		}
+		/* an IN list: the array is the constant the step before writes, never jumped over */
+		else if ((ExprEvalOp) op->opcode == EEOP_SCALARARRAYOP && i > 0 && !targeted[i] &&
+				 op->d.scalararrayop.finfo->fn_strict &&
+				 (f = inlined_fn(op->d.scalararrayop.fn_addr)) != NULL && f->scalararrayop >= 0)
+		{
+			const ExprEvalStep *c = &state->steps[i - 1];
+
+			if ((ExprEvalOp) c->opcode == EEOP_CONST && !c->d.constval.isnull &&
+				c->resvalue == op->resvalue && c->resnull == op->resnull &&
+				(arrays[i] = constant_array(c->d.constval.value)) != NULL)
+			{
+				override[i] = f->scalararrayop;
+				(*ninlined)++;
+			}
 		}
 	}
 	pfree(targeted);
@@ -452,6 +513,7 @@ cp_compile_expr(ExprState *state)
 	int			nfused = 0;
 	int16	   *override;
 	bool	   *skipped;
+	CpPgArray **arrays;
 	DeformAtt  *atts;
 	int			err;
 
@@ -488,7 +550,8 @@ cp_compile_expr(ExprState *state)
 			return false;
 		}
 	}
-	plan_inlining(state, override, skipped, &ninlined, &nfused);
+	arrays = palloc(sizeof(CpPgArray *) * n);
+	plan_inlining(state, override, skipped, arrays, &ninlined, &nfused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -567,11 +630,14 @@ cp_compile_expr(ExprState *state)
 		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(s->words),
 						 "ExprEvalStep is not CP_PG_STEP_WORDS words");
 		memcpy(s->words, op, sizeof(ExprEvalStep));
+		if (arrays[i] != NULL)
+			s->words[7] = (uintptr_t) arrays[i];	/* D4 of CP_SCALARARRAYOP_<f> */
 	}
 	pfree(first);
 	pfree(ndeform);
 	pfree(override);
 	pfree(skipped);
+	pfree(arrays);
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)

@@ -763,7 +763,8 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
  * such arguments). A comparison also gets CP_QUAL_VAR_<f>[_NOTNULL], three of PostgreSQL's steps
  * in one: SCAN_VAR (D0: attnum), the call with a constant second argument (D1: its value, which
  * ExecInitFunc put in the call info once) and the QUAL that tests it (jumping to its jumpdone,
- * the result written where the QUAL's is); _NOTNULL for a NOT NULL column.
+ * the result written where the QUAL's is); _NOTNULL for a NOT NULL column. And
+ * CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a constant array.
  * ------------------------------------------------------------------------------------------- */
 #define INLINE_CALL(f, check_nulls) \
 	NullableDatum *args = op->d.func.fcinfo_data->args; \
@@ -784,6 +785,42 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	if (!pass) \
 		JUMP(0); \
 	NEXT();
+/* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
+ * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
+ * for ALL) the answer, and otherwise a NULL element makes it NULL */
+#define SCALARARRAYOP_INLINE(f) \
+	const CpPgArray *arr = (const CpPgArray *) HOLE(_JIT_D4); \
+	NullableDatum *args = op->d.scalararrayop.fcinfo_data->args; \
+	bool		useOr = op->d.scalararrayop.useOr; \
+	bool		anynull = false; \
+	if (arr->nitems == 0) \
+	{ \
+		*op->resvalue = BoolGetDatum(!useOr); \
+		*op->resnull = false; \
+		NEXT(); \
+	} \
+	if (args[0].isnull) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	for (int32 i = 0; i < arr->nitems; i++) \
+	{ \
+		if (arr->has_nulls && arr->nulls[i]) \
+		{ \
+			anynull = true; \
+			continue; \
+		} \
+		if (DatumGetBool(f##_impl(args[0].value, (Datum) arr->values[i])) == useOr) \
+		{ \
+			*op->resvalue = BoolGetDatum(useOr); \
+			*op->resnull = false; \
+			NEXT(); \
+		} \
+	} \
+	*op->resvalue = BoolGetDatum(!useOr); \
+	*op->resnull = anynull; \
+	NEXT();
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -802,6 +839,10 @@ CASE(CP_QUAL_VAR_##f) \
 CASE(CP_QUAL_VAR_##f##_NOTNULL) \
 { \
 	QUAL_VAR(f, false) \
+} \
+CASE(CP_SCALARARRAYOP_##f) \
+{ \
+	SCALARARRAYOP_INLINE(f) \
 }
 #include "../inline.def"
 #undef INLINE_CMP
