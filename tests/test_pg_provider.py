@@ -282,6 +282,7 @@ def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
 @pytest.mark.parametrize("sql, inlined, fused", [
     ("a = 42", 0, 1),  # a NOT NULL column against a constant: CP_QUAL_VAR_int4eq_NOTNULL
     ("b > 1000", 0, 1),  # a nullable one: CP_QUAL_VAR_int8gt
+    ("b < 3", 0, 1),  # a NULL's Datum is 0 (< 3): the NULL check is what leaves it out
     ("a + c > 100 OR b - 7 < 3", 4, 0),  # int4pl _NONULL, int8mi with a NULL check
     ("c / (a - 42) > 0", 3, 0),  # division by zero from the inlined body: 22012
     ("a::float8 * 1e308 * 10 > 0", 3, 0),  # float overflow from the inlined body: 22003
@@ -304,6 +305,8 @@ def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int
     assert got == answer(db.filter, sql, jit="off")
     assert after["inlined"] - before["inlined"] == inlined, after
     assert after["fused"] - before["fused"] == fused, after
+    # as a target list too, where a NULL is not the same as FALSE
+    assert answer(db.evaluate, sql, jit="on") == answer(db.evaluate, sql, jit="off")
 
 
 def test_tpch_same_with_the_provider(db: Any) -> None:
