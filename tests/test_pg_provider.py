@@ -262,9 +262,11 @@ def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
         unavailable(str(e))
     out = subprocess.run(
         [sys.executable, "-m", "copypatch", "bench", "--pg-provider", "--rows", "2000", "--sf",
-         "0.0005", "--repeat", "1", "--json", str(tmp_path / "b.json")],
+         "0.0005", "--repeat", "1", "--json", str(tmp_path / "b.json"), "--plot",
+         str(tmp_path / "b.png")],
         capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
+    assert (tmp_path / "b.png").stat().st_size > 1000
     names = [*QUERIES, "tpch_q1", "tpch_q6"]
     assert all(q in out.stdout for q in names), out.stdout
     doc = json.loads((tmp_path / "b.json").read_text())

@@ -466,6 +466,33 @@ def write_bench_json(results: list[BenchRow], rows: int, sf: float | None, path:
     path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
+def plot_bench(results: list[BenchRow], rows: int, sf: float | None, path: Path) -> None:
+    """A PNG chart (matplotlib): per query, each setting's execution time over the JIT off's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [lab for lab in BENCH_SETTINGS if any(r.jit == lab for r in results)]
+    by = {(r.query, r.jit): r for r in results}
+    queries = list(dict.fromkeys(r.query for r in results))
+    fig, ax = plt.subplots(figsize=(max(8.0, 1.3 * len(queries)), 4.5))
+    width = 0.8 / len(labels)
+    for j, lab in enumerate(labels):
+        ys = [by[(q, lab)].execution_ms / by[(q, "off")].execution_ms for q in queries]
+        ax.bar([i + j * width for i in range(len(queries))], ys, width, label=lab)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(queries))])
+    ax.set_xticklabels(queries, fontsize="small", rotation=15)
+    ax.set_ylabel("execution time / JIT off's")
+    tpch = "" if sf is None else f", TPC-H SF {sf:g}"
+    ax.set_title(f"PostgreSQL 15: JIT off, LLVM, copypatch ({rows:,} rows{tpch})")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 # -- the command line
 
 
@@ -481,6 +508,7 @@ def add_bench_arguments(ap: Any) -> None:
                     help="runs per query and setting (median)")
     ap.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
                     help="write every number as JSON")
+    ap.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG chart (matplotlib)")
 
 
 def bench_command(prog: str, args: Any) -> int:
@@ -497,6 +525,8 @@ def bench_command(prog: str, args: Any) -> int:
     print(format_bench(results, args.rows, sf))
     if args.json_file is not None:
         write_bench_json(results, args.rows, sf, args.json_file)
+    if args.plot is not None:
+        plot_bench(results, args.rows, sf, args.plot)
     return 0
 
 
