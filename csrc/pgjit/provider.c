@@ -339,20 +339,46 @@ never_null(const ExprEvalStep *w, TupleDesc scan_desc, const bool *nonnull_resul
 	}
 }
 
-/* How many steps write argument a of a call (ExecInitFunc evaluates a constant argument once,
- * into the call info: none), and the last of them. */
-static int
-writers_of(ExprState *state, NullableDatum *arg, int *last)
+/* The steps by the address of the NULL flag they write (resnull), sorted: who writes what. */
+typedef struct Writer
 {
-	int			writers = 0;
+	uintptr_t	resnull;
+	int			step;
+} Writer;
 
-	for (int k = 0; k < state->steps_len; k++)
-		if (state->steps[k].resnull == &arg->isnull)
-		{
-			writers++;
-			*last = k;
-		}
-	return writers;
+static int
+writer_cmp(const void *a, const void *b)
+{
+	const Writer *x = a;
+	const Writer *y = b;
+
+	if (x->resnull != y->resnull)
+		return x->resnull < y->resnull ? -1 : 1;
+	return x->step < y->step ? -1 : x->step > y->step;
+}
+
+/* How many steps write argument `arg` of a call (ExecInitFunc evaluates a constant argument
+ * once, into the call info: none), and the last of them; a binary search in `writers`. */
+static int
+writers_of(const Writer *writers, int n, NullableDatum *arg, int *last)
+{
+	uintptr_t	key = (uintptr_t) &arg->isnull;
+	int			lo = 0,
+				hi = n;
+	int			count = 0;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (writers[mid].resnull < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && writers[lo].resnull == key; lo++, count++)
+		*last = writers[lo].step;
+	return count;
 }
 
 /*
@@ -371,6 +397,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 	int			n = state->steps_len;
 	bool	   *targeted = palloc0(sizeof(bool) * (n + 1));
 	bool	   *nonnull_result = palloc0(sizeof(bool) * n);
+	Writer	   *writers = palloc(sizeof(Writer) * Max(n, 1));
 	TupleDesc	scan_desc = NULL;
 	int			nscan = 0;
 
@@ -382,6 +409,8 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 		override[i] = -1;
 		skipped[i] = false;
 		arrays[i] = NULL;
+		writers[i].resnull = (uintptr_t) op->resnull;
+		writers[i].step = i;
 		if (j >= 0 && j <= n)
 			targeted[j] = true;
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_FETCHSOME)
@@ -392,6 +421,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 	}
 	if (nscan != 1)
 		scan_desc = NULL;		/* none, or more than one: trust no descriptor */
+	qsort(writers, n, sizeof(Writer), writer_cmp);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -412,7 +442,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 			NullableDatum *args = call->d.func.fcinfo_data->args;
 
 			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
-				writers_of(state, &args[1], &w) == 0 && !args[1].isnull &&
+				writers_of(writers, n, &args[1], &w) == 0 && !args[1].isnull &&
 				call->resvalue == qual->resvalue && call->resnull == qual->resnull)
 			{
 				override[i] = never_null(op, scan_desc, nonnull_result, i)
@@ -429,10 +459,10 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 
 			for (int a = 0; a < 2 && nonnull; a++)
 			{
-				int			writers = writers_of(state, &args[a], &w);
+				int			nwriters = writers_of(writers, n, &args[a], &w);
 
-				nonnull = writers == 0 ? !args[a].isnull
-					: writers == 1 && w < i && !skipped[w] &&
+				nonnull = nwriters == 0 ? !args[a].isnull
+					: nwriters == 1 && w < i && !skipped[w] &&
 					never_null(&state->steps[w], scan_desc, nonnull_result, w);
 			}
 			override[i] = nonnull ? f->nonull : f->nullable;
@@ -457,6 +487,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 	}
 	pfree(targeted);
 	pfree(nonnull_result);
+	pfree(writers);
 }
 
 static void
