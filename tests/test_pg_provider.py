@@ -311,6 +311,23 @@ def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int
     assert answer(db.evaluate, sql, jit="on") == answer(db.evaluate, sql, jit="off")
 
 
+def test_count_is_inlined(db: Any) -> None:
+    """count(*) and count(x) (int8inc, int8inc_any) run inlined (int8pl_impl) in the
+    aggregate's transition steps: the same counts, plain, grouped, hashed and with NULLs."""
+    queries = [
+        "SELECT count(*), count(b) FROM t WHERE a > 10",
+        "SELECT c % 7, count(*), count(b), sum(a) FROM t GROUP BY 1 ORDER BY 1",
+        "SELECT count(*) FILTER (WHERE b IS NULL), count(DISTINCT c) FROM t",
+        "SELECT a, count(b) FROM t GROUP BY a HAVING count(*) > 3",
+    ]
+    for q in queries:
+        before = stats(db)
+        got = rows(db, q, "on")
+        after = stats(db)
+        assert got == rows(db, q, "off") and got[0] == "ok", q
+        assert after["inlined"] > before["inlined"], q
+
+
 def test_tpch_same_with_the_provider(db: Any) -> None:
     """TPC-H Q1 and Q6 over a generated lineitem (numeric, date, char(1)): the same rows with
     the provider forced on, every expression compiled."""

@@ -469,6 +469,16 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 			nonnull_result[i] = nonnull;
 			(*ninlined)++;
 		}
+		/* count(*), count(x): int8inc inlined */
+		else if (((ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL ||
+				  (ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_STRICT_BYVAL) &&
+				 (op->d.agg_trans.pertrans->transfn.fn_addr == int8inc ||
+				  op->d.agg_trans.pertrans->transfn.fn_addr == int8inc_any))
+		{
+			override[i] = (ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL
+				? CP_PG_STENCIL_CP_AGG_COUNT_BYVAL : CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL;
+			(*ninlined)++;
+		}
 		/* an IN list: the array is the constant the step before writes, never jumped over */
 		else if ((ExprEvalOp) op->opcode == EEOP_SCALARARRAYOP && i > 0 && !targeted[i] &&
 				 op->d.scalararrayop.finfo->fn_strict &&

@@ -847,6 +847,33 @@ CASE(CP_SCALARARRAYOP_##f) \
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
+
+/*
+ * count(*) and count(x): the transition int8inc (int8inc_any) is PostgreSQL's int8pl of the
+ * count and 1 ("bigint out of range" past the largest), so the step is AGG_PLAIN_TRANS_BYVAL's
+ * (or _STRICT_BYVAL's) with int8pl_impl for the call: the same aggstate fields set, no memory
+ * context switch (the function allocates nothing) and no call.
+ */
+#define AGG_COUNT(strict) \
+	AggStatePerGroup pergroup = \
+		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+	if (!(strict) || likely(!pergroup->transValueIsNull)) \
+	{ \
+		AGGSTATE->curaggcontext = op->d.agg_trans.aggcontext; \
+		AGGSTATE->current_set = op->d.agg_trans.setno; \
+		AGGSTATE->curpertrans = op->d.agg_trans.pertrans; \
+		pergroup->transValue = int8pl_impl(pergroup->transValue, Int64GetDatum(1)); \
+		pergroup->transValueIsNull = false; \
+	} \
+	NEXT();
+CASE(CP_AGG_COUNT_BYVAL)
+{
+	AGG_COUNT(false)
+}
+CASE(CP_AGG_COUNT_STRICT_BYVAL)
+{
+	AGG_COUNT(true)
+}
 }								/* the last body's function */
 
 /* ---------------------------------------------------------------------------------------------
