@@ -79,14 +79,18 @@ typedef struct InlinedFunction
 	PGFunction	fn;
 	int16		nullable;
 	int16		nonull;
+	int16		var_const;
+	int16		var_const_notnull;
 	int16		qual_var;
 	int16		qual_var_notnull;
 	int16		scalararrayop;
 } InlinedFunction;
 
 static const InlinedFunction inlined_functions[] = {
-#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, -1, -1, -1},
+#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
+	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, -1, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
+	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
@@ -391,7 +395,7 @@ writers_of(const Writer *writers, int n, NullableDatum *arg, int *last)
  * has exactly one writer (so the value it wrote is this row's) that never gives NULL.
  */
 static void
-plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arrays,
+plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpPgArray **arrays,
 			  int *ninlined, int *nfused)
 {
 	int			n = state->steps_len;
@@ -408,6 +412,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 
 		override[i] = -1;
 		skipped[i] = false;
+		fused[i] = 0;
 		arrays[i] = NULL;
 		writers[i].resnull = (uintptr_t) op->resnull;
 		writers[i].step = i;
@@ -448,7 +453,29 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 				override[i] = never_null(op, scan_desc, nonnull_result, i)
 					? f->qual_var_notnull : f->qual_var;
 				skipped[i + 1] = skipped[i + 2] = true;
+				fused[i] = 'q';
 				(*nfused)++;
+				continue;
+			}
+		}
+		/* SCAN_VAR and a call with a constant second argument */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && !targeted[i + 1])
+		{
+			const ExprEvalStep *call = &state->steps[i + 1];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				writers_of(writers, n, &args[1], &w) == 0 && !args[1].isnull)
+			{
+				bool		notnull = never_null(op, scan_desc, nonnull_result, i);
+
+				override[i] = notnull ? f->var_const_notnull : f->var_const;
+				skipped[i + 1] = true;
+				/* the fused step writes the call's result: a writer of what the call fed */
+				nonnull_result[i] = notnull;
+				fused[i] = 'v';
+				(*ninlined)++;
 				continue;
 			}
 		}
@@ -461,9 +488,14 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, CpPgArray **arra
 			{
 				int			nwriters = writers_of(writers, n, &args[a], &w);
 
-				nonnull = nwriters == 0 ? !args[a].isnull
-					: nwriters == 1 && w < i && !skipped[w] &&
-					never_null(&state->steps[w], scan_desc, nonnull_result, w);
+				if (nwriters == 0)
+					nonnull = !args[a].isnull;
+				else if (nwriters != 1 || w >= i)
+					nonnull = false;
+				else if (skipped[w])	/* a call fused into a CP_VAR_CONST_* before it */
+					nonnull = w > 0 && fused[w - 1] == 'v' && nonnull_result[w - 1];
+				else
+					nonnull = never_null(&state->steps[w], scan_desc, nonnull_result, w);
 			}
 			override[i] = nonnull ? f->nonull : f->nullable;
 			nonnull_result[i] = nonnull;
@@ -554,6 +586,7 @@ cp_compile_expr(ExprState *state)
 	int			nfused = 0;
 	int16	   *override;
 	bool	   *skipped;
+	char	   *fused;
 	CpPgArray **arrays;
 	DeformAtt  *atts;
 	int			err;
@@ -592,7 +625,8 @@ cp_compile_expr(ExprState *state)
 		}
 	}
 	arrays = palloc(sizeof(CpPgArray *) * n);
-	plan_inlining(state, override, skipped, arrays, &ninlined, &nfused);
+	fused = palloc(n);
+	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -650,7 +684,19 @@ cp_compile_expr(ExprState *state)
 			ndeforms++;
 			continue;
 		}
-		if (override[i] >= 0 && i + 1 < n && skipped[i + 1])
+		if (fused[i] == 'v')
+		{
+			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant */
+			const ExprEvalStep *call = &state->steps[i + 1];
+
+			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+						(uintptr_t) call->d.func.fcinfo_data->args[1].value, 0, 0);
+			s->words[1] = (uintptr_t) call->resvalue;
+			s->words[2] = (uintptr_t) call->resnull;
+			s->self = (uintptr_t) call;
+			continue;
+		}
+		if (fused[i] == 'q')
 		{
 			/* CP_QUAL_VAR_*: the QUAL's result and jump, the Var's attnum, the constant */
 			const ExprEvalStep *qual = &state->steps[i + 2];
@@ -678,6 +724,7 @@ cp_compile_expr(ExprState *state)
 	pfree(ndeform);
 	pfree(override);
 	pfree(skipped);
+	pfree(fused);
 	pfree(arrays);
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);

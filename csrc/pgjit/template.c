@@ -763,8 +763,10 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
  * such arguments). A comparison also gets CP_QUAL_VAR_<f>[_NOTNULL], three of PostgreSQL's steps
  * in one: SCAN_VAR (D0: attnum), the call with a constant second argument (D1: its value, which
  * ExecInitFunc put in the call info once) and the QUAL that tests it (jumping to its jumpdone,
- * the result written where the QUAL's is); _NOTNULL for a NOT NULL column. And
- * CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a constant array.
+ * the result written where the QUAL's is); _NOTNULL for a NOT NULL column. Any function also
+ * gets CP_VAR_CONST_<f>[_NOTNULL], the same without the QUAL: SCAN_VAR and the call, the result
+ * written where the call's is. And CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a
+ * constant array.
  * ------------------------------------------------------------------------------------------- */
 #define INLINE_CALL(f, check_nulls) \
 	NullableDatum *args = op->d.func.fcinfo_data->args; \
@@ -821,6 +823,17 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = BoolGetDatum(!useOr); \
 	*op->resnull = anynull; \
 	NEXT();
+/* SCAN_VAR (D0: attnum) and the call with a constant second argument (D1) */
+#define VAR_CONST(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	if ((check_nulls) && scanslot->tts_isnull[attnum]) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1)); \
+	*op->resnull = false; \
+	NEXT();
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -829,6 +842,14 @@ CASE(CP_INLINE_##f) \
 CASE(CP_INLINE_##f##_NONULL) \
 { \
 	INLINE_CALL(f, false) \
+} \
+CASE(CP_VAR_CONST_##f) \
+{ \
+	VAR_CONST(f, true) \
+} \
+CASE(CP_VAR_CONST_##f##_NOTNULL) \
+{ \
+	VAR_CONST(f, false) \
 }
 #define INLINE_CMP(f) \
 INLINE(f) \
