@@ -362,9 +362,10 @@ writer_cmp(const void *a, const void *b)
 }
 
 /* How many steps write argument `arg` of a call (ExecInitFunc evaluates a constant argument
- * once, into the call info: none), and the last of them; a binary search in `writers`. */
+ * once, into the call info: none), *first the index in `writers` of the first of them; a
+ * binary search. */
 static int
-writers_of(const Writer *writers, int n, NullableDatum *arg, int *last)
+writers_of(const Writer *writers, int n, NullableDatum *arg, int *first)
 {
 	uintptr_t	key = (uintptr_t) &arg->isnull;
 	int			lo = 0,
@@ -380,8 +381,9 @@ writers_of(const Writer *writers, int n, NullableDatum *arg, int *last)
 		else
 			hi = mid;
 	}
-	for (; lo < n && writers[lo].resnull == key; lo++, count++)
-		*last = writers[lo].step;
+	*first = lo;
+	while (lo + count < n && writers[lo + count].resnull == key)
+		count++;
 	return count;
 }
 
@@ -488,14 +490,20 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 			{
 				int			nwriters = writers_of(writers, n, &args[a], &w);
 
-				if (nwriters == 0)
-					nonnull = !args[a].isnull;
-				else if (nwriters != 1 || w >= i)
-					nonnull = false;
-				else if (skipped[w])	/* a call fused into a CP_VAR_CONST_* before it */
-					nonnull = w > 0 && fused[w - 1] == 'v' && nonnull_result[w - 1];
-				else
-					nonnull = never_null(&state->steps[w], scan_desc, nonnull_result, w);
+				/* a constant, or every writer before the call never gives NULL (a CASE's
+				 * branches, say: one of them runs before the call) */
+				nonnull = nwriters > 0 || !args[a].isnull;
+				for (int k = w; k < w + nwriters && nonnull; k++)
+				{
+					int			wk = writers[k].step;
+
+					if (wk >= i)
+						nonnull = false;
+					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST_* before it */
+						nonnull = wk > 0 && fused[wk - 1] == 'v' && nonnull_result[wk - 1];
+					else
+						nonnull = never_null(&state->steps[wk], scan_desc, nonnull_result, wk);
+				}
 			}
 			override[i] = nonnull ? f->nonull : f->nullable;
 			nonnull_result[i] = nonnull;
