@@ -291,6 +291,8 @@ def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
     ("42 = a", 1, 0),  # the constant first: inlined, not fused
     ("CASE WHEN a > 50 THEN c ELSE a END < 20", 2, 0),  # NOT NULL in every branch: _NONULL
     ("CASE WHEN a > 50 THEN b ELSE c END < 20", 2, 0),  # a nullable branch: NULL checked
+    ("(a - c) * 2 > 50", 3, 0),  # CP_VAR_VAR_int4mi_NOTNULL, then _NONULL calls
+    ("b - c < 1900 AND c + b > 7", 4, 0),  # CP_VAR_VAR_int84mi, _int48pl: a NULL b checked
     ("a IN (1, 7, 42, 64, 99)", 1, 0),  # CP_SCALARARRAYOP_int4eq over the deconstructed array
     ("b IN (3, NULL, 1500)", 1, 0),  # a NULL element: NULL where no element matches
     ("b NOT IN (3, 1500)", 1, 0),  # <> ALL, NULL scalars

@@ -81,6 +81,8 @@ typedef struct InlinedFunction
 	int16		nonull;
 	int16		var_const;
 	int16		var_const_notnull;
+	int16		var_var;
+	int16		var_var_notnull;
 	int16		qual_var;
 	int16		qual_var_notnull;
 	int16		scalararrayop;
@@ -88,9 +90,11 @@ typedef struct InlinedFunction
 
 static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
-	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, -1, -1, -1},
+	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
@@ -460,6 +464,30 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				continue;
 			}
 		}
+		/* two SCAN_VARs and the call of the two */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
+			(ExprEvalOp) state->steps[i + 1].opcode == EEOP_SCAN_VAR &&
+			(f = inlined_function(&state->steps[i + 2])) != NULL &&
+			!targeted[i + 1] && !targeted[i + 2])
+		{
+			const ExprEvalStep *v1 = &state->steps[i + 1];
+			const ExprEvalStep *call = &state->steps[i + 2];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				v1->resvalue == &args[1].value && v1->resnull == &args[1].isnull)
+			{
+				bool		notnull = never_null(op, scan_desc, nonnull_result, i) &&
+					never_null(v1, scan_desc, nonnull_result, i + 1);
+
+				override[i] = notnull ? f->var_var_notnull : f->var_var;
+				skipped[i + 1] = skipped[i + 2] = true;
+				nonnull_result[i] = notnull;
+				fused[i] = 'w';
+				(*ninlined)++;
+				continue;
+			}
+		}
 		/* SCAN_VAR and a call with a constant second argument */
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n &&
 			(f = inlined_function(&state->steps[i + 1])) != NULL && !targeted[i + 1])
@@ -499,8 +527,9 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 
 					if (wk >= i)
 						nonnull = false;
-					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST_* before it */
-						nonnull = wk > 0 && fused[wk - 1] == 'v' && nonnull_result[wk - 1];
+					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST/VAR_* */
+						nonnull = wk > 0 && fused[wk - 1] == 'v' ? nonnull_result[wk - 1]
+							: wk > 1 && fused[wk - 2] == 'w' && nonnull_result[wk - 2];
 					else
 						nonnull = never_null(&state->steps[wk], scan_desc, nonnull_result, wk);
 				}
@@ -699,6 +728,18 @@ cp_compile_expr(ExprState *state)
 
 			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
 						(uintptr_t) call->d.func.fcinfo_data->args[1].value, 0, 0);
+			s->words[1] = (uintptr_t) call->resvalue;
+			s->words[2] = (uintptr_t) call->resnull;
+			s->self = (uintptr_t) call;
+			continue;
+		}
+		if (fused[i] == 'w')
+		{
+			/* CP_VAR_VAR_*: the call's result, the two Vars' attnums */
+			const ExprEvalStep *call = &state->steps[i + 2];
+
+			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+						(uintptr_t) state->steps[i + 1].d.var.attnum, 0, 0);
 			s->words[1] = (uintptr_t) call->resvalue;
 			s->words[2] = (uintptr_t) call->resnull;
 			s->self = (uintptr_t) call;

@@ -765,8 +765,8 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
  * ExecInitFunc put in the call info once) and the QUAL that tests it (jumping to its jumpdone,
  * the result written where the QUAL's is); _NOTNULL for a NOT NULL column. Any function also
  * gets CP_VAR_CONST_<f>[_NOTNULL], the same without the QUAL: SCAN_VAR and the call, the result
- * written where the call's is. And CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a
- * constant array.
+ * written where the call's is, and CP_VAR_VAR_<f>[_NOTNULL], two SCAN_VARs and the call. And
+ * CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a constant array.
  * ------------------------------------------------------------------------------------------- */
 #define INLINE_CALL(f, check_nulls) \
 	NullableDatum *args = op->d.func.fcinfo_data->args; \
@@ -834,6 +834,18 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1)); \
 	*op->resnull = false; \
 	NEXT();
+/* two SCAN_VARs (D0, D1: their attnums) and the call of the two */
+#define VAR_VAR(f, check_nulls) \
+	int			att0 = (int) HOLE(_JIT_D0); \
+	int			att1 = (int) HOLE(_JIT_D1); \
+	if ((check_nulls) && (scanslot->tts_isnull[att0] | scanslot->tts_isnull[att1])) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(scanslot->tts_values[att0], scanslot->tts_values[att1]); \
+	*op->resnull = false; \
+	NEXT();
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -850,6 +862,14 @@ CASE(CP_VAR_CONST_##f) \
 CASE(CP_VAR_CONST_##f##_NOTNULL) \
 { \
 	VAR_CONST(f, false) \
+} \
+CASE(CP_VAR_VAR_##f) \
+{ \
+	VAR_VAR(f, true) \
+} \
+CASE(CP_VAR_VAR_##f##_NOTNULL) \
+{ \
+	VAR_VAR(f, false) \
 }
 #define INLINE_CMP(f) \
 INLINE(f) \
