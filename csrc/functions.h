@@ -15,86 +15,17 @@
 
 #include "copypatch.h"
 
-#define CP_MIN_INT2 INT16_MIN
-#define CP_MIN_INT4 INT32_MIN
-#define CP_MIN_INT8 INT64_MIN
-#define CP_RANGE_ERR_INT2 CP_ERR_INT2_OUT_OF_RANGE
-#define CP_RANGE_ERR_INT4 CP_ERR_INT4_OUT_OF_RANGE
-#define CP_RANGE_ERR_INT8 CP_ERR_INT8_OUT_OF_RANGE
-
 /* float -> integer casts: PostgreSQL's FLOAT8_FITS_IN_INT* after rint() */
 #define CP_FITS_INT2(num) ((num) >= (double) INT16_MIN && (num) < -((double) INT16_MIN))
 #define CP_FITS_INT4(num) ((num) >= (double) INT32_MIN && (num) < -((double) INT32_MIN))
 #define CP_FITS_INT8(num) ((num) >= (double) INT64_MIN && (num) < -((double) INT64_MIN))
 
-/* PostgreSQL's NaN-aware float comparisons (utils/float.h): NaN = NaN, NaN > everything. */
-#define CP_FCMP_eq(x, y) (isnan(x) ? isnan(y) : !isnan(y) && (x) == (y))
-#define CP_FCMP_ne(x, y) (isnan(x) ? !isnan(y) : isnan(y) || (x) != (y))
-#define CP_FCMP_lt(x, y) (!isnan(x) && (isnan(y) || (x) < (y)))
-#define CP_FCMP_le(x, y) (isnan(y) || (!isnan(x) && (x) <= (y)))
-#define CP_FCMP_gt(x, y) (!isnan(y) && (isnan(x) || (x) > (y)))
-#define CP_FCMP_ge(x, y) (isnan(x) || (!isnan(y) && (x) >= (y)))
-
-/* PostgreSQL's float arithmetic checks (float4_pl ... float8_div in utils/float.h). */
-#define CP_FARITH_pl(x, y, r) \
-	do { (r) = (x) + (y); \
-		if (unlikely(isinf(r)) && !isinf(x) && !isinf(y)) cp_error(CP_ERR_FLOAT_OVERFLOW); } while (0)
-#define CP_FARITH_mi(x, y, r) \
-	do { (r) = (x) - (y); \
-		if (unlikely(isinf(r)) && !isinf(x) && !isinf(y)) cp_error(CP_ERR_FLOAT_OVERFLOW); } while (0)
-#define CP_FARITH_mul(x, y, r) \
-	do { (r) = (x) * (y); \
-		if (unlikely(isinf(r)) && !isinf(x) && !isinf(y)) cp_error(CP_ERR_FLOAT_OVERFLOW); \
-		if (unlikely((r) == 0.0) && (x) != 0.0 && (y) != 0.0) cp_error(CP_ERR_FLOAT_UNDERFLOW); \
-	} while (0)
-#define CP_FARITH_div(x, y, r) \
-	do { if (unlikely((y) == 0.0) && !isnan(x)) cp_error(CP_ERR_DIVISION_BY_ZERO); \
-		(r) = (x) / (y); \
-		if (unlikely(isinf(r)) && !isinf(x)) cp_error(CP_ERR_FLOAT_OVERFLOW); \
-		if (unlikely((r) == 0.0) && (x) != 0.0 && !isinf(y)) cp_error(CP_ERR_FLOAT_UNDERFLOW); \
-	} while (0)
-
 /* a comparison's first argument read from a column of its type (the fused EEOP_QUAL_<name>) */
 #define CP_LOAD0(name, T1) \
 	static inline Datum name##_load0(const char *p) { return cp_load_##T1(p); }
 
-#define ICMP(name, T1, T2, op) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ return BOOLGetDatum(DatumGet##T1(a) op DatumGet##T2(b)); } \
-	CP_LOAD0(name, T1)
-
-#define IARITH(name, T1, T2, TR, op) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ \
-		cp_##TR r; \
-		if (unlikely(__builtin_##op##_overflow((cp_##TR) DatumGet##T1(a), \
-											   (cp_##TR) DatumGet##T2(b), &r))) \
-			cp_error(CP_RANGE_ERR_##TR); \
-		return TR##GetDatum(r); \
-	}
-
-#define IDIV(name, T1, T2, TR) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ \
-		cp_##TR x = DatumGet##T1(a), y = DatumGet##T2(b); \
-		if (unlikely(y == 0)) cp_error(CP_ERR_DIVISION_BY_ZERO); \
-		/* TR_MIN / -1 overflows, and traps on some hardware: negate instead */ \
-		if (y == -1) { \
-			if (unlikely(x == CP_MIN_##TR)) cp_error(CP_RANGE_ERR_##TR); \
-			return TR##GetDatum((cp_##TR) -x); \
-		} \
-		return TR##GetDatum((cp_##TR) (x / y)); \
-	}
-
-#define IMOD(name, T) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ \
-		cp_##T x = DatumGet##T(a), y = DatumGet##T(b); \
-		if (unlikely(y == 0)) cp_error(CP_ERR_DIVISION_BY_ZERO); \
-		/* T_MIN % -1 traps on some hardware; the answer is 0 */ \
-		if (y == -1) return T##GetDatum(0); \
-		return T##GetDatum((cp_##T) (x % y)); \
-	}
+/* ICMP, IARITH, IDIV, IMOD, FCMP, FARITH: shared with the PostgreSQL provider */
+#include "functions_arith.h"
 
 #define IUNARY(name, T, op) \
 	static inline Datum name##_impl(Datum a, Datum b) \
@@ -103,22 +34,6 @@
 		(void) b; \
 		if ((0 op 1) < 0 && unlikely(x == CP_MIN_##T)) cp_error(CP_RANGE_ERR_##T); \
 		return T##GetDatum((cp_##T) (op x)); \
-	}
-
-#define FCMP(name, T1, T2, op) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ \
-		double x = DatumGet##T1(a), y = DatumGet##T2(b); \
-		return BOOLGetDatum(CP_FCMP_##op(x, y)); \
-	} \
-	CP_LOAD0(name, T1)
-
-#define FARITH(name, T1, T2, TR, op) \
-	static inline Datum name##_impl(Datum a, Datum b) \
-	{ \
-		cp_##TR x = DatumGet##T1(a), y = DatumGet##T2(b), r; \
-		CP_FARITH_##op(x, y, r); \
-		return TR##GetDatum(r); \
 	}
 
 #define FUNARY(name, T, op) \

@@ -250,22 +250,102 @@ def test_numpy_round_trip_of_the_standard_table(db: Any) -> None:
     assert np.asarray(n[1]).dtype == np.bool_
 
 
-def test_the_bench_command_times_every_setting() -> None:
-    """`pg-provider bench` runs every standard query with the JIT off, LLVM and copypatch (its
-    numbers are the report's, not asserted: speed lives in benchmarks)."""
+def test_the_bench_command_times_every_setting(tmp_path: Any) -> None:
+    """`bench --pg-provider` (pgprovider.run_bench) runs every standard query and TPC-H Q1/Q6
+    with the JIT off, LLVM and copypatch, rows checked identical first (its numbers are the
+    report's, not asserted: speed lives in benchmarks)."""
+    import json
+
     try:
         pgprovider.find_pg_config()
     except pgprovider.PgProviderUnavailable as e:
         unavailable(str(e))
-    results = pgprovider.bench(rows=2000, repeat=1)
+    out = subprocess.run(
+        [sys.executable, "-m", "copypatch", "bench", "--pg-provider", "--rows", "2000", "--sf",
+         "0.0005", "--repeat", "1", "--json", str(tmp_path / "b.json"), "--plot",
+         str(tmp_path / "b.png")],
+        capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "b.png").stat().st_size > 1000
+    names = [*QUERIES, "tpch_q1", "tpch_q6"]
+    assert all(q in out.stdout for q in names), out.stdout
+    doc = json.loads((tmp_path / "b.json").read_text())
+    results = [pgprovider.BenchRow(**r) for r in doc["results"]]
     assert {(r.query, r.jit) for r in results} == {
-        (q, j) for q in QUERIES for j in ("off", "llvm", "llvm-full", "copypatch")}
+        (q, j) for q in names for j in pgprovider.BENCH_SETTINGS}
     for r in results:
         assert r.execution_ms > 0
         assert (r.jit_ms is None) == (r.jit == "off"), r
         assert (r.functions == 0) == (r.jit == "off"), r
-    text = pgprovider.format_bench(results, 2000)
-    assert all(q in text for q in QUERIES)
+        if r.jit == "copypatch":  # the provider reports its whole compile as Generation
+            assert r.generation_ms is not None and r.emission_ms == 0.0, r
+
+
+@pytest.mark.parametrize("sql, inlined, fused", [
+    ("a = 42", 0, 1),  # a NOT NULL column against a constant: CP_QUAL_VAR_int4eq_NOTNULL
+    ("b > 1000", 0, 1),  # a nullable one: CP_QUAL_VAR_int8gt
+    ("b < 3", 0, 1),  # a NULL's Datum is 0 (< 3): the NULL check is what leaves it out
+    ("a + c > 100 OR b - 7 < 3", 4, 0),  # int4pl _NONULL, int8mi with a NULL check
+    ("c / (a - 42) > 0", 3, 0),  # division by zero from the inlined body: 22012
+    ("a::float8 * 1e308 * 10 > 0", 3, 0),  # float overflow from the inlined body: 22003
+    ("42 = a", 1, 0),  # the constant first: inlined, not fused
+    ("CASE WHEN a > 50 THEN c ELSE a END < 20", 2, 0),  # NOT NULL in every branch: _NONULL
+    ("CASE WHEN a > 50 THEN b ELSE c END < 20", 2, 0),  # a nullable branch: NULL checked
+    ("(a - c) * 2 > 50", 3, 0),  # CP_VAR_VAR_int4mi_NOTNULL, then _NONULL calls
+    ("b - c < 1900 AND c + b > 7", 4, 0),  # CP_VAR_VAR_int84mi, _int48pl: a NULL b checked
+    ("a IN (1, 7, 42, 64, 99)", 1, 0),  # CP_SCALARARRAYOP_int4eq over the deconstructed array
+    ("b IN (3, NULL, 1500)", 1, 0),  # a NULL element: NULL where no element matches
+    ("b NOT IN (3, 1500)", 1, 0),  # <> ALL, NULL scalars
+    ("c = ANY('{}'::int4[])", 1, 0),  # empty: FALSE
+    ("NOT (c <> ALL('{}'::int4[]))", 1, 0),  # empty: TRUE for ALL
+    ("b::float8 = ANY('{{1.5, 2}, {7, 1999}}'::float8[])", 1, 0),  # two dimensions
+])  # fmt: skip
+def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int,
+                                                 fused: int) -> None:
+    """inline.def's functions, matched by PostgreSQL's fn_addr, run copypatch's bodies
+    (functions_arith.h) inside PostgreSQL: the same rows, NULLs and SQLSTATEs as the JIT off,
+    and counted (inlined calls, fused Var-op-Const quals)."""
+    before = stats(db)
+    got = answer(db.filter, sql, jit="on")
+    after = stats(db)
+    assert got == answer(db.filter, sql, jit="off")
+    assert after["inlined"] - before["inlined"] == inlined, after
+    assert after["fused"] - before["fused"] == fused, after
+    # as a target list too, where a NULL is not the same as FALSE
+    assert answer(db.evaluate, sql, jit="on") == answer(db.evaluate, sql, jit="off")
+
+
+def test_count_is_inlined(db: Any) -> None:
+    """count(*) and count(x) (int8inc, int8inc_any) run inlined (int8pl_impl) in the
+    aggregate's transition steps: the same counts, plain, grouped, hashed and with NULLs."""
+    queries = [
+        "SELECT count(*), count(b) FROM t WHERE a > 10",
+        "SELECT c % 7, count(*), count(b), sum(a) FROM t GROUP BY 1 ORDER BY 1",
+        "SELECT count(*) FILTER (WHERE b IS NULL), count(DISTINCT c) FROM t",
+        "SELECT a, count(b) FROM t GROUP BY a HAVING count(*) > 3",
+    ]
+    for q in queries:
+        before = stats(db)
+        got = rows(db, q, "on")
+        after = stats(db)
+        assert got == rows(db, q, "off") and got[0] == "ok", q
+        assert after["inlined"] > before["inlined"], q
+
+
+def test_tpch_same_with_the_provider(db: Any) -> None:
+    """TPC-H Q1 and Q6 over a generated lineitem (numeric, date, char(1)): the same rows with
+    the provider forced on, every expression compiled."""
+    from copypatch import tpch
+
+    tpch.create_lineitem(db.conn, 0.001)
+    before = stats(db)
+    for name, q in tpch.QUERIES.items():
+        off = rows(db, q, "off")
+        assert off[0] == "ok" and off[1], name
+        assert rows(db, q, "on") == off, name
+    after = stats(db)
+    assert after["compiled"] > before["compiled"]
+    assert after["fallbacks"] == before["fallbacks"], after
 
 
 def test_the_docs_example_runs() -> None:

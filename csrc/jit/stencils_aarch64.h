@@ -3,7 +3,7 @@
  * target: aarch64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "384e5caac7ab0b4dd32869e2d297b980506e40da3c9a4732f8465eba7c869279"
+#define CP_JIT_STENCILS_DIGEST "5c27678fd7b61e123d70e557d2acdf852769e6b9c03974df656ffa8066263420"
 #define CP_JIT_TARGET "aarch64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -3,7 +3,7 @@
  * target: x86_64; compiler: Debian clang version 19.1.7 (3~deb12u1)
  * The digest covers every input; the build regenerates this file when it changes.
  */
-#define CP_JIT_STENCILS_DIGEST "67d63d0e106081971ed2d2b7d27e019f6e8312ff165e390338f4e88a31c13a9e"
+#define CP_JIT_STENCILS_DIGEST "db5dbcb9ec3144e56c1810e9692639b2ca64a7ed8a5af25fb538582d113ff460"
 #define CP_JIT_TARGET "x86_64"
 
 /* helpers the stencils call, resolved by the linker when the extension is built */

@@ -48,6 +48,18 @@ typedef enum CpPgHoleValue
 
 #define CP_PG_STEP_WORDS 8
 
+/*
+ * A constant array of an IN list, deconstructed at compile time (provider.c) for the inlined
+ * CP_SCALARARRAYOP_<f> (template.c): its elements as Datums, and which are NULL.
+ */
+typedef struct CpPgArray
+{
+	int32_t		nitems;
+	bool		has_nulls;
+	const bool *nulls;			/* nitems flags, if has_nulls */
+	const uintptr_t *values;	/* nitems Datums */
+} CpPgArray;
+
 /* One step to compile, as provider.c describes it to emit.c. */
 typedef struct CpPgStep
 {
@@ -69,6 +81,12 @@ enum
 	CP_PG_ERR_EMPTY,			/* no steps */
 	CP_PG_ERR_LAST
 };
+
+/*
+ * provider.c: raise copypatch's error `code` (csrc/errors.def) as PostgreSQL's ereport(ERROR),
+ * with errors.def's SQLSTATE and message; for the inlined built-ins' bodies (template.c)
+ */
+extern void cp_pg_error(int code) __attribute__((noreturn, cold, visibility("hidden")));
 
 /* emit.c */
 extern int	cp_pg_emit(const CpPgStep *steps, int32_t n, void *const *symbols, CpPgCode **out);

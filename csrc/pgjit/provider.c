@@ -33,8 +33,10 @@
 #include "nodes/execnodes.h"
 #include "portability/instr_time.h"
 #include "storage/ipc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner_private.h"
 
@@ -69,6 +71,83 @@ static const char *const opcode_names[] = {
 StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
 				 "execExpr.h's opcodes and the generated header's differ: rebuild the provider");
 
+/*
+ * copypatch's inlined built-ins (csrc/inline.def), by PostgreSQL's function: a FUNCEXPR_STRICT
+ * step calling one of them becomes its CP_INLINE_<f> stencil (_NONULL when its arguments are
+ * known never to be NULL), and a comparison of a scan's column with a constant that feeds a
+ * QUAL becomes CP_QUAL_VAR_<f>[_NOTNULL] (-1: f is not a comparison).
+ */
+typedef struct InlinedFunction
+{
+	PGFunction	fn;
+	int16		nullable;
+	int16		nonull;
+	int16		var_const;
+	int16		var_const_notnull;
+	int16		var_var;
+	int16		var_var_notnull;
+	int16		qual_var;
+	int16		qual_var_notnull;
+	int16		scalararrayop;
+} InlinedFunction;
+
+static const InlinedFunction inlined_functions[] = {
+#define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
+	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1},
+#define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
+	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
+#include "../inline.def"
+#undef INLINE_CMP
+#undef INLINE
+};
+
+/* errors.def's SQLSTATEs and messages, by copypatch's error code */
+static const struct
+{
+	const char *sqlstate;
+	const char *message;
+}			cp_errors[] = {
+#define ERR(name, sqlstate, message) {sqlstate, message},
+#include "../errors.def"
+#undef ERR
+};
+
+void
+cp_pg_error(int code)
+{
+	const char *s;
+
+	if (code < 0 || code >= (int) lengthof(cp_errors))
+		elog(ERROR, "copypatch JIT: unknown error %d", code);
+	s = cp_errors[code].sqlstate;
+	ereport(ERROR,
+			(errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
+			 errmsg("%s", cp_errors[code].message)));
+	pg_unreachable();
+}
+
+static const InlinedFunction *
+inlined_fn(PGFunction fn)
+{
+	for (int i = 0; i < (int) lengthof(inlined_functions); i++)
+		if (inlined_functions[i].fn == fn)
+			return &inlined_functions[i];
+	return NULL;
+}
+
+/* The inlined built-in a step calls, or NULL. */
+static const InlinedFunction *
+inlined_function(const ExprEvalStep *op)
+{
+	if ((ExprEvalOp) op->opcode != EEOP_FUNCEXPR_STRICT || op->d.func.nargs != 2)
+		return NULL;
+	return inlined_fn(op->d.func.fn_addr);
+}
+
 /* One EState's compiled expressions. */
 typedef struct CpPgContext
 {
@@ -87,9 +166,11 @@ static struct
 	int64		code_bytes;		/* machine code written */
 	int64		compile_ns;		/* time in compile_expr for compiled expressions */
 	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
+	int64		inlined;		/* function calls compiled as an inlined built-in */
+	int64		fused;			/* Var-op-Const quals compiled as one CP_QUAL_VAR_* step */
 	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
 	char		last_reason[128];
-} stats = {0, 0, 0, 0, 0, 0, -1, ""};
+} stats = {0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
 
 /* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
 static int
@@ -214,6 +295,283 @@ pseudo_step(CpPgStep *s, int stencil, int jump, uintptr_t d0, uintptr_t d1, uint
 	s->words[6] = d3;
 }
 
+/*
+ * An IN list's constant array, deconstructed for CP_SCALARARRAYOP_<f>: in the memory context
+ * of the compile (the query's, where the steps and their call infos live, which the code
+ * points into as well).
+ */
+static CpPgArray *
+constant_array(Datum value)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	CpPgArray  *out;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	/* ExecEvalScalarArrayOp looks the element type up on its first call: here, at compile time */
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	if (!typbyval)
+		return NULL;
+	StaticAssertStmt(sizeof(Datum) == sizeof(uintptr_t), "a Datum is not a uintptr_t");
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls,
+					  &nelems);
+	out = palloc(sizeof(CpPgArray));
+	out->nitems = nelems;
+	out->has_nulls = false;
+	for (int i = 0; i < nelems; i++)
+		out->has_nulls = out->has_nulls || nulls[i];
+	out->nulls = nulls;
+	out->values = (const uintptr_t *) elems;
+	return out;
+}
+
+/*
+ * Whether the value step w writes can never be NULL: a non-NULL constant, a NOT NULL column of
+ * the scan's known descriptor, or an inlined function already known to give no NULL.
+ */
+static bool
+never_null(const ExprEvalStep *w, TupleDesc scan_desc, const bool *nonnull_result, int wi)
+{
+	switch ((ExprEvalOp) w->opcode)
+	{
+		case EEOP_CONST:
+			return !w->d.constval.isnull;
+		case EEOP_SCAN_VAR:
+			return scan_desc != NULL && w->d.var.attnum >= 0 &&
+				w->d.var.attnum < scan_desc->natts &&
+				TupleDescAttr(scan_desc, w->d.var.attnum)->attnotnull &&
+				!TupleDescAttr(scan_desc, w->d.var.attnum)->attisdropped;
+		default:
+			return nonnull_result[wi];
+	}
+}
+
+/* The steps by the address of the NULL flag they write (resnull), sorted: who writes what. */
+typedef struct Writer
+{
+	uintptr_t	resnull;
+	int			step;
+} Writer;
+
+static int
+writer_cmp(const void *a, const void *b)
+{
+	const Writer *x = a;
+	const Writer *y = b;
+
+	if (x->resnull != y->resnull)
+		return x->resnull < y->resnull ? -1 : 1;
+	return x->step < y->step ? -1 : x->step > y->step;
+}
+
+/* How many steps write argument `arg` of a call (ExecInitFunc evaluates a constant argument
+ * once, into the call info: none), *first the index in `writers` of the first of them; a
+ * binary search. */
+static int
+writers_of(const Writer *writers, int n, NullableDatum *arg, int *first)
+{
+	uintptr_t	key = (uintptr_t) &arg->isnull;
+	int			lo = 0,
+				hi = n;
+	int			count = 0;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (writers[mid].resnull < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + count < n && writers[lo + count].resnull == key)
+		count++;
+	return count;
+}
+
+/*
+ * Plan the inlining of copypatch's built-ins (inline.def): override[i] is the stencil of step i
+ * if not its opcode's, skipped[i] a step fused into an earlier one (emitted as nothing). A
+ * SCAN_VAR, FUNCEXPR_STRICT of an inlined comparison with a constant second argument (in the
+ * call info: ExecInitFunc evaluates constants once) and QUAL in a row, each writing the next
+ * one's input, with no jump into the last two, become one CP_QUAL_VAR_<f>; any other call of an
+ * inlined built-in becomes CP_INLINE_<f>, _NONULL when each argument is a non-NULL constant or
+ * has exactly one writer (so the value it wrote is this row's) that never gives NULL.
+ */
+static void
+plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpPgArray **arrays,
+			  int *ninlined, int *nfused)
+{
+	int			n = state->steps_len;
+	bool	   *targeted = palloc0(sizeof(bool) * (n + 1));
+	bool	   *nonnull_result = palloc0(sizeof(bool) * n);
+	Writer	   *writers = palloc(sizeof(Writer) * Max(n, 1));
+	TupleDesc	scan_desc = NULL;
+	int			nscan = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		int			j = jump_target(op);
+
+		override[i] = -1;
+		skipped[i] = false;
+		fused[i] = 0;
+		arrays[i] = NULL;
+		writers[i].resnull = (uintptr_t) op->resnull;
+		writers[i].step = i;
+		if (j >= 0 && j <= n)
+			targeted[j] = true;
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_FETCHSOME)
+		{
+			scan_desc = op->d.fetch.known_desc;
+			nscan++;
+		}
+	}
+	if (nscan != 1)
+		scan_desc = NULL;		/* none, or more than one: trust no descriptor */
+	qsort(writers, n, sizeof(Writer), writer_cmp);
+
+	for (int i = 0; i < n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		const InlinedFunction *f;
+		int			w = -1;
+
+		if (skipped[i])
+			continue;
+		/* SCAN_VAR, the comparison with a constant, QUAL */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual_var >= 0 &&
+			(ExprEvalOp) state->steps[i + 2].opcode == EEOP_QUAL &&
+			!targeted[i + 1] && !targeted[i + 2])
+		{
+			const ExprEvalStep *call = &state->steps[i + 1];
+			const ExprEvalStep *qual = &state->steps[i + 2];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				writers_of(writers, n, &args[1], &w) == 0 && !args[1].isnull &&
+				call->resvalue == qual->resvalue && call->resnull == qual->resnull)
+			{
+				override[i] = never_null(op, scan_desc, nonnull_result, i)
+					? f->qual_var_notnull : f->qual_var;
+				skipped[i + 1] = skipped[i + 2] = true;
+				fused[i] = 'q';
+				(*nfused)++;
+				continue;
+			}
+		}
+		/* two SCAN_VARs and the call of the two */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
+			(ExprEvalOp) state->steps[i + 1].opcode == EEOP_SCAN_VAR &&
+			(f = inlined_function(&state->steps[i + 2])) != NULL &&
+			!targeted[i + 1] && !targeted[i + 2])
+		{
+			const ExprEvalStep *v1 = &state->steps[i + 1];
+			const ExprEvalStep *call = &state->steps[i + 2];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				v1->resvalue == &args[1].value && v1->resnull == &args[1].isnull)
+			{
+				bool		notnull = never_null(op, scan_desc, nonnull_result, i) &&
+					never_null(v1, scan_desc, nonnull_result, i + 1);
+
+				override[i] = notnull ? f->var_var_notnull : f->var_var;
+				skipped[i + 1] = skipped[i + 2] = true;
+				nonnull_result[i] = notnull;
+				fused[i] = 'w';
+				(*ninlined)++;
+				continue;
+			}
+		}
+		/* SCAN_VAR and a call with a constant second argument */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && !targeted[i + 1])
+		{
+			const ExprEvalStep *call = &state->steps[i + 1];
+			NullableDatum *args = call->d.func.fcinfo_data->args;
+
+			if (op->resvalue == &args[0].value && op->resnull == &args[0].isnull &&
+				writers_of(writers, n, &args[1], &w) == 0 && !args[1].isnull)
+			{
+				bool		notnull = never_null(op, scan_desc, nonnull_result, i);
+
+				override[i] = notnull ? f->var_const_notnull : f->var_const;
+				skipped[i + 1] = true;
+				/* the fused step writes the call's result: a writer of what the call fed */
+				nonnull_result[i] = notnull;
+				fused[i] = 'v';
+				(*ninlined)++;
+				continue;
+			}
+		}
+		if ((f = inlined_function(op)) != NULL)
+		{
+			NullableDatum *args = op->d.func.fcinfo_data->args;
+			bool		nonnull = true;
+
+			for (int a = 0; a < 2 && nonnull; a++)
+			{
+				int			nwriters = writers_of(writers, n, &args[a], &w);
+
+				/* a constant, or every writer before the call never gives NULL (a CASE's
+				 * branches, say: one of them runs before the call) */
+				nonnull = nwriters > 0 || !args[a].isnull;
+				for (int k = w; k < w + nwriters && nonnull; k++)
+				{
+					int			wk = writers[k].step;
+
+					if (wk >= i)
+						nonnull = false;
+					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST/VAR_* */
+						nonnull = wk > 0 && fused[wk - 1] == 'v' ? nonnull_result[wk - 1]
+							: wk > 1 && fused[wk - 2] == 'w' && nonnull_result[wk - 2];
+					else
+						nonnull = never_null(&state->steps[wk], scan_desc, nonnull_result, wk);
+				}
+			}
+			override[i] = nonnull ? f->nonull : f->nullable;
+			nonnull_result[i] = nonnull;
+			(*ninlined)++;
+		}
+		/* count(*), count(x): int8inc inlined */
+		else if (((ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL ||
+				  (ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_STRICT_BYVAL) &&
+				 (op->d.agg_trans.pertrans->transfn.fn_addr == int8inc ||
+				  op->d.agg_trans.pertrans->transfn.fn_addr == int8inc_any))
+		{
+			override[i] = (ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL
+				? CP_PG_STENCIL_CP_AGG_COUNT_BYVAL : CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL;
+			(*ninlined)++;
+		}
+		/* an IN list: the array is the constant the step before writes, never jumped over */
+		else if ((ExprEvalOp) op->opcode == EEOP_SCALARARRAYOP && i > 0 && !targeted[i] &&
+				 op->d.scalararrayop.finfo->fn_strict &&
+				 (f = inlined_fn(op->d.scalararrayop.fn_addr)) != NULL && f->scalararrayop >= 0)
+		{
+			const ExprEvalStep *c = &state->steps[i - 1];
+
+			if ((ExprEvalOp) c->opcode == EEOP_CONST && !c->d.constval.isnull &&
+				c->resvalue == op->resvalue && c->resnull == op->resnull &&
+				(arrays[i] = constant_array(c->d.constval.value)) != NULL)
+			{
+				override[i] = f->scalararrayop;
+				(*ninlined)++;
+			}
+		}
+	}
+	pfree(targeted);
+	pfree(nonnull_result);
+	pfree(writers);
+}
+
 static void
 fallback(int opcode, const char *reason)
 {
@@ -264,16 +622,51 @@ cp_compile_expr(ExprState *state)
 	int		   *ndeform;
 	int			nsteps;
 	int			ndeforms = 0;
+	int			ninlined = 0;
+	int			nfused = 0;
+	int16	   *override;
+	bool	   *skipped;
+	char	   *fused;
+	CpPgArray **arrays;
 	DeformAtt  *atts;
 	int			err;
 
 	Assert(parent != NULL);
 	INSTR_TIME_SET_CURRENT(start);
 
-	/* where each of PostgreSQL's steps starts among ours (a deform adds steps) */
+	/* where each of PostgreSQL's steps starts among ours (a deform adds steps, a fused one
+	 * takes none) */
 	first = palloc(sizeof(int) * (n + 1));
 	ndeform = palloc(sizeof(int) * n);
+	override = palloc(sizeof(int16) * n);
+	skipped = palloc(sizeof(bool) * n);
 	nsteps = 0;
+	for (int i = 0; i < n; i++)
+	{
+		intptr_t	opcode = state->steps[i].opcode;
+
+		if (opcode < 0 || opcode >= EEOP_LAST)
+		{
+			pfree(first);
+			pfree(ndeform);
+			pfree(override);
+			pfree(skipped);
+			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
+			return false;
+		}
+		if (stencil_of[opcode] == 0)
+		{
+			pfree(first);
+			pfree(ndeform);
+			pfree(override);
+			pfree(skipped);
+			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
+			return false;
+		}
+	}
+	arrays = palloc(sizeof(CpPgArray *) * n);
+	fused = palloc(n);
+	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -281,13 +674,8 @@ cp_compile_expr(ExprState *state)
 
 		first[i] = nsteps;
 		ndeform[i] = 0;
-		if (opcode >= 0 && opcode < EEOP_LAST && stencil_of[opcode] == 0)
-		{
-			pfree(first);
-			pfree(ndeform);
-			fallback((int) opcode, psprintf("no stencil for %s", opcode_names[opcode]));
-			return false;
-		}
+		if (skipped[i])
+			continue;
 		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
 			opcode == EEOP_SCAN_FETCHSOME)
 		{
@@ -311,14 +699,8 @@ cp_compile_expr(ExprState *state)
 		CpPgStep   *s = &steps[first[i]];
 		int			jump;
 
-		if (opcode < 0 || opcode >= EEOP_LAST)
-		{
-			pfree(steps);
-			pfree(first);
-			pfree(ndeform);
-			fallback((int) opcode, "a step whose opcode is not one of PostgreSQL's");
-			return false;
-		}
+		if (skipped[i])
+			continue;
 		if (ndeform[i] > 0)
 		{
 			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
@@ -342,16 +724,60 @@ cp_compile_expr(ExprState *state)
 			ndeforms++;
 			continue;
 		}
+		if (fused[i] == 'v')
+		{
+			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant */
+			const ExprEvalStep *call = &state->steps[i + 1];
+
+			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+						(uintptr_t) call->d.func.fcinfo_data->args[1].value, 0, 0);
+			s->words[1] = (uintptr_t) call->resvalue;
+			s->words[2] = (uintptr_t) call->resnull;
+			s->self = (uintptr_t) call;
+			continue;
+		}
+		if (fused[i] == 'w')
+		{
+			/* CP_VAR_VAR_*: the call's result, the two Vars' attnums */
+			const ExprEvalStep *call = &state->steps[i + 2];
+
+			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+						(uintptr_t) state->steps[i + 1].d.var.attnum, 0, 0);
+			s->words[1] = (uintptr_t) call->resvalue;
+			s->words[2] = (uintptr_t) call->resnull;
+			s->self = (uintptr_t) call;
+			continue;
+		}
+		if (fused[i] == 'q')
+		{
+			/* CP_QUAL_VAR_*: the QUAL's result and jump, the Var's attnum, the constant */
+			const ExprEvalStep *qual = &state->steps[i + 2];
+			int			jumpdone = qual->d.qualexpr.jumpdone;
+
+			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+						(uintptr_t) op->d.var.attnum,
+						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value, 0, 0);
+			s->words[1] = (uintptr_t) qual->resvalue;
+			s->words[2] = (uintptr_t) qual->resnull;
+			s->self = (uintptr_t) qual;
+			continue;
+		}
 		jump = jump_target(op);
-		s->stencil = stencil_of[opcode] - 1;
+		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;
 		StaticAssertStmt(sizeof(ExprEvalStep) == sizeof(s->words),
 						 "ExprEvalStep is not CP_PG_STEP_WORDS words");
 		memcpy(s->words, op, sizeof(ExprEvalStep));
+		if (arrays[i] != NULL)
+			s->words[7] = (uintptr_t) arrays[i];	/* D4 of CP_SCALARARRAYOP_<f> */
 	}
 	pfree(first);
 	pfree(ndeform);
+	pfree(override);
+	pfree(skipped);
+	pfree(fused);
+	pfree(arrays);
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
@@ -380,6 +806,8 @@ cp_compile_expr(ExprState *state)
 	ctx->base.instr.created_functions++;
 	stats.compiled++;
 	stats.deforms += ndeforms;
+	stats.inlined += ninlined;
+	stats.fused += nfused;
 	stats.steps += n;
 	stats.code_bytes += cp_pg_code_size(code);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -438,8 +866,8 @@ Datum
 copypatch_jit_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		nulls[9] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "copypatch_jit_stats must return a record");
@@ -456,5 +884,7 @@ copypatch_jit_stats(PG_FUNCTION_ARGS)
 	values[6] = CStringGetTextDatum(stats.last_reason);
 	values[7] = Int32GetDatum(cp_pg_nstencils());
 	values[8] = Int64GetDatum(stats.deforms);
+	values[9] = Int64GetDatum(stats.inlined);
+	values[10] = Int64GetDatum(stats.fused);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

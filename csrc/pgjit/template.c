@@ -26,6 +26,62 @@
 #include "nodes/execnodes.h"
 #include "utils/expandeddatum.h"
 
+#include <math.h>
+
+#include "pgjit.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * copypatch's inlined built-ins (csrc/inline.def), their bodies from csrc/functions_arith.h, the
+ * ones copypatch's own stencils inline: here under PostgreSQL's Datum, with copypatch's names
+ * for its conversions (postgres.h's, the same conventions) and errors (errors.def's codes,
+ * raised by provider.c's cp_pg_error with errors.def's SQLSTATE and message, PostgreSQL's own).
+ * ------------------------------------------------------------------------------------------- */
+typedef int16 cp_INT2;
+typedef int32 cp_INT4;
+typedef int64 cp_INT8;
+typedef float4 cp_FLOAT4;
+typedef float8 cp_FLOAT8;
+#define DatumGetINT2(d) DatumGetInt16(d)
+#define DatumGetINT4(d) DatumGetInt32(d)
+#define DatumGetINT8(d) DatumGetInt64(d)
+#define DatumGetFLOAT4(d) DatumGetFloat4(d)
+#define DatumGetFLOAT8(d) DatumGetFloat8(d)
+#define INT2GetDatum(x) Int16GetDatum(x)
+#define INT4GetDatum(x) Int32GetDatum(x)
+#define INT8GetDatum(x) Int64GetDatum(x)
+#define FLOAT4GetDatum(x) Float4GetDatum(x)
+#define FLOAT8GetDatum(x) Float8GetDatum(x)
+#define BOOLGetDatum(x) BoolGetDatum(x)
+enum
+{
+#define ERR(name, sqlstate, message) name,
+#include "../errors.def"
+#undef ERR
+};
+#define cp_error(code) cp_pg_error(code)
+#define CP_LOAD0(name, T1)
+#include "../functions_arith.h"
+/* functions.def's lines of those families; every other family is functions.h's alone */
+#define IUNARY(...)
+#define FUNARY(...)
+#define BCMP(...)
+#define CAST(...)
+#define IABS(...)
+#define IBIT(...)
+#define IBITNOT(...)
+#define ISHL(...)
+#define ISHR(...)
+#define FMATH(...)
+#define FMATH0(...)
+#define BTCMP(...)
+#define IGCD(...)
+#define ILCM(...)
+#define FCINFO(...)
+#define FCINFO_NULL(...)
+#define DTCMP(...)
+#define DTFN(...)
+#include "../functions.def"
+
 /* Holes: the value is the symbol's address. */
 #define HOLE_SYMBOL(name) extern char name[1] /* size 1: a "large" object, so movabs + R_X86_64_64 */
 HOLE_SYMBOL(_JIT_RESVALUE);
@@ -698,6 +754,167 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	CALL3(ExecEvalAggOrderedTransTuple)
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * Inlined built-ins (provider.c matches a FUNCEXPR[_STRICT] step's fn_addr against PostgreSQL's
+ * own int4eq ...): CP_INLINE_<f> is FUNCEXPR_STRICT with <f>_impl in place of the call through
+ * fn_addr; CP_INLINE_<f>_NONULL leaves out the NULL checks, for arguments provider.c knows are
+ * never NULL (a non-NULL constant, a NOT NULL column of the scan, another inlined function of
+ * such arguments). A comparison also gets CP_QUAL_VAR_<f>[_NOTNULL], three of PostgreSQL's steps
+ * in one: SCAN_VAR (D0: attnum), the call with a constant second argument (D1: its value, which
+ * ExecInitFunc put in the call info once) and the QUAL that tests it (jumping to its jumpdone,
+ * the result written where the QUAL's is); _NOTNULL for a NOT NULL column. Any function also
+ * gets CP_VAR_CONST_<f>[_NOTNULL], the same without the QUAL: SCAN_VAR and the call, the result
+ * written where the call's is, and CP_VAR_VAR_<f>[_NOTNULL], two SCAN_VARs and the call. And
+ * CP_SCALARARRAYOP_<f>: an IN list (= ANY, <> ALL, ...) of a constant array.
+ * ------------------------------------------------------------------------------------------- */
+#define INLINE_CALL(f, check_nulls) \
+	NullableDatum *args = op->d.func.fcinfo_data->args; \
+	if ((check_nulls) && (args[0].isnull | args[1].isnull)) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(args[0].value, args[1].value); \
+	*op->resnull = false; \
+	NEXT();
+#define QUAL_VAR(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	bool		pass = (!(check_nulls) || !scanslot->tts_isnull[attnum]) && \
+		DatumGetBool(f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1))); \
+	*op->resnull = false; \
+	*op->resvalue = BoolGetDatum(pass); \
+	if (!pass) \
+		JUMP(0); \
+	NEXT();
+/* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
+ * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
+ * for ALL) the answer, and otherwise a NULL element makes it NULL */
+#define SCALARARRAYOP_INLINE(f) \
+	const CpPgArray *arr = (const CpPgArray *) HOLE(_JIT_D4); \
+	NullableDatum *args = op->d.scalararrayop.fcinfo_data->args; \
+	bool		useOr = op->d.scalararrayop.useOr; \
+	bool		anynull = false; \
+	if (arr->nitems == 0) \
+	{ \
+		*op->resvalue = BoolGetDatum(!useOr); \
+		*op->resnull = false; \
+		NEXT(); \
+	} \
+	if (args[0].isnull) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	for (int32 i = 0; i < arr->nitems; i++) \
+	{ \
+		if (arr->has_nulls && arr->nulls[i]) \
+		{ \
+			anynull = true; \
+			continue; \
+		} \
+		if (DatumGetBool(f##_impl(args[0].value, (Datum) arr->values[i])) == useOr) \
+		{ \
+			*op->resvalue = BoolGetDatum(useOr); \
+			*op->resnull = false; \
+			NEXT(); \
+		} \
+	} \
+	*op->resvalue = BoolGetDatum(!useOr); \
+	*op->resnull = anynull; \
+	NEXT();
+/* SCAN_VAR (D0: attnum) and the call with a constant second argument (D1) */
+#define VAR_CONST(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	if ((check_nulls) && scanslot->tts_isnull[attnum]) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1)); \
+	*op->resnull = false; \
+	NEXT();
+/* two SCAN_VARs (D0, D1: their attnums) and the call of the two */
+#define VAR_VAR(f, check_nulls) \
+	int			att0 = (int) HOLE(_JIT_D0); \
+	int			att1 = (int) HOLE(_JIT_D1); \
+	if ((check_nulls) && (scanslot->tts_isnull[att0] | scanslot->tts_isnull[att1])) \
+	{ \
+		*op->resnull = true; \
+		NEXT(); \
+	} \
+	*op->resvalue = f##_impl(scanslot->tts_values[att0], scanslot->tts_values[att1]); \
+	*op->resnull = false; \
+	NEXT();
+#define INLINE(f) \
+CASE(CP_INLINE_##f) \
+{ \
+	INLINE_CALL(f, true) \
+} \
+CASE(CP_INLINE_##f##_NONULL) \
+{ \
+	INLINE_CALL(f, false) \
+} \
+CASE(CP_VAR_CONST_##f) \
+{ \
+	VAR_CONST(f, true) \
+} \
+CASE(CP_VAR_CONST_##f##_NOTNULL) \
+{ \
+	VAR_CONST(f, false) \
+} \
+CASE(CP_VAR_VAR_##f) \
+{ \
+	VAR_VAR(f, true) \
+} \
+CASE(CP_VAR_VAR_##f##_NOTNULL) \
+{ \
+	VAR_VAR(f, false) \
+}
+#define INLINE_CMP(f) \
+INLINE(f) \
+CASE(CP_QUAL_VAR_##f) \
+{ \
+	QUAL_VAR(f, true) \
+} \
+CASE(CP_QUAL_VAR_##f##_NOTNULL) \
+{ \
+	QUAL_VAR(f, false) \
+} \
+CASE(CP_SCALARARRAYOP_##f) \
+{ \
+	SCALARARRAYOP_INLINE(f) \
+}
+#include "../inline.def"
+#undef INLINE_CMP
+#undef INLINE
+
+/*
+ * count(*) and count(x): the transition int8inc (int8inc_any) is PostgreSQL's int8pl of the
+ * count and 1 ("bigint out of range" past the largest), so the step is AGG_PLAIN_TRANS_BYVAL's
+ * (or _STRICT_BYVAL's) with int8pl_impl for the call: the same aggstate fields set, no memory
+ * context switch (the function allocates nothing) and no call.
+ */
+#define AGG_COUNT(strict) \
+	AggStatePerGroup pergroup = \
+		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+	if (!(strict) || likely(!pergroup->transValueIsNull)) \
+	{ \
+		AGGSTATE->curaggcontext = op->d.agg_trans.aggcontext; \
+		AGGSTATE->current_set = op->d.agg_trans.setno; \
+		AGGSTATE->curpertrans = op->d.agg_trans.pertrans; \
+		pergroup->transValue = int8pl_impl(pergroup->transValue, Int64GetDatum(1)); \
+		pergroup->transValueIsNull = false; \
+	} \
+	NEXT();
+CASE(CP_AGG_COUNT_BYVAL)
+{
+	AGG_COUNT(false)
+}
+CASE(CP_AGG_COUNT_STRICT_BYVAL)
+{
+	AGG_COUNT(true)
+}
 }								/* the last body's function */
 
 /* ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from ._cli import fail, one_line_errors, run_command
 
 USAGE = """usage: python -m copypatch {bench,experiment,explain,fuzz,pg-provider} ...
 
-  bench       time every engine (and PostgreSQL) on the standard queries
+  bench       time every engine (and PostgreSQL) on the standard queries; --pg-provider: inside
+              PostgreSQL (JIT off, LLVM, copypatch), TPC-H Q1/Q6 too
   experiment  the blog post's experiment: a = 42, engines x optimisations
   explain     show the step program of an expression: explain SQL [name:dtype[?] ...]
   fuzz        differential fuzzing: fuzz [--examples N] [--postgres] [--seed S]

@@ -149,12 +149,29 @@ def compile_total_ns(query: str, table: Mapping[str, Any], engine: str, passes: 
     return sorted(times)[len(times) // 2]
 
 
+def _pg_provider_bench(argv: list[str]) -> None:
+    """``bench --pg-provider [--rows N] [--sf X] [--repeat R] [--json FILE]``."""
+    import argparse
+
+    from . import pgprovider
+
+    prog = f"{PROG} --pg-provider"
+    ap = argparse.ArgumentParser(prog=prog, description="The standard queries and TPC-H Q1/Q6 "
+                                 "inside PostgreSQL: JIT off, LLVM, LLVM opt+inline, copypatch.")
+    one_line_errors(ap, prog)
+    pgprovider.add_bench_arguments(ap)
+    pgprovider.bench_command(prog, ap.parse_args(argv))
+
+
 def main(argv: list[str] | None = None) -> None:
     import pyperf
 
     import copypatch
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--pg-provider" in argv:
+        # inside PostgreSQL: the JIT off, LLVM and copypatch's provider (pgprovider.run_bench)
+        return _pg_provider_bench([a for a in argv if a != "--pg-provider"])
     if not {"--fast", "--rigorous", "--worker", "--processes", "-p"} & set(argv):
         argv.insert(0, "--fast")  # 18+ benchmarks: pyperf's quick mode unless asked otherwise
     runner = pyperf.Runner(program_args=("-m", "copypatch.bench"), add_cmdline_args=_worker_args)

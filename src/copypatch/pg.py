@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -508,6 +508,60 @@ class Cluster:
                     watch.stdout.close()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Shut the server down cleanly (PostgreSQL's fast shutdown: a checkpoint, so the data
+        directory needs no recovery), keeping the directory for :meth:`single_user`; stop()
+        still deletes it."""
+        if not self.running or self.pid is None:
+            raise PostgresUnavailable(f"the server is not running (data directory {self.datadir})")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while self.running:
+            if time.monotonic() > deadline:
+                raise PostgresUnavailable(
+                    f"PostgreSQL server did not shut down within {timeout:g} s; end of its "
+                    f"log:\n{_tail(self.logfile)}"
+                )
+            time.sleep(0.02)
+        if self._exit_code != 0:
+            raise PostgresUnavailable(
+                f"PostgreSQL server exited with code {self._exit_code} on shutdown; end of its "
+                f"log:\n{_tail(self.logfile)}"
+            )
+
+    def single_user(
+        self,
+        sql_text: str,
+        *,
+        settings: Mapping[str, str] | None = None,
+        prefix: Sequence[str] = (),
+        timeout: float = 600.0,
+    ) -> str:
+        """Run ``sql_text`` (one statement a line) in ``postgres --single`` on this cluster's
+        data, shut down first (:meth:`shutdown`): one backend without a postmaster, as this
+        process's child, run under ``prefix`` (e.g. valgrind's command line) with ``settings``
+        as -c options. Returns what it printed; a failure raises PostgresUnavailable."""
+        if self.running:
+            raise PostgresUnavailable("postgres --single needs the server shut down (shutdown())")
+        if self._stopped:
+            raise PostgresUnavailable("the cluster is stopped: its data directory is gone")
+        opts = [a for k, v in (settings or {}).items() for a in ("-c", f"{k}={v}")]
+        argv = [*prefix, str(self._postgres), "--single", "-D", str(self.datadir), *opts,
+                "postgres"]  # fmt: skip
+        kw = self._run_kwargs()
+        del kw["stdin"]
+        try:
+            r = subprocess.run(argv, input=sql_text, capture_output=True, text=True,
+                               timeout=timeout, check=False, **kw)  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as e:
+            raise PostgresUnavailable(f"postgres --single ({argv[0]}) failed: {e}") from e
+        if r.returncode != 0 or "ERROR:" in r.stderr or "FATAL:" in r.stderr:
+            raise PostgresUnavailable(
+                f"postgres --single failed with code {r.returncode}:\n{r.stderr[-3000:]}"
+            )
+        return str(r.stdout)
 
     def __enter__(self) -> Self:
         return self

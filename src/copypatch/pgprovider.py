@@ -309,13 +309,13 @@ def _atomic_write(path: Path, text: str) -> None:
 #: copypatch_jit_stats(): this backend's counts, from the provider library
 STATS_COLUMNS = (
     "compiled", "fallbacks", "steps", "code_bytes", "compile_ns", "last_fallback_opcode",
-    "last_fallback_reason", "stencils", "deforms",
+    "last_fallback_reason", "stencils", "deforms", "inlined", "fused",
 )  # fmt: skip
 _STATS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION copypatch_jit_stats(
     OUT compiled bigint, OUT fallbacks bigint, OUT steps bigint, OUT code_bytes bigint,
     OUT compile_ns bigint, OUT last_fallback_opcode text, OUT last_fallback_reason text,
-    OUT stencils integer, OUT deforms bigint)
+    OUT stencils integer, OUT deforms bigint, OUT inlined bigint, OUT fused bigint)
 RETURNS record AS '$libdir/{LIBRARY_NAME}', 'copypatch_jit_stats' LANGUAGE C STRICT
 """
 
@@ -335,71 +335,199 @@ def stats(conn: Any) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class BenchRow:
-    """One standard query under one JIT setting: medians over the runs, in milliseconds."""
+    """One query under one JIT setting: medians over the runs, in milliseconds."""
 
     query: str
     jit: str  # "off", "llvm" (no optimisation, no inlining), "llvm-full", "copypatch"
     execution_ms: float  # EXPLAIN (ANALYZE, TIMING OFF)'s Execution Time (compiling included)
     jit_ms: float | None  # EXPLAIN ANALYZE's JIT Total (None with the JIT off)
     functions: int  # EXPLAIN's JIT Functions
+    generation_ms: float | None = None  # the JIT block's Generation (copypatch: the whole compile)
+    emission_ms: float | None = None  # its Emission (LLVM's; copypatch reports none)
 
 
-def bench(rows: int = 1_000_000, repeat: int = 5) -> list[BenchRow]:
-    """The standard queries as ``SELECT count(*) FROM t WHERE q`` over the standard table in two
-    throwaway clusters (one with PostgreSQL's LLVM provider, one with copypatch's), each JIT
-    setting forced on for every query (jit_above_cost = 0): medians of EXPLAIN ANALYZE's
-    execution time (TIMING OFF: no per-node clock reads) and of its JIT block's total."""
+BENCH_SETTINGS = ("off", "llvm", "llvm-full", "copypatch")
+
+
+def bench_queries(tpch_queries: bool = True) -> dict[str, str]:
+    """The bench's queries by name: the standard ones as ``SELECT count(*) FROM t WHERE q`` over
+    the standard table, then TPC-H Q1 and Q6 over lineitem."""
+    from . import tpch
+    from .workload import QUERIES
+
+    out = {name: f"SELECT count(*) FROM t WHERE {q}" for name, q in QUERIES.items()}
+    if tpch_queries:
+        out.update(tpch.QUERIES)
+    return out
+
+
+def run_bench(
+    rows: int = 1_000_000, repeat: int = 5, sf: float | None = 0.01
+) -> list[BenchRow]:
+    """The bench's queries (bench_queries; TPC-H unless ``sf`` is None) in two throwaway
+    clusters (one with PostgreSQL's LLVM provider, one with copypatch's), each JIT setting
+    forced on for every query (jit_above_cost = 0). First every setting's rows are checked
+    identical to the JIT off's (CopypatchError if not); then the settings run interleaved,
+    ``repeat`` times: medians of EXPLAIN ANALYZE's execution time (TIMING OFF: no per-node clock
+    reads) and, from separate runs with timing, of its JIT block."""
     import statistics
 
+    from . import tpch
     from .pg import JitMode, PostgreSQL
-    from .workload import QUERIES, make_table
+    from .workload import make_table
 
+    if rows < 1 or repeat < 1:
+        raise ValueError(f"rows and repeat must be positive, not {rows} and {repeat}")
+    queries = bench_queries(tpch_queries=sf is not None)
     table = make_table(rows)
     out: list[BenchRow] = []
     with PostgreSQL() as llvm, PostgreSQL(jit_provider=True) as cp:
-        llvm.load(table)
-        cp.load(table)
+        for db in (llvm, cp):
+            db.load(table)
+            if sf is not None:
+                tpch.create_lineitem(db.conn, sf)
         settings: list[tuple[str, PostgreSQL, JitMode]] = [
             ("off", cp, "off"), ("llvm", llvm, "on"), ("llvm-full", llvm, "full"),
             ("copypatch", cp, "on"),
         ]  # fmt: skip
-        for name, q in QUERIES.items():
-            query = f"SELECT count(*) FROM t WHERE {q}"
+        for name, query in queries.items():
+            want = None
+            for label, db, jit in settings:
+                with db._session(jit, False) as cur:
+                    cur.execute(query)
+                    got = cur.fetchall()
+                if want is None:
+                    want = got
+                elif got != want:
+                    raise CopypatchError(
+                        f"{name}: {label} gives other rows than the JIT off:\n{got[:5]}\n"
+                        f"the JIT off:\n{want[:5]}"
+                    )
+            times: dict[str, list[float]] = {label: [] for label, _, _ in settings}
+            jits: dict[str, list[Any]] = {label: [] for label, _, _ in settings}
             for label, db, jit in settings:
                 db.explain(query, jit=jit, timing=False)  # warm: the table in the buffers
-                times = [db.explain(query, jit=jit, timing=False).execution_time_ms
-                         for _ in range(repeat)]  # fmt: skip
-                jits = [db.explain(query, jit=jit).jit for _ in range(repeat)]
-                totals = [j.total_ms for j in jits if j is not None and j.total_ms is not None]
+            for _ in range(repeat):  # interleaved: a slow spell of the machine hits them all
+                for label, db, jit in settings:
+                    times[label].append(db.explain(query, jit=jit, timing=False).execution_time_ms)
+            for _ in range(repeat):
+                for label, db, jit in settings:
+                    jits[label].append(db.explain(query, jit=jit).jit)
+
+            def median(values: list[float | None]) -> float | None:
+                present = [v for v in values if v is not None]
+                return statistics.median(present) if present else None
+
+            for label, _, _ in settings:
+                js = [j for j in jits[label] if j is not None]
                 out.append(BenchRow(
-                    name, label, statistics.median(times),
-                    statistics.median(totals) if totals else None,
-                    jits[0].functions if jits[0] is not None else 0,
+                    name, label, statistics.median(times[label]),
+                    median([j.total_ms for j in js]), js[0].functions if js else 0,
+                    median([j.generation_ms for j in js]), median([j.emission_ms for j in js]),
                 ))  # fmt: skip
     return out
 
 
-def format_bench(results: list[BenchRow], rows: int) -> str:
-    """A table: per query, each setting's execution time (and its ratio to the JIT off) and
-    JIT time."""
-    labels = ["off", "llvm", "llvm-full", "copypatch"]
+#: the earlier name
+bench = run_bench
+
+
+def _fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms * 1000:.0f} us" if ms < 1 else f"{ms:.1f} ms"
+
+
+def format_bench(results: list[BenchRow], rows: int, sf: float | None = None) -> str:
+    """A table: per query, each setting's execution time (and its ratio to the JIT off), then
+    each JIT's compile time per query (EXPLAIN's JIT Total)."""
+    labels = [lab for lab in BENCH_SETTINGS if any(r.jit == lab for r in results)]
     by = {(r.query, r.jit): r for r in results}
     queries = list(dict.fromkeys(r.query for r in results))
-    head = f"{'query':<14}" + "".join(f"{lab + ' exec':>18}{lab + ' jit':>14}" for lab in labels)
-    lines = [f"standard queries, SELECT count(*) FROM t WHERE q, {rows:,} rows; ms (x jit=off)",
-             head]  # fmt: skip
+    jitted = [lab for lab in labels if lab != "off"]
+    head = (f"{'query':<14}" + "".join(f"{lab:>20}" for lab in labels)
+            + "".join(f"{'jit ' + lab:>15}" for lab in jitted))  # fmt: skip
+    what = f"standard table {rows:,} rows" + ("" if sf is None else f", lineitem SF {sf:g}")
+    lines = [f"execution ms (x jit=off), median; JIT time per query ({what})", head]
     for q in queries:
         base = by[(q, "off")].execution_ms
-        cells = []
-        for lab in labels:
-            r = by[(q, lab)]
-            jit = "-" if r.jit_ms is None else f"{r.jit_ms:.3f}"
-            cells.append(f"{r.execution_ms:>10.2f} ({r.execution_ms / base:4.2f}){jit:>14}")
-        lines.append(f"{q:<14}" + "".join(cells))
+        cells = [f"{by[(q, lab)].execution_ms:>11.2f} ({by[(q, lab)].execution_ms / base:4.2f})"
+                 for lab in labels]  # fmt: skip
+        jit = [f"{_fmt_ms(by[(q, lab)].jit_ms):>15}" for lab in jitted]
+        lines.append(f"{q:<14}" + "".join(f"{c:>20}" for c in cells) + "".join(jit))
     return "\n".join(lines)
 
 
+def write_bench_json(results: list[BenchRow], rows: int, sf: float | None, path: Path) -> None:
+    """Every number of run_bench as JSON."""
+    import json
+
+    doc = {"rows": rows, "sf": sf, "results": [dataclasses.asdict(r) for r in results]}
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def plot_bench(results: list[BenchRow], rows: int, sf: float | None, path: Path) -> None:
+    """A PNG chart (matplotlib): per query, each setting's execution time over the JIT off's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [lab for lab in BENCH_SETTINGS if any(r.jit == lab for r in results)]
+    by = {(r.query, r.jit): r for r in results}
+    queries = list(dict.fromkeys(r.query for r in results))
+    fig, ax = plt.subplots(figsize=(max(8.0, 1.3 * len(queries)), 4.5))
+    width = 0.8 / len(labels)
+    for j, lab in enumerate(labels):
+        ys = [by[(q, lab)].execution_ms / by[(q, "off")].execution_ms for q in queries]
+        ax.bar([i + j * width for i in range(len(queries))], ys, width, label=lab)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(queries))])
+    ax.set_xticklabels(queries, fontsize="small", rotation=15)
+    ax.set_ylabel("execution time / JIT off's")
+    tpch = "" if sf is None else f", TPC-H SF {sf:g}"
+    ax.set_title(f"PostgreSQL 15: JIT off, LLVM, copypatch ({rows:,} rows{tpch})")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 # -- the command line
+
+
+def add_bench_arguments(ap: Any) -> None:
+    """The bench's options (``pg-provider bench`` and ``bench --pg-provider``)."""
+    from ._cli import positive_int
+
+    ap.add_argument("--rows", type=positive_int, default=1_000_000,
+                    help="rows of the standard table")
+    ap.add_argument("--sf", type=float, default=0.01,
+                    help="TPC-H scale factor of lineitem (0.01: 60,000 rows; 0: no TPC-H)")
+    ap.add_argument("--repeat", type=positive_int, default=5,
+                    help="runs per query and setting (median)")
+    ap.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
+                    help="write every number as JSON")
+    ap.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG chart (matplotlib)")
+
+
+def bench_command(prog: str, args: Any) -> int:
+    """Run the bench as the command line asked, print its table."""
+    from ._cli import fail
+
+    if args.sf < 0:
+        fail(prog, f"--sf must be >= 0, not {args.sf}")
+    sf = args.sf or None
+    try:
+        results = run_bench(args.rows, args.repeat, sf)
+    except PgProviderUnavailable as e:
+        fail(prog, str(e))
+    print(format_bench(results, args.rows, sf))
+    if args.json_file is not None:
+        write_bench_json(results, args.rows, sf, args.json_file)
+    if args.plot is not None:
+        plot_bench(results, args.rows, sf, args.plot)
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -417,16 +545,12 @@ def main(argv: list[str]) -> int:
                    f"(default: $COPYPATCH_PG_CONFIG, /usr/lib/postgresql/{PG_MAJOR}/bin/pg_config)")
     b.add_argument("--out", type=Path, help=f"where to build (default: {build_dir()}/...)")
     b.add_argument("--force", action="store_true", help="rebuild even if the build is fresh")
-    m = sub.add_parser("bench", help="the standard queries with the JIT off, LLVM and copypatch")
-    m.add_argument("--rows", type=int, default=1_000_000, help="rows of the standard table")
-    m.add_argument("--repeat", type=int, default=5, help="runs per query and setting (median)")
+    m = sub.add_parser("bench", help="the standard queries and TPC-H Q1/Q6 with the JIT off, "
+                       "LLVM and copypatch")
+    add_bench_arguments(m)
     args = ap.parse_args(argv)
     if args.action == "bench":
-        try:
-            print(format_bench(bench(args.rows, args.repeat), args.rows))
-        except PgProviderUnavailable as e:
-            fail(prog, str(e))
-        return 0
+        return bench_command(prog, args)
     try:
         p = build(args.pg_config, args.out, force=args.force)
     except PgProviderUnavailable as e:
