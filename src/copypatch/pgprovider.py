@@ -537,7 +537,10 @@ def main(argv: list[str]) -> int:
     from ._cli import fail, one_line_errors
 
     prog = "python -m copypatch pg-provider"
-    ap = argparse.ArgumentParser(prog=prog, description="copypatch's PostgreSQL JIT provider.")
+    ap = argparse.ArgumentParser(
+        prog=prog, description="copypatch's PostgreSQL JIT provider.",
+        epilog=f"{prog} regress [--keep DIR] [TEST ...]: PostgreSQL's own regression suite with "
+        f"the JIT off and with the provider forced on ({prog} regress --help)")
     one_line_errors(ap, prog)
     sub = ap.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="build the provider (into a cache directory)")
