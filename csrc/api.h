@@ -537,8 +537,12 @@ uintptr_t	cp_jit_code_address(const CpJitCode *code);	/* of the read-execute vie
  * trampolines). */
 int32_t		cp_jit_step_offset(const CpJitCode *code, int32_t step);
 int32_t		cp_jit_entry_offset(const CpJitCode *code);	/* the C-ABI entry, after the steps */
-/* An opcode's stencil (cp_num_opcodes: the entry's): returns its size (-1 if none), its holes and
- * their number. */
+/* Where the row exit with result `result` (0, 1) is (-1: none; a step's offset if it is that
+ * step's code), and the step whose operands it has (the EEOP_DONE_NEXTROW_FILTER). */
+int32_t		cp_jit_exit_offset(const CpJitCode *code, int32_t result);
+int32_t		cp_jit_exit_step(const CpJitCode *code);
+/* An opcode's stencil (cp_num_opcodes: the entry's; + 1, + 2: the row exits TRUE and FALSE):
+ * returns its size (-1 if none), its holes and their number. */
 int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes);
 const char *cp_jit_hole_name(int32_t value);
 const char *cp_jit_reloc_name(int32_t kind);

@@ -73,8 +73,11 @@ def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
     group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
-    # and the C-ABI entry into the chain (compile.c lays it out after the steps)
-    assert sorted(group.stencils) == sorted([*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY"])
+    # and the C-ABI entry into the chain (compile.c lays it out after the steps), and the row
+    # exits of filter mode
+    assert sorted(group.stencils) == sorted(
+        [*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY", "CP_JIT_ROW_TRUE", "CP_JIT_ROW_FALSE"]
+    )
 
 
 def test_unknown_relocation_fails_loudly(clang: str) -> None:

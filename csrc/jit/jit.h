@@ -56,7 +56,11 @@ typedef enum CpRelocKind
 	X(CONTINUE)			/* the next step's code */ \
 	X(JUMP_TARGET)		/* the code of step (int32) d.words[0] */ \
 	X(FN)				/* step->d.func.fn_addr */ \
-	X(CODE)				/* this stencil's own copy (its read-only data) */
+	X(CODE)				/* this stencil's own copy (its read-only data) */ \
+	X(COL0)				/* (int32) d.words[k] * sizeof(CpColumn): the byte offset of the */ \
+	X(COL1)				/* column that word indexes in econtext->columns (a short */ \
+	X(COL2)				/* immediate: the template's CP_COLUMN) */ \
+	X(COL3)
 
 typedef enum CpHoleValue
 {
@@ -66,8 +70,14 @@ typedef enum CpHoleValue
 	CP_HOLE_SYMBOLS				/* helpers: CP_HOLE_SYM_<name> from the generated header */
 } CpHoleValue;
 
-/* The stencil after the last opcode's: the C-ABI entry into a program's chain of stencils. */
+/*
+ * The stencils after the last opcode's: the C-ABI entry into a program's chain of stencils, and
+ * the row exits of filter mode (template.c: the row's end with a known result).
+ */
 #define CP_JIT_ENTRY EEOP_LAST
+#define CP_JIT_ROW_TRUE (EEOP_LAST + 1)
+#define CP_JIT_ROW_FALSE (EEOP_LAST + 2)
+#define CP_JIT_NSTENCILS (EEOP_LAST + 3)
 
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of

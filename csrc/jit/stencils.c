@@ -18,8 +18,9 @@
 #endif
 
 #if CP_JIT_HAVE_STENCILS
-_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_ENTRY + 1,
-			   "a stencil is missing for some opcode (or the entry): the stencil header is stale");
+_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_NSTENCILS,
+			   "a stencil is missing for some opcode (or the entry, or a row exit): the stencil "
+			   "header is stale");
 
 const CpJitStencil *const cp_jit_stencils = cp_stencils;
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
@@ -81,7 +82,7 @@ int32_t
 cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 {
 #if CP_JIT_HAVE_STENCILS
-	if (opcode >= 0 && opcode <= CP_JIT_ENTRY && cp_stencils[opcode].body != NULL)
+	if (opcode >= 0 && opcode < CP_JIT_NSTENCILS && cp_stencils[opcode].body != NULL)
 	{
 		*holes = cp_stencils[opcode].holes;
 		*nholes = (int32_t) cp_stencils[opcode].nholes;

@@ -38,10 +38,55 @@ HOLE_SYMBOL(_JIT_STEP);			/* the step itself, for helpers that take `op` */
 /* the convention of the chain of stencils (not of the entry, nor of the C functions they call) */
 #define CP_CHAIN __attribute__((preserve_none))
 
+/*
+ * The chain's arguments: ExprStateEvalFunc's, with the current row and the table's columns
+ * between them, so that they land in registers C functions preserve (x86-64: state r12,
+ * econtext r13, row r14, columns r15, isnull rdi; AArch64: x20-x24) and stay there for the
+ * whole scan. cases.h reads them through CP_ROW and CP_COLUMN (below).
+ */
+#define CP_CHAIN_PARAMS \
+	ExprState *state, ExprContext *econtext, int64_t cp_row_, const CpColumn *cp_columns_, \
+	bool *isnull
+#define CP_CHAIN_ARGS state, econtext, cp_row_, cp_columns_, isnull
+
 /* Code holes: the continuation, the jump target, and the step's function. */
-extern CP_CHAIN Datum _JIT_CONTINUE(ExprState *state, ExprContext *econtext, bool *isnull);
-extern CP_CHAIN Datum _JIT_JUMP_TARGET(ExprState *state, ExprContext *econtext, bool *isnull);
+extern CP_CHAIN Datum _JIT_CONTINUE(CP_CHAIN_PARAMS);
+extern CP_CHAIN Datum _JIT_JUMP_TARGET(CP_CHAIN_PARAMS);
 extern Datum _JIT_FN(FunctionCallInfo fcinfo);
+
+/*
+ * Column holes: _JIT_COL<k> is the byte offset of the CpColumn that d.words[k] indexes
+ * (compile.c: the index times sizeof(CpColumn)), a short immediate. x86-64: a "small" symbol
+ * (an explicit section, so -mlarge-data-threshold=0 does not make it large): clang folds it into
+ * the load's 32-bit displacement, `mov rax, [r15 + disp32]` (R_X86_64_32S). AArch64 (the large
+ * code model would make it movz/movk x4): one `movz` (R_AARCH64_MOVW_UABS_G0, 16 bits, checked).
+ */
+#if defined(__x86_64__)
+#define COL_HOLE_SYMBOL(name) extern const char name[1] __attribute__((section(".rodata.cp_small")))
+COL_HOLE_SYMBOL(_JIT_COL0);
+COL_HOLE_SYMBOL(_JIT_COL1);
+COL_HOLE_SYMBOL(_JIT_COL2);
+COL_HOLE_SYMBOL(_JIT_COL3);
+#define CP_COL_HOLE(k) ((uintptr_t) _JIT_COL##k)
+#else
+#define CP_COL_HOLE(k) \
+	({ uintptr_t col_; __asm__("movz %0, #:abs_g0:_JIT_COL" #k : "=r" (col_)); col_; })
+#endif
+#define CP_WORD_OF(field) \
+	((offsetof(ExprEvalStep, field) - offsetof(ExprEvalStep, d.words)) / sizeof(uintptr_t))
+#define CP_COL_OFFSET(k) \
+	__builtin_choose_expr((k) == 0, CP_COL_HOLE(0), \
+	__builtin_choose_expr((k) == 1, CP_COL_HOLE(1), \
+	__builtin_choose_expr((k) == 2, CP_COL_HOLE(2), CP_COL_HOLE(3))))
+#define CP_COLUMN(field) \
+	((const CpColumn *) ((const char *) cp_columns_ + CP_COL_OFFSET(CP_WORD_OF(field))))
+#define CP_ROW cp_row_
+/* the row is also written back, so that helpers and errors (which read econtext) see it */
+#define CP_SET_ROW(r) (econtext->row = cp_row_ = (r))
+
+_Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 &&
+			   offsetof(ExprEvalStep, d.colcmp.attnum) % sizeof(uintptr_t) == 0,
+			   "a column index does not start a word of d.words: no column hole for it");
 
 /*
  * A hole's value, hidden from the optimiser: the address of an extern symbol is known to be
@@ -59,8 +104,8 @@ extern Datum _JIT_FN(FunctionCallInfo fcinfo);
  */
 #define CASE(name) \
 	} \
-	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
-	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	CP_CHAIN Datum stencil_##name(CP_CHAIN_PARAMS); \
+	CP_CHAIN Datum stencil_##name(CP_CHAIN_PARAMS) \
 	{ \
 		ExprEvalStep jit_step_; \
 		ExprEvalStep *const op = &jit_step_; \
@@ -71,12 +116,12 @@ extern Datum _JIT_FN(FunctionCallInfo fcinfo);
 		jit_step_.d.words[1] = HOLE(_JIT_D1); \
 		jit_step_.d.words[2] = HOLE(_JIT_D2); \
 		jit_step_.d.words[3] = HOLE(_JIT_D3); \
-		(void) op; (void) state; (void) econtext; (void) isnull;
+		(void) op; (void) state; (void) econtext; (void) isnull; (void) cp_row_; (void) cp_columns_;
 
 #define NEXT() \
-	do { __attribute__((musttail)) return _JIT_CONTINUE(state, econtext, isnull); } while (0)
+	do { __attribute__((musttail)) return _JIT_CONTINUE(CP_CHAIN_ARGS); } while (0)
 #define JUMP(i) \
-	do { (void) (i); __attribute__((musttail)) return _JIT_JUMP_TARGET(state, econtext, isnull); } while (0)
+	do { (void) (i); __attribute__((musttail)) return _JIT_JUMP_TARGET(CP_CHAIN_ARGS); } while (0)
 /* a direct call through a hole instead of an indirect one through op->d.func.fn_addr */
 #define CALL_FN(op, fcinfo) _JIT_FN(fcinfo)
 
@@ -85,18 +130,28 @@ extern Datum _JIT_FN(FunctionCallInfo fcinfo);
 
 /*
  * The program's entry, in the C convention cp_scan calls: a plain call of step 0 (the
- * CONTINUE hole), whose chain returns here from EEOP_DONE. The runtime lays it out after the
- * steps and points state->evalfunc at it.
+ * CONTINUE hole) with the row and the columns loaded into their registers, whose chain returns
+ * here from EEOP_DONE (or the row loop's end). The row in econtext is kept current by the chain
+ * (CP_SET_ROW). The runtime lays it out after the steps and points state->evalfunc at it.
  */
 Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull);
 Datum
 stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 {
-	return _JIT_CONTINUE(state, econtext, isnull);
+	return _JIT_CONTINUE(state, econtext, econtext->row, econtext->columns, isnull);
 }
 
+/*
+ * After the opcodes, the row exits (filter mode, the JIT only): a step that decides the row
+ * (EEOP_QUAL, the fused EEOP_QUAL_*) continues into CP_JIT_ROW_TRUE and jumps to
+ * CP_JIT_ROW_FALSE where it would have gone to EEOP_DONE_NEXTROW_FILTER, which would only have
+ * read back the result that step wrote: the result is known by where the code is (compile.c).
+ * Both are that step's body with a constant result, patched with its operands.
+ */
 __attribute__((unused)) static void
 stencil_template_start_(void)
 {
 #include "../cases.h"
+CASE(CP_JIT_ROW_TRUE) CP_NEXTROW_FILTER(true)
+CASE(CP_JIT_ROW_FALSE) CP_NEXTROW_FILTER(false)
 }

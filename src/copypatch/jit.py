@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +104,13 @@ def _describe_x86_64(kind: str, code: bytes, base: int, at: int, hole: Any) -> s
     return f"= {int.from_bytes(code[at : at + width], 'little', signed=kind.endswith('S')):#x}"
 
 
+#: Where the chain of stencils keeps its arguments (template.c's CP_CHAIN_PARAMS, in clang's
+#: preserve_none convention): the same registers in every stencil, for the whole scan.
+CHAIN_REGISTERS: dict[str, dict[str, str]] = {
+    "x86_64": {"r12": "state", "r13": "econtext", "r14": "row", "r15": "columns", "rdi": "isnull"},
+    "aarch64": {"x20": "state", "x21": "econtext", "x22": "row", "x23": "columns", "x24": "isnull"},
+}
+
 _AARCH64_BRANCHES = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
 
 
@@ -179,26 +187,51 @@ class JitCode:
         """Where the trampolines (veneers) start, after the entry and a trap."""
         return _arch().trampolines_at(self.entry_range()[1])
 
+    def row_exits(self) -> dict[bool, int]:
+        """The row exits of a filter program (template.c's CP_JIT_ROW_TRUE/FALSE): {result:
+        offset} of those laid out; TRUE's may be the EEOP_DONE_NEXTROW_FILTER step's own code."""
+        self._check()
+        out = {}
+        for result in (True, False):
+            off = lib.cp_jit_exit_offset(self._code, int(result))
+            if off >= 0:
+                out[result] = off
+        return out
+
     def disassemble(self) -> str:
         """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
-        step each range comes from and the value patched into each hole."""
+        step each range comes from, the value patched into each hole, and the chain's registers
+        (the row, the columns, ...) named where an instruction uses them."""
         self._check()
         arch = _arch()
         code = self.code()
         base = lib.cp_jit_code_address(self._code)
         offsets = self.step_offsets()
+        exits = self.row_exits()
         md = _capstone(arch.name)
-        lines = [f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})"]
+        regs = ", ".join(f"{what} {reg}" for reg, what in CHAIN_REGISTERS[arch.name].items())
+        lines = [
+            f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})",
+            f"; chain registers (every stencil, the whole scan): {regs}",
+        ]
         for i in range(self.nsteps):
             opcode = self.state.steps[i].opcode
             start, end = offsets[i], offsets[i + 1]
-            pholes = ffi.new("CpJitHole **")
-            nholes = ffi.new("int32_t *")
-            size = lib.cp_jit_stencil(opcode, pholes, nholes)
-            holes = [pholes[0][h] for h in range(nholes[0])]
+            label = _fmgr.OPCODE_NAMES[opcode]
+            if exits.get(True) == start and end > start:
+                opcode, label = lib.cp_num_opcodes + 1, f"{label} as the row exit TRUE"
+            holes, size = _stencil_holes(opcode)
             note = " (falls through)" if end - start < size else ""
-            lines.append(f"; step {i}: {_fmgr.OPCODE_NAMES[opcode]}, {end - start} bytes{note}")
+            lines.append(f"; step {i}: {label}, {end - start} bytes{note}")
             lines += self._listing(arch, md, code, base, start, end, holes)
+        for result, off in sorted(exits.items(), key=lambda kv: kv[1]):
+            if off >= offsets[self.nsteps]:
+                holes, size = _stencil_holes(lib.cp_num_opcodes + (1 if result else 2))
+                lines.append(
+                    f"; row exit {str(result).upper()} (the row's end, its result known), "
+                    f"{size} bytes"
+                )
+                lines += self._listing(arch, md, code, base, off, off + size, holes)
         entry, entry_end = self.entry_range()
         pholes = ffi.new("CpJitHole **")
         nholes = ffi.new("int32_t *")
@@ -208,7 +241,7 @@ class JitCode:
             f"; entry (C calling convention, state->evalfunc): calls step 0, "
             f"{entry_end - entry} bytes"
         )
-        lines += self._listing(arch, md, code, base, entry, entry_end, holes)
+        lines += self._listing(arch, md, code, base, entry, entry_end, holes, chain=False)
         tramp = self.trampoline_offset()
         lines.append("; end of code: trap")
         lines += self._listing(arch, md, code, base, entry_end, tramp, [])
@@ -231,7 +264,14 @@ class JitCode:
 
     @staticmethod
     def _listing(
-        arch: Arch, md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
+        arch: Arch,
+        md: Any,
+        code: bytes,
+        base: int,
+        start: int,
+        end: int,
+        holes: list[Any],
+        chain: bool = True,
     ) -> list[str]:
         out = []
         for ins in md.disasm(code[start:end], base + start):
@@ -245,6 +285,11 @@ class JitCode:
                     at = start + h.offset
                     value = _DESCRIBE[arch.name](kind, code, base, at, h)
                     notes.append(f"hole {name} ({kind}) {value}")
+            regs = CHAIN_REGISTERS[arch.name] if chain else {}  # not in the C-ABI entry
+            used = [f"{regs[r]} {r}" for r in re.findall(r"\b[a-z]+\d*\b", ins.op_str)
+                    if r in regs]
+            if used:
+                notes.append(", ".join(dict.fromkeys(used)))
             if notes:
                 text = f"{text:<70} ; {'; '.join(notes)}"
             out.append(text)
@@ -253,6 +298,14 @@ class JitCode:
     def _check(self) -> None:
         if self._code is None:
             raise ValueError("JIT code is closed")
+
+
+def _stencil_holes(index: int) -> tuple[list[Any], int]:
+    """A stencil's holes and size (an opcode; cp_num_opcodes + 0/1/2: entry, row exits)."""
+    pholes = ffi.new("CpJitHole **")
+    nholes = ffi.new("int32_t *")
+    size = lib.cp_jit_stencil(index, pholes, nholes)
+    return [pholes[0][h] for h in range(nholes[0])], size
 
 
 def _arch() -> Arch:
