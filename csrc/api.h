@@ -544,6 +544,11 @@ int32_t		cp_jit_exit_step(const CpJitCode *code);
 /* An opcode's stencil (cp_num_opcodes: the entry's; + 1, + 2: the row exits TRUE and FALSE):
  * returns its size (-1 if none), its holes and their number. */
 int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes);
+/* the same, of its short-immediate variant if is_short (-1 if it has none) */
+int32_t		cp_jit_stencil_variant(int32_t opcode, int32_t is_short, const CpJitHole **holes,
+								   int32_t *nholes);
+/* whether step i runs the short-immediate variant of its stencil */
+int32_t		cp_jit_step_is_short(const CpJitCode *code, int32_t step);
 const char *cp_jit_hole_name(int32_t value);
 const char *cp_jit_reloc_name(int32_t kind);
 void		cp_jit_arena_stats(CpJitArenaStats *stats);

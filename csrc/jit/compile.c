@@ -71,6 +71,7 @@ struct CpJitCode
 								 * row exits */
 	int32_t		exits[2];		/* the row exits FALSE and TRUE (-1: none) */
 	int32_t		exit_step;		/* the EEOP_DONE_NEXTROW_FILTER they stand for (-1: none) */
+	uint8_t    *is_short;		/* per step: runs the short-immediate variant (after offsets) */
 	int32_t		offsets[];		/* nsteps + 1 */
 };
 
@@ -218,12 +219,43 @@ find_row_exits(JitBuild *b)
 	b->done_is_true = !reached && b->done > 0;
 }
 
-/* The stencil of step i (the row exit ROW_TRUE for `done`, when nothing else reaches it). */
+/*
+ * Does every operand hole of step i's short-immediate variant take the step's value? (The
+ * patcher's own check, on a scratch copy of the instruction.)
+ */
+static bool
+short_fits(const JitBuild *b, int32_t i)
+{
+	const ExprEvalStep *step = &b->steps[i];
+	const CpJitStencil *st = &cp_jit_stencils_short[step->opcode];
+
+	if (st->body == NULL)
+		return false;
+	for (uint32_t h = 0; h < st->nholes; h++)
+	{
+		const CpJitHole *hole = &st->holes[h];
+		uint8_t		scratch[8];
+
+		if (hole->value < CP_HOLE_D0 || hole->value > CP_HOLE_D3)
+			continue;
+		memcpy(scratch, st->body + hole->offset, 4);
+		if (!patch(hole->kind, scratch, 0, step->d.words[hole->value - CP_HOLE_D0], hole->addend))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The stencil of step i: the row exit ROW_TRUE for `done` when nothing else reaches it, else
+ * the opcode's, its short-immediate variant where the operands fit (decided by layout()).
+ */
 static inline const CpJitStencil *
 step_stencil(const JitBuild *b, int32_t i)
 {
 	if (i == b->done && b->done_is_true)
 		return &cp_jit_stencils[CP_JIT_ROW_TRUE];
+	if (b->code->is_short[i])
+		return &cp_jit_stencils_short[b->steps[i].opcode];
 	return &cp_jit_stencils[b->steps[i].opcode];
 }
 
@@ -281,6 +313,8 @@ layout(JitBuild *b, size_t *reserve)
 				return CP_JIT_ERR_JUMP;
 	}
 	find_row_exits(b);
+	for (int32_t i = 0; i < n; i++)
+		code->is_short[i] = short_fits(b, i);
 	for (int32_t i = 0; i < n; i++)
 	{
 		const CpJitStencil *st = step_stencil(b, i);
@@ -506,9 +540,11 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	*out = NULL;
 	if (state->steps_len <= 0)
 		return CP_JIT_ERR_EMPTY;
-	code = malloc(sizeof(CpJitCode) + ((size_t) state->steps_len + 1) * sizeof(int32_t));
+	code = malloc(sizeof(CpJitCode) + ((size_t) state->steps_len + 1) * sizeof(int32_t) +
+				  (size_t) state->steps_len);
 	if (code == NULL)
 		return CP_JIT_ERR_NOMEM;
+	code->is_short = (uint8_t *) &code->offsets[state->steps_len + 1];
 	b.state = state;
 	b.steps = state->steps;
 	b.nsteps = state->steps_len;
@@ -599,6 +635,12 @@ int32_t
 cp_jit_exit_offset(const CpJitCode *code, int32_t result)
 {
 	return result == 0 || result == 1 ? code->exits[result] : -1;
+}
+
+int32_t
+cp_jit_step_is_short(const CpJitCode *code, int32_t step)
+{
+	return step >= 0 && step < code->nsteps ? code->is_short[step] : 0;
 }
 
 int32_t

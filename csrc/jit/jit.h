@@ -125,6 +125,8 @@ typedef struct CpJitStencil
 /* stencils.c: the stencil set (indexed by opcode, CP_JIT_ENTRY last) and the helpers' addresses
  * (indexed by hole value - CP_HOLE_SYMBOLS) */
 extern const CpJitStencil *const cp_jit_stencils;
+/* the short-immediate variants (template.c), indexed alike; body NULL where there is none */
+extern const CpJitStencil *const cp_jit_stencils_short;
 extern void *const *const cp_jit_helpers;
 #endif
 

@@ -23,6 +23,7 @@ _Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_NSTENCILS,
 			   "header is stale");
 
 const CpJitStencil *const cp_jit_stencils = cp_stencils;
+const CpJitStencil *const cp_jit_stencils_short = cp_stencils_short;
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
 #endif
 
@@ -81,15 +82,24 @@ cp_jit_arch_info(CpJitArchInfo *info)
 int32_t
 cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 {
+	return cp_jit_stencil_variant(opcode, 0, holes, nholes);
+}
+
+int32_t
+cp_jit_stencil_variant(int32_t opcode, int32_t is_short, const CpJitHole **holes, int32_t *nholes)
+{
 #if CP_JIT_HAVE_STENCILS
-	if (opcode >= 0 && opcode < CP_JIT_NSTENCILS && cp_stencils[opcode].body != NULL)
+	const CpJitStencil *table = is_short ? cp_stencils_short : cp_stencils;
+
+	if (opcode >= 0 && opcode < CP_JIT_NSTENCILS && table[opcode].body != NULL)
 	{
-		*holes = cp_stencils[opcode].holes;
-		*nholes = (int32_t) cp_stencils[opcode].nholes;
-		return (int32_t) cp_stencils[opcode].size;
+		*holes = table[opcode].holes;
+		*nholes = (int32_t) table[opcode].nholes;
+		return (int32_t) table[opcode].size;
 	}
 #else
 	(void) opcode;
+	(void) is_short;
 #endif
 	*holes = NULL;
 	*nholes = 0;

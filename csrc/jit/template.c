@@ -99,23 +99,30 @@ _Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 
  * (asserted for every opcode from opcodes.def's kinds and flags, in copypatch.h). */
 
 /*
+ * An operand hole (d.words[k]) as a 64-bit immediate: any value fits. The short variants below
+ * redefine it as a 32-bit one.
+ */
+#define D_HOLE(name) HOLE(name)
+#define VARIANT(name) name
+
+/*
  * CASE(name) closes the previous function and opens stencil_<name>: a body's closing brace is
  * followed by the next CASE or by the end of the include (which closes the last stencil).
  */
 #define CASE(name) \
 	} \
-	CP_CHAIN Datum stencil_##name(CP_CHAIN_PARAMS); \
-	CP_CHAIN Datum stencil_##name(CP_CHAIN_PARAMS) \
+	CP_CHAIN Datum VARIANT(stencil_##name)(CP_CHAIN_PARAMS); \
+	CP_CHAIN Datum VARIANT(stencil_##name)(CP_CHAIN_PARAMS) \
 	{ \
 		ExprEvalStep jit_step_; \
 		ExprEvalStep *const op = &jit_step_; \
 		jit_step_.opcode = 0; \
 		jit_step_.resvalue = (Datum *) HOLE(_JIT_RESVALUE); \
 		jit_step_.resnull = (bool *) HOLE(_JIT_RESNULL); \
-		jit_step_.d.words[0] = HOLE(_JIT_D0); \
-		jit_step_.d.words[1] = HOLE(_JIT_D1); \
-		jit_step_.d.words[2] = HOLE(_JIT_D2); \
-		jit_step_.d.words[3] = HOLE(_JIT_D3); \
+		jit_step_.d.words[0] = D_HOLE(_JIT_D0); \
+		jit_step_.d.words[1] = D_HOLE(_JIT_D1); \
+		jit_step_.d.words[2] = D_HOLE(_JIT_D2); \
+		jit_step_.d.words[3] = D_HOLE(_JIT_D3); \
 		(void) op; (void) state; (void) econtext; (void) isnull; (void) cp_row_; (void) cp_columns_;
 
 #define NEXT() \
@@ -154,4 +161,32 @@ stencil_template_start_(void)
 #include "../cases.h"
 CASE(CP_JIT_ROW_TRUE) CP_NEXTROW_FILTER(true)
 CASE(CP_JIT_ROW_FALSE) CP_NEXTROW_FILTER(false)
+}
+
+/*
+ * Short immediates: every opcode again as stencil_<name>__S, its operand holes 32-bit immediates
+ * (x86-64: `mov r64, imm32`, sign-extended, R_X86_64_32S: 7 bytes instead of movabs's 10;
+ * AArch64: movz/movk of the low 32 bits, R_AARCH64_MOVW_UABS_G1 (checked) and G0_NC: 2
+ * instructions instead of 4). The stencil build keeps a variant only where it differs (an opcode
+ * that reads an operand); compile.c takes it for a step whose operands all fit, the 64-bit
+ * stencil otherwise. The patcher checks every value, so one that does not fit is refused, never
+ * truncated.
+ */
+#undef D_HOLE
+#undef VARIANT
+#if defined(__x86_64__)
+#define D_HOLE(name) \
+	({ uintptr_t hole_; __asm__("movq $" #name ", %0" : "=r" (hole_)); hole_; })
+#else
+#define D_HOLE(name) \
+	({ uintptr_t hole_; \
+	   __asm__("movz %0, #:abs_g1:" #name "\n\tmovk %0, #:abs_g0_nc:" #name : "=r" (hole_)); \
+	   hole_; })
+#endif
+#define VARIANT(name) name##__S
+
+__attribute__((unused)) static void
+stencil_template_short_(void)
+{
+#include "../cases.h"
 }

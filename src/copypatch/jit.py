@@ -218,9 +218,12 @@ class JitCode:
             opcode = self.state.steps[i].opcode
             start, end = offsets[i], offsets[i + 1]
             label = _fmgr.OPCODE_NAMES[opcode]
+            short = bool(lib.cp_jit_step_is_short(self._code, i))
             if exits.get(True) == start and end > start:
                 opcode, label = lib.cp_num_opcodes + 1, f"{label} as the row exit TRUE"
-            holes, size = _stencil_holes(opcode)
+            elif short:
+                label += " (short immediates)"
+            holes, size = _stencil_holes(opcode, short)
             note = " (falls through)" if end - start < size else ""
             lines.append(f"; step {i}: {label}, {end - start} bytes{note}")
             lines += self._listing(arch, md, code, base, start, end, holes)
@@ -300,11 +303,12 @@ class JitCode:
             raise ValueError("JIT code is closed")
 
 
-def _stencil_holes(index: int) -> tuple[list[Any], int]:
-    """A stencil's holes and size (an opcode; cp_num_opcodes + 0/1/2: entry, row exits)."""
+def _stencil_holes(index: int, short: bool = False) -> tuple[list[Any], int]:
+    """A stencil's holes and size (an opcode; cp_num_opcodes + 0/1/2: entry, row exits), or its
+    short-immediate variant's."""
     pholes = ffi.new("CpJitHole **")
     nholes = ffi.new("int32_t *")
-    size = lib.cp_jit_stencil(index, pholes, nholes)
+    size = lib.cp_jit_stencil_variant(index, int(short), pholes, nholes)
     return [pholes[0][h] for h in range(nholes[0])], size
 
 

@@ -30,6 +30,27 @@ def _stencil(s: Stencil) -> list[str]:
     return lines
 
 
+#: Stencil variants: the template's stencil_<name><suffix> is a variant of stencil_<name>, kept
+#: only where it differs, in the table cp_stencils_<table> (indexed as cp_stencils).
+VARIANTS = {"__S": "short"}  # short immediates (csrc/jit/template.c)
+
+
+def split_variants(group: StencilGroup) -> tuple[list[Stencil], dict[str, list[Stencil]]]:
+    """The base stencils, and per variant table the variants that differ from their base."""
+    base = [s for s in group.stencils.values() if not s.name.endswith(tuple(VARIANTS))]
+    by_name = {s.name: s for s in base}
+    tables: dict[str, list[Stencil]] = {t: [] for t in VARIANTS.values()}
+    for s in group.stencils.values():
+        for suffix, table in VARIANTS.items():
+            if s.name.endswith(suffix):
+                b = by_name.get(s.name[: -len(suffix)])
+                if b is None:
+                    raise ValueError(f"variant {s.name} has no base stencil")
+                if (s.body, s.holes, s.trim) != (b.body, b.holes, b.trim):
+                    tables[table].append(s)
+    return base, tables
+
+
 def write_header(group: StencilGroup, digest: str, source: str) -> str:
     """The generated header: deterministic for a given group and digest."""
     lines = [
@@ -54,17 +75,28 @@ def write_header(group: StencilGroup, digest: str, source: str) -> str:
     lines.append(f"static const char *const cp_jit_symbol_names[{max(1, len(group.symbols))}] = {{")
     lines += [f'\t"{sym}",' for sym in group.symbols] or ["\t0"]
     lines += ["};", ""]
-    for s in group.stencils.values():
+    base, variants = split_variants(group)
+    for s in [*base, *(v for vs in variants.values() for v in vs)]:
         lines += _stencil(s)
         lines.append("")
     lines.append("static const CpJitStencil cp_stencils[] = {")
-    for s in group.stencils.values():
-        lines.append(
-            f"\t[{s.name}] = {{cp_stencil_{s.name}_body, {len(s.body)}, {s.trim}, "
-            f"cp_stencil_{s.name}_holes, {len(s.holes)}}},"
-        )
+    lines += _table(base, "")
     lines.append("};")
+    for suffix, table in VARIANTS.items():
+        lines.append("")
+        lines.append(f"/* the {table} variants (stencil_<name>{suffix}), where they differ */")
+        lines.append(f"static const CpJitStencil cp_stencils_{table}[CP_JIT_NSTENCILS] = {{")
+        lines += _table(variants[table], suffix) or ["\t{0}"]
+        lines.append("};")
     return "\n".join(lines) + "\n"
+
+
+def _table(stencils: list[Stencil], suffix: str) -> list[str]:
+    return [
+        f"\t[{s.name[: len(s.name) - len(suffix)]}] = {{cp_stencil_{s.name}_body, {len(s.body)}, "
+        f"{s.trim}, cp_stencil_{s.name}_holes, {len(s.holes)}}},"
+        for s in stencils
+    ]
 
 
 def dump(group: StencilGroup, names: list[str] | None = None) -> str:
