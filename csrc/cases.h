@@ -11,6 +11,8 @@
  *   CP_SET_ROW(r)        make r the current row (econtext->row = r)
  *   CP_COLUMN(field)     the CpColumn of the step's operand `field` (a member of op->d naming
  *                        a column index): &econtext->columns[op->field]
+ *   CP_QUAL_RESULT(pass) a fused QUAL's result written to the result (the JIT has a variant
+ *                        that writes none, for where nothing reads it: docs/jit.md)
  * The JIT's template keeps the row and the columns array in registers for the whole scan (chain
  * arguments of its stencils) and patches the column's byte offset in as an immediate; the
  * interpreters read them from econtext.
@@ -35,6 +37,15 @@
 #endif
 #ifndef CP_COLUMN
 #define CP_COLUMN(field) (&econtext->columns[op->field])
+#endif
+#ifndef CP_QUAL_RESULT
+#define CP_QUAL_RESULT(pass) (state->resvalue = BoolGetDatum(pass), state->resnull = false)
+#endif
+#ifndef CP_NEXTROW_RESET
+#define CP_NEXTROW_RESET() (econtext->scan_nvalid = 0)	/* the next row: nothing deformed */
+#endif
+#ifndef CP_ROW_DONE
+#define CP_ROW_DONE(row) ((void) (row))	/* the last row: CP_SET_ROW has written it */
 #endif
 
 CASE(EEOP_DONE)
@@ -311,9 +322,10 @@ CASE(EEOP_SCALARARRAYOP)
 	CP_SET_ROW(++row); \
 	if (likely(row < econtext->nrows)) \
 	{ \
-		econtext->scan_nvalid = 0; \
+		CP_NEXTROW_RESET(); \
 		JUMP(op->d.jump.jumpdone); \
 	} \
+	CP_ROW_DONE(row); \
 	*isnull = false; \
 	return (Datum) 0; \
 }
@@ -452,8 +464,7 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 		} \
 	} \
 	/* the destination is the result (verified): written through state, with no address */ \
-	state->resvalue = BoolGetDatum(pass); \
-	state->resnull = false; \
+	CP_QUAL_RESULT(pass); \
 	if (!pass) \
 		JUMP(op->d.colcmp.jumpdone); \
 	NEXT(); \

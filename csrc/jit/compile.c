@@ -70,8 +70,8 @@ struct CpJitCode
 	int32_t		entry;			/* offset of the C-ABI entry stencil, after the steps and the
 								 * row exits */
 	int32_t		exits[2];		/* the row exits FALSE and TRUE (-1: none) */
-	int32_t		exit_step;		/* the EEOP_DONE_NEXTROW_FILTER they stand for (-1: none) */
-	uint8_t    *is_short;		/* per step: runs the short-immediate variant (after offsets) */
+	int32_t		exit_stencils[2];	/* their stencils (CP_JIT_ROW_*) */
+	uint8_t    *variant;		/* per step: the variant of its stencil (after offsets) */
 	int32_t		offsets[];		/* nsteps + 1 */
 };
 
@@ -101,6 +101,13 @@ static const bool cp_jit_decides_row[EEOP_LAST] = {
 #undef OP
 };
 
+/* The fused EEOP_QUAL_*: they write the result unconditionally, and cannot fail. */
+static const bool cp_jit_fused_qual[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) [name] = CP_OPERANDS_##kind == CP_OPERANDS_colcmp,
+#include "opcodes.def"
+#undef OP
+};
+
 /* Where a row exit goes in JitBuild.exit_at (a step's destination is >= 0: a step index). */
 enum
 {
@@ -122,6 +129,7 @@ typedef struct JitBuild
 	 */
 	int32_t		done;
 	bool		done_is_true;
+	bool		lean;			/* the lean row exits: only fused steps read econtext */
 	int32_t		exit_true;
 	int32_t		exit_false;
 	CpJitCode  *code;			/* step offsets and the entry's, filled by layout() */
@@ -217,6 +225,10 @@ find_row_exits(JitBuild *b)
 		}
 	}
 	b->done_is_true = !reached && b->done > 0;
+	b->lean = b->done_is_true;
+	for (int32_t i = 0; i < n; i++)
+		if (i != b->done && !cp_jit_fused_qual[b->steps[i].opcode])
+			b->lean = false;
 }
 
 /*
@@ -227,7 +239,7 @@ static bool
 short_fits(const JitBuild *b, int32_t i)
 {
 	const ExprEvalStep *step = &b->steps[i];
-	const CpJitStencil *st = &cp_jit_stencils_short[step->opcode];
+	const CpJitStencil *st = &cp_jit_variants[CP_JIT_VARIANT_SHORT][step->opcode];
 
 	if (st->body == NULL)
 		return false;
@@ -246,17 +258,58 @@ short_fits(const JitBuild *b, int32_t i)
 }
 
 /*
- * The stencil of step i: the row exit ROW_TRUE for `done` when nothing else reaches it, else
- * the opcode's, its short-immediate variant where the operands fit (decided by layout()).
+ * Is step i a fused QUAL whose result nobody reads? It jumps to the row exit FALSE and
+ * continues into the row exit TRUE, or into another fused QUAL (which writes its own first).
+ */
+static bool
+result_unread(const JitBuild *b, int32_t i)
+{
+	int32_t		next;
+
+	if (!cp_jit_fused_qual[b->steps[i].opcode] || destination(b, i, true) != CP_DEST_ROW_FALSE)
+		return false;
+	next = destination(b, i, false);
+	if (next == CP_DEST_ROW_TRUE || (b->done_is_true && next == b->done))
+		return true;
+	return next == i + 1 && next < b->nsteps && cp_jit_fused_qual[b->steps[next].opcode];
+}
+
+/* The variant of step i's stencil: the most refined one that exists and is valid. */
+static uint8_t
+choose_variant(const JitBuild *b, int32_t i)
+{
+	intptr_t	opcode = b->steps[i].opcode;
+	uint8_t		want = 0;
+
+	if (short_fits(b, i))
+		want |= CP_JIT_VARIANT_SHORT;
+	if (result_unread(b, i))
+		want |= CP_JIT_VARIANT_NORESULT;
+	for (uint8_t v = want; v > 0; v--)
+		if ((v & ~want) == 0 && cp_jit_variants[v][opcode].body != NULL)
+			return v;
+	return 0;
+}
+
+/* The row exit stencils (CP_JIT_ROW_TRUE/FALSE, or their lean forms). */
+static inline const CpJitStencil *
+exit_stencil(const JitBuild *b, bool result)
+{
+	if (b->lean)
+		return &cp_jit_stencils[result ? CP_JIT_ROW_TRUE_LEAN : CP_JIT_ROW_FALSE_LEAN];
+	return &cp_jit_stencils[result ? CP_JIT_ROW_TRUE : CP_JIT_ROW_FALSE];
+}
+
+/*
+ * The stencil of step i: the row exit TRUE for `done` when nothing else reaches it, else the
+ * opcode's, in the variant layout() chose.
  */
 static inline const CpJitStencil *
 step_stencil(const JitBuild *b, int32_t i)
 {
 	if (i == b->done && b->done_is_true)
-		return &cp_jit_stencils[CP_JIT_ROW_TRUE];
-	if (b->code->is_short[i])
-		return &cp_jit_stencils_short[b->steps[i].opcode];
-	return &cp_jit_stencils[b->steps[i].opcode];
+		return exit_stencil(b, true);
+	return &cp_jit_variants[b->code->variant[i]][b->steps[i].opcode];
 }
 
 /* Does step i's stencil end in a jump to step i + 1? Then it can fall through. */
@@ -314,7 +367,7 @@ layout(JitBuild *b, size_t *reserve)
 	}
 	find_row_exits(b);
 	for (int32_t i = 0; i < n; i++)
-		code->is_short[i] = short_fits(b, i);
+		code->variant[i] = choose_variant(b, i);
 	for (int32_t i = 0; i < n; i++)
 	{
 		const CpJitStencil *st = step_stencil(b, i);
@@ -335,22 +388,21 @@ layout(JitBuild *b, size_t *reserve)
 	}
 	code->offsets[n] = off;
 	b->exit_true = b->exit_false = -1;
+	if ((need_true || need_false || b->done_is_true) &&
+		(exit_stencil(b, true)->body == NULL || exit_stencil(b, false)->body == NULL))
+		return CP_JIT_ERR_OPCODE;
 	if (need_true)
 	{
 		b->exit_true = off;
-		off += (int32_t) cp_jit_stencils[CP_JIT_ROW_TRUE].size;
+		off += (int32_t) exit_stencil(b, true)->size;
 	}
 	else if (b->done_is_true)
 		b->exit_true = code->offsets[b->done];
 	if (need_false)
 	{
 		b->exit_false = off;
-		off += (int32_t) cp_jit_stencils[CP_JIT_ROW_FALSE].size;
+		off += (int32_t) exit_stencil(b, false)->size;
 	}
-	if ((need_true || need_false || b->done_is_true) &&
-		(cp_jit_stencils[CP_JIT_ROW_TRUE].body == NULL ||
-		 cp_jit_stencils[CP_JIT_ROW_FALSE].body == NULL))
-		return CP_JIT_ERR_OPCODE;
 	if (cp_jit_stencils[CP_JIT_ENTRY].body == NULL)
 		return CP_JIT_ERR_OPCODE;
 	code->entry = off;
@@ -474,8 +526,8 @@ copy_stencil(JitBuild *b, int32_t i)
 	}
 	else
 	{
-		st = &cp_jit_stencils[i == b->nsteps ? CP_JIT_ENTRY :
-							  i == CP_JIT_EXIT_TRUE(b) ? CP_JIT_ROW_TRUE : CP_JIT_ROW_FALSE];
+		st = i == b->nsteps ? &cp_jit_stencils[CP_JIT_ENTRY] :
+			exit_stencil(b, i == CP_JIT_EXIT_TRUE(b));
 		start = i == b->nsteps ? b->code->entry :
 			i == CP_JIT_EXIT_TRUE(b) ? b->exit_true : b->exit_false;
 		size = st->size;
@@ -544,7 +596,7 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 				  (size_t) state->steps_len);
 	if (code == NULL)
 		return CP_JIT_ERR_NOMEM;
-	code->is_short = (uint8_t *) &code->offsets[state->steps_len + 1];
+	code->variant = (uint8_t *) &code->offsets[state->steps_len + 1];
 	b.state = state;
 	b.steps = state->steps;
 	b.nsteps = state->steps_len;
@@ -576,7 +628,8 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	}
 	code->exits[0] = b.exit_false;
 	code->exits[1] = b.exit_true;
-	code->exit_step = b.exit_false >= 0 || b.exit_true >= 0 ? b.done : -1;
+	code->exit_stencils[0] = b.lean ? CP_JIT_ROW_FALSE_LEAN : CP_JIT_ROW_FALSE;
+	code->exit_stencils[1] = b.lean ? CP_JIT_ROW_TRUE_LEAN : CP_JIT_ROW_TRUE;
 	code->size = b.trampolines + b.ntrampolines * CP_TRAMPOLINE_SIZE;
 	cp_jit_arena_shrink(&code->region, (size_t) code->size);
 
@@ -638,15 +691,15 @@ cp_jit_exit_offset(const CpJitCode *code, int32_t result)
 }
 
 int32_t
-cp_jit_step_is_short(const CpJitCode *code, int32_t step)
+cp_jit_step_variant(const CpJitCode *code, int32_t step)
 {
-	return step >= 0 && step < code->nsteps ? code->is_short[step] : 0;
+	return step >= 0 && step < code->nsteps ? code->variant[step] : 0;
 }
 
 int32_t
-cp_jit_exit_step(const CpJitCode *code)
+cp_jit_exit_stencil(const CpJitCode *code, int32_t result)
 {
-	return code->exit_step;
+	return result == 0 || result == 1 ? code->exit_stencils[result] : -1;
 }
 
 int32_t

@@ -77,7 +77,18 @@ typedef enum CpHoleValue
 #define CP_JIT_ENTRY EEOP_LAST
 #define CP_JIT_ROW_TRUE (EEOP_LAST + 1)
 #define CP_JIT_ROW_FALSE (EEOP_LAST + 2)
-#define CP_JIT_NSTENCILS (EEOP_LAST + 3)
+#define CP_JIT_ROW_TRUE_LEAN (EEOP_LAST + 3)	/* the same, when nothing else reads econtext */
+#define CP_JIT_ROW_FALSE_LEAN (EEOP_LAST + 4)
+#define CP_JIT_NSTENCILS (EEOP_LAST + 5)
+
+/*
+ * Stencil variants (template.c), each a table indexed as cp_jit_stencils, with a NULL body
+ * where an opcode has none: short immediates (32-bit operand holes), no result (a fused QUAL
+ * whose result nobody reads), both. The bits of a variant's number.
+ */
+#define CP_JIT_VARIANT_SHORT 1
+#define CP_JIT_VARIANT_NORESULT 2
+#define CP_JIT_NVARIANTS 4
 
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of
@@ -125,8 +136,8 @@ typedef struct CpJitStencil
 /* stencils.c: the stencil set (indexed by opcode, CP_JIT_ENTRY last) and the helpers' addresses
  * (indexed by hole value - CP_HOLE_SYMBOLS) */
 extern const CpJitStencil *const cp_jit_stencils;
-/* the short-immediate variants (template.c), indexed alike; body NULL where there is none */
-extern const CpJitStencil *const cp_jit_stencils_short;
+/* by variant number (0: cp_jit_stencils) */
+extern const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS];
 extern void *const *const cp_jit_helpers;
 #endif
 

@@ -23,7 +23,12 @@ _Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_NSTENCILS,
 			   "header is stale");
 
 const CpJitStencil *const cp_jit_stencils = cp_stencils;
-const CpJitStencil *const cp_jit_stencils_short = cp_stencils_short;
+const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS] = {
+	[0] = cp_stencils,
+	[CP_JIT_VARIANT_SHORT] = cp_stencils_short,
+	[CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult,
+	[CP_JIT_VARIANT_SHORT | CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult_short,
+};
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
 #endif
 
@@ -86,12 +91,13 @@ cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 }
 
 int32_t
-cp_jit_stencil_variant(int32_t opcode, int32_t is_short, const CpJitHole **holes, int32_t *nholes)
+cp_jit_stencil_variant(int32_t opcode, int32_t variant, const CpJitHole **holes, int32_t *nholes)
 {
 #if CP_JIT_HAVE_STENCILS
-	const CpJitStencil *table = is_short ? cp_stencils_short : cp_stencils;
+	const CpJitStencil *table = variant >= 0 && variant < CP_JIT_NVARIANTS ?
+		cp_jit_variants[variant] : NULL;
 
-	if (opcode >= 0 && opcode < CP_JIT_NSTENCILS && table[opcode].body != NULL)
+	if (table != NULL && opcode >= 0 && opcode < CP_JIT_NSTENCILS && table[opcode].body != NULL)
 	{
 		*holes = table[opcode].holes;
 		*nholes = (int32_t) table[opcode].nholes;
@@ -99,7 +105,7 @@ cp_jit_stencil_variant(int32_t opcode, int32_t is_short, const CpJitHole **holes
 	}
 #else
 	(void) opcode;
-	(void) is_short;
+	(void) variant;
 #endif
 	*holes = NULL;
 	*nholes = 0;

@@ -190,3 +190,52 @@ stencil_template_short_(void)
 {
 #include "../cases.h"
 }
+
+/*
+ * No result: every fused EEOP_QUAL_* again, writing no result, for a step whose result nobody
+ * reads (compile.c: it jumps to the row exit FALSE, and continues into the row exit TRUE or
+ * into another fused step, which writes its own): stencil_<name>__RS with short immediates,
+ * stencil_<name>__R without. (The other opcodes come out the same and are dropped.)
+ */
+#undef VARIANT
+#undef CP_QUAL_RESULT
+#define CP_QUAL_RESULT(pass) ((void) (pass))
+#define VARIANT(name) name##__RS
+
+__attribute__((unused)) static void
+stencil_template_noresult_short_(void)
+{
+#include "../cases.h"
+}
+
+#undef VARIANT
+#undef D_HOLE
+#define D_HOLE(name) HOLE(name)
+#define VARIANT(name) name##__R
+
+__attribute__((unused)) static void
+stencil_template_noresult_(void)
+{
+#include "../cases.h"
+}
+
+/*
+ * The lean row exits, for a program in which nothing but the row exits reads econtext while it
+ * loops (compile.c: only fused steps, which cannot fail): the row stays in its register and is
+ * written back once, at the end, and nothing is reset for a slot no step deforms.
+ */
+#undef VARIANT
+#define VARIANT(name) name
+#undef CP_SET_ROW
+#undef CP_NEXTROW_RESET
+#undef CP_ROW_DONE
+#define CP_SET_ROW(r) (cp_row_ = (r))
+#define CP_NEXTROW_RESET() ((void) 0)
+#define CP_ROW_DONE(row) (econtext->row = (row))
+
+__attribute__((unused)) static void
+stencil_template_lean_(void)
+{
+CASE(CP_JIT_ROW_TRUE_LEAN) CP_NEXTROW_FILTER(true)
+CASE(CP_JIT_ROW_FALSE_LEAN) CP_NEXTROW_FILTER(false)
+}

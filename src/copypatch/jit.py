@@ -218,21 +218,23 @@ class JitCode:
             opcode = self.state.steps[i].opcode
             start, end = offsets[i], offsets[i + 1]
             label = _fmgr.OPCODE_NAMES[opcode]
-            short = bool(lib.cp_jit_step_is_short(self._code, i))
+            variant = lib.cp_jit_step_variant(self._code, i)
             if exits.get(True) == start and end > start:
-                opcode, label = lib.cp_num_opcodes + 1, f"{label} as the row exit TRUE"
-            elif short:
-                label += " (short immediates)"
-            holes, size = _stencil_holes(opcode, short)
+                opcode, variant = lib.cp_jit_exit_stencil(self._code, 1), 0
+                label = f"{label} as the row exit TRUE{_lean(opcode)}"
+            elif variant:
+                label += f" ({', '.join(n for bit, n in VARIANTS.items() if variant & bit)})"
+            holes, size = _stencil_holes(opcode, variant)
             note = " (falls through)" if end - start < size else ""
             lines.append(f"; step {i}: {label}, {end - start} bytes{note}")
             lines += self._listing(arch, md, code, base, start, end, holes)
         for result, off in sorted(exits.items(), key=lambda kv: kv[1]):
             if off >= offsets[self.nsteps]:
-                holes, size = _stencil_holes(lib.cp_num_opcodes + (1 if result else 2))
+                stencil = lib.cp_jit_exit_stencil(self._code, int(result))
+                holes, size = _stencil_holes(stencil)
                 lines.append(
-                    f"; row exit {str(result).upper()} (the row's end, its result known), "
-                    f"{size} bytes"
+                    f"; row exit {str(result).upper()}{_lean(stencil)} (the row's end, its "
+                    f"result known), {size} bytes"
                 )
                 lines += self._listing(arch, md, code, base, off, off + size, holes)
         entry, entry_end = self.entry_range()
@@ -303,12 +305,21 @@ class JitCode:
             raise ValueError("JIT code is closed")
 
 
-def _stencil_holes(index: int, short: bool = False) -> tuple[list[Any], int]:
-    """A stencil's holes and size (an opcode; cp_num_opcodes + 0/1/2: entry, row exits), or its
-    short-immediate variant's."""
+#: the bits of a step's stencil variant (csrc/jit/jit.h: CP_JIT_VARIANT_*)
+VARIANTS = {1: "short immediates", 2: "no result"}
+
+
+def _lean(stencil: int) -> str:
+    """How a row exit's stencil (cp_jit_exit_stencil) reads in a listing."""
+    return ", lean" if stencil > lib.cp_num_opcodes + 2 else ""
+
+
+def _stencil_holes(index: int, variant: int = 0) -> tuple[list[Any], int]:
+    """A stencil's holes and size (an opcode; cp_num_opcodes + 0..4: entry, row exits), or
+    those of one of its variants."""
     pholes = ffi.new("CpJitHole **")
     nholes = ffi.new("int32_t *")
-    size = lib.cp_jit_stencil_variant(index, int(short), pholes, nholes)
+    size = lib.cp_jit_stencil_variant(index, variant, pholes, nholes)
     return [pholes[0][h] for h in range(nholes[0])], size
 
 

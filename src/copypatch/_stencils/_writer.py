@@ -30,22 +30,30 @@ def _stencil(s: Stencil) -> list[str]:
     return lines
 
 
-#: Stencil variants: the template's stencil_<name><suffix> is a variant of stencil_<name>, kept
-#: only where it differs, in the table cp_stencils_<table> (indexed as cp_stencils).
-VARIANTS = {"__S": "short"}  # short immediates (csrc/jit/template.c)
+#: Stencil variants (csrc/jit/template.c): stencil_<name><suffix> is a variant of stencil_<name>,
+#: in the table cp_stencils_<table> (indexed as cp_stencils), kept only where it differs from
+#: the stencil it refines (the third column: "" is the base). In compile.c's order (its variant
+#: number is the index here + 1).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "__S": ("short", ""),  # 32-bit operand holes
+    "__R": ("noresult", ""),  # a fused QUAL that writes no result
+    "__RS": ("noresult_short", "__S"),  # both
+}
 
 
 def split_variants(group: StencilGroup) -> tuple[list[Stencil], dict[str, list[Stencil]]]:
-    """The base stencils, and per variant table the variants that differ from their base."""
+    """The base stencils, and per variant table the variants that differ from what they
+    refine."""
     base = [s for s in group.stencils.values() if not s.name.endswith(tuple(VARIANTS))]
-    by_name = {s.name: s for s in base}
-    tables: dict[str, list[Stencil]] = {t: [] for t in VARIANTS.values()}
+    names = {s.name for s in base}
+    tables: dict[str, list[Stencil]] = {t: [] for t, _ in VARIANTS.values()}
     for s in group.stencils.values():
-        for suffix, table in VARIANTS.items():
+        for suffix, (table, refines) in VARIANTS.items():
             if s.name.endswith(suffix):
-                b = by_name.get(s.name[: -len(suffix)])
-                if b is None:
+                name = s.name[: -len(suffix)]
+                if name not in names:
                     raise ValueError(f"variant {s.name} has no base stencil")
+                b = group.stencils.get(name + refines) or group.stencils[name]
                 if (s.body, s.holes, s.trim) != (b.body, b.holes, b.trim):
                     tables[table].append(s)
     return base, tables
@@ -82,7 +90,7 @@ def write_header(group: StencilGroup, digest: str, source: str) -> str:
     lines.append("static const CpJitStencil cp_stencils[] = {")
     lines += _table(base, "")
     lines.append("};")
-    for suffix, table in VARIANTS.items():
+    for suffix, (table, _) in VARIANTS.items():
         lines.append("")
         lines.append(f"/* the {table} variants (stencil_<name>{suffix}), where they differ */")
         lines.append(f"static const CpJitStencil cp_stencils_{table}[CP_JIT_NSTENCILS] = {{")
