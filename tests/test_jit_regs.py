@@ -14,6 +14,7 @@ from helpers import JIT_EXPRESSIONS, JIT_TABLE, error, run_all
 
 import copypatch
 from copypatch import jit
+from copypatch.workload import make_table
 
 pytestmark = pytest.mark.skipif(not jit.available(), reason="no JIT stencils for this machine")
 
@@ -31,10 +32,16 @@ TABLE = {
 
 
 def jit_exe(sql: str, table: Any = JIT_TABLE, **kwargs: Any) -> jit.JitCode:
-    """The machine code of the program's main part."""
-    exe = copypatch.compile(sql, table, engine="jit", **kwargs)._main
+    """The machine code of the program's main part (the program is kept alive: its code and
+    steps are freed with it)."""
+    prog = copypatch.compile(sql, table, engine="jit", **kwargs)
+    _KEEP.append((prog, table))
+    exe = prog._main
     assert exe is not None and exe.layout.jit is not None
     return exe.layout.jit
+
+
+_KEEP: list[Any] = []
 
 
 def steps_text(exe: jit.JitCode) -> str:
@@ -184,16 +191,19 @@ def test_constants_that_fit_are_short_immediates() -> None:
         assert "MOVW_UABS_G3" not in listing
 
 
-@pytest.mark.parametrize("constant", [2**31, 2**32 + 7, -(2**31) - 1, 2**62])
+def fits_short(constant: int) -> bool:
+    """x86-64's 32-bit immediate is sign-extended, AArch64's movz/movk pair zero-extended."""
+    return -(2**31) <= constant < 2**31 if X86 else 0 <= constant < 2**32
+
+
+@pytest.mark.parametrize("constant", [2**31, 2**32 - 1, 2**32 + 7, -1, -(2**31) - 1, 2**62])
 def test_constants_that_do_not_fit_take_the_64_bit_stencil(constant: int) -> None:
-    # x86-64's 32-bit immediate is sign-extended (fits -2^31 .. 2^31 - 1), AArch64's movz/movk
-    # pair zero-extended (0 .. 2^32 - 1): beyond, the step runs the 64-bit stencil, never a
-    # truncated constant
+    # beyond the immediate's range the step runs the 64-bit stencil, never a truncated constant
     sql = f"b > {constant}"
-    exe = jit_exe(sql, TABLE)
-    listing = _step_listing(exe, 0)
-    assert "short immediates" not in listing
-    assert ("R_X86_64_64" if X86 else "R_AARCH64_MOVW_UABS_G3") in listing
+    listing = _step_listing(jit_exe(sql, TABLE), 0)
+    assert ("short immediates" in listing) == fits_short(constant)
+    if not fits_short(constant):
+        assert ("R_X86_64_64" if X86 else "R_AARCH64_MOVW_UABS_G3") in listing
     run_all(sql, TABLE, "filter")
     run_all(f"b - {constant}", TABLE, "evaluate")
 
@@ -220,3 +230,19 @@ def test_a_fused_step_before_other_steps_writes_its_result() -> None:
     assert "no result" not in _step_listing(exe, 0)
     assert ", lean" not in exe.disassemble()  # the division can fail: the row stays current
     assert error("a < 100 AND 100 / c > 1", TABLE, "filter") == ("22012", "division by zero", 1)
+
+
+@pytest.mark.parametrize("sql", ["a + b > 1000 OR c < 5",
+                                 "COALESCE(b, c) > 50 AND CASE WHEN a > 50 THEN c ELSE a END < 20"])
+def test_slot_operands_are_offsets_from_state(sql: str) -> None:
+    """The program's slots and call infos share one block with its ExprState: a step reaches
+    them as the state register plus a patched 32-bit offset, with no 64-bit address at all."""
+    exe = jit_exe(sql, make_table(50))
+    text = steps_text(exe)
+    assert "state-relative operands" in text
+    assert "hole SRESVALUE" in text and "hole SD0" in text
+    assert ("movabs" if X86 else "MOVW_UABS_G3") not in text
+    if X86:
+        assert re.search(rf"\[{STATE} \+ 0x[0-9a-f]+\][^;]*; hole SRESVALUE", text)
+    run_all(sql, TABLE, "filter")
+    run_all(sql, JIT_TABLE, "evaluate")

@@ -199,6 +199,7 @@ find_row_exits(JitBuild *b)
 
 	b->done = -1;
 	b->done_is_true = false;
+	b->lean = false;
 	for (int32_t i = 0; i < n; i++)
 		if (b->steps[i].opcode == EEOP_DONE_NEXTROW_FILTER)
 		{
@@ -231,27 +232,60 @@ find_row_exits(JitBuild *b)
 			b->lean = false;
 }
 
+/* An operand hole's value (the step's operand, or its offset from state); false if another. */
+static inline bool
+operand_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step,
+			  uintptr_t *value)
+{
+	uintptr_t	state = (uintptr_t) b->state;
+
+	switch (hole->value)
+	{
+		case CP_HOLE_D0:
+		case CP_HOLE_D1:
+		case CP_HOLE_D2:
+		case CP_HOLE_D3:
+			*value = step->d.words[hole->value - CP_HOLE_D0];
+			return true;
+		case CP_HOLE_SD0:
+		case CP_HOLE_SD1:
+		case CP_HOLE_SD2:
+		case CP_HOLE_SD3:
+			*value = step->d.words[hole->value - CP_HOLE_SD0] - state;
+			return true;
+		case CP_HOLE_SRESVALUE:
+			*value = (uintptr_t) step->resvalue - state;
+			return true;
+		case CP_HOLE_SRESNULL:
+			*value = (uintptr_t) step->resnull - state;
+			return true;
+		default:
+			return false;
+	}
+}
+
 /*
- * Does every operand hole of step i's short-immediate variant take the step's value? (The
+ * Does every operand hole of step i's stencil in variant v take the step's value? (The
  * patcher's own check, on a scratch copy of the instruction.)
  */
 static bool
-short_fits(const JitBuild *b, int32_t i)
+variant_fits(const JitBuild *b, int32_t i, uint8_t v)
 {
 	const ExprEvalStep *step = &b->steps[i];
-	const CpJitStencil *st = &cp_jit_variants[CP_JIT_VARIANT_SHORT][step->opcode];
+	const CpJitStencil *st = &cp_jit_variants[v][step->opcode];
 
 	if (st->body == NULL)
 		return false;
 	for (uint32_t h = 0; h < st->nholes; h++)
 	{
 		const CpJitHole *hole = &st->holes[h];
-		uint8_t		scratch[8];
+		uint8_t		scratch[8] = {0};
+		uintptr_t	value;
 
-		if (hole->value < CP_HOLE_D0 || hole->value > CP_HOLE_D3)
+		if (!operand_value(b, hole, step, &value))
 			continue;
 		memcpy(scratch, st->body + hole->offset, 4);
-		if (!patch(hole->kind, scratch, 0, step->d.words[hole->value - CP_HOLE_D0], hole->addend))
+		if (!patch(hole->kind, scratch, 0, value, hole->addend))
 			return false;
 	}
 	return true;
@@ -274,20 +308,30 @@ result_unread(const JitBuild *b, int32_t i)
 	return next == i + 1 && next < b->nsteps && cp_jit_fused_qual[b->steps[next].opcode];
 }
 
-/* The variant of step i's stencil: the most refined one that exists and is valid. */
+/*
+ * The variant of step i's stencil: the first of these that exists and is valid (its operands
+ * fit; no result only where nobody reads it), else the 64-bit stencil.
+ */
 static uint8_t
 choose_variant(const JitBuild *b, int32_t i)
 {
-	intptr_t	opcode = b->steps[i].opcode;
-	uint8_t		want = 0;
+	static const uint8_t preference[] = {
+		CP_JIT_VARIANT_NORESULT | CP_JIT_VARIANT_SHORT,
+		CP_JIT_VARIANT_NORESULT,
+		CP_JIT_VARIANT_RELATIVE,
+		CP_JIT_VARIANT_SHORT,
+	};
+	bool		unread = result_unread(b, i);
 
-	if (short_fits(b, i))
-		want |= CP_JIT_VARIANT_SHORT;
-	if (result_unread(b, i))
-		want |= CP_JIT_VARIANT_NORESULT;
-	for (uint8_t v = want; v > 0; v--)
-		if ((v & ~want) == 0 && cp_jit_variants[v][opcode].body != NULL)
+	for (size_t k = 0; k < sizeof(preference); k++)
+	{
+		uint8_t		v = preference[k];
+
+		if ((v & CP_JIT_VARIANT_NORESULT) && !unread)
+			continue;
+		if (variant_fits(b, i, v))
 			return v;
+	}
 	return 0;
 }
 
@@ -442,6 +486,18 @@ hole_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step, i
 			return i == b->nsteps ? code_at(b, 0) : code_at(b, destination(b, i, false));
 		case CP_HOLE_JUMP_TARGET:
 			return code_at(b, i < b->nsteps ? destination(b, i, true) : jump_target(step));
+		case CP_HOLE_SD0:
+		case CP_HOLE_SD1:
+		case CP_HOLE_SD2:
+		case CP_HOLE_SD3:
+		case CP_HOLE_SRESVALUE:
+		case CP_HOLE_SRESNULL:
+			{
+				uintptr_t	value = 0;
+
+				(void) operand_value(b, hole, step, &value);
+				return value;
+			}
 		case CP_HOLE_COL0:
 		case CP_HOLE_COL1:
 		case CP_HOLE_COL2:

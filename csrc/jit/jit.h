@@ -60,7 +60,13 @@ typedef enum CpRelocKind
 	X(COL0)				/* (int32) d.words[k] * sizeof(CpColumn): the byte offset of the */ \
 	X(COL1)				/* column that word indexes in econtext->columns (a short */ \
 	X(COL2)				/* immediate: the template's CP_COLUMN) */ \
-	X(COL3)
+	X(COL3) \
+	X(SD0)				/* d.words[k] - state: an operand as an offset from state */ \
+	X(SD1) \
+	X(SD2) \
+	X(SD3) \
+	X(SRESVALUE)		/* step->resvalue - state */ \
+	X(SRESNULL)			/* step->resnull - state */
 
 typedef enum CpHoleValue
 {
@@ -84,11 +90,13 @@ typedef enum CpHoleValue
 /*
  * Stencil variants (template.c), each a table indexed as cp_jit_stencils, with a NULL body
  * where an opcode has none: short immediates (32-bit operand holes), no result (a fused QUAL
- * whose result nobody reads), both. The bits of a variant's number.
+ * whose result nobody reads), both (the bits of a variant's number), and state-relative
+ * operands (4).
  */
 #define CP_JIT_VARIANT_SHORT 1
 #define CP_JIT_VARIANT_NORESULT 2
-#define CP_JIT_NVARIANTS 4
+#define CP_JIT_VARIANT_RELATIVE 4
+#define CP_JIT_NVARIANTS 5
 
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of

@@ -28,6 +28,7 @@ const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS] = {
 	[CP_JIT_VARIANT_SHORT] = cp_stencils_short,
 	[CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult,
 	[CP_JIT_VARIANT_SHORT | CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult_short,
+	[CP_JIT_VARIANT_RELATIVE] = cp_stencils_relative,
 };
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
 #endif

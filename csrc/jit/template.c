@@ -102,7 +102,8 @@ _Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 
  * An operand hole (d.words[k]) as a 64-bit immediate: any value fits. The short variants below
  * redefine it as a 32-bit one.
  */
-#define D_HOLE(name) HOLE(name)
+#define D_HOLE(name) HOLE(_JIT_##name)
+#define RES_HOLE(name) HOLE(_JIT_##name)
 #define VARIANT(name) name
 
 /*
@@ -117,12 +118,12 @@ _Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 
 		ExprEvalStep jit_step_; \
 		ExprEvalStep *const op = &jit_step_; \
 		jit_step_.opcode = 0; \
-		jit_step_.resvalue = (Datum *) HOLE(_JIT_RESVALUE); \
-		jit_step_.resnull = (bool *) HOLE(_JIT_RESNULL); \
-		jit_step_.d.words[0] = D_HOLE(_JIT_D0); \
-		jit_step_.d.words[1] = D_HOLE(_JIT_D1); \
-		jit_step_.d.words[2] = D_HOLE(_JIT_D2); \
-		jit_step_.d.words[3] = D_HOLE(_JIT_D3); \
+		jit_step_.resvalue = (Datum *) RES_HOLE(RESVALUE); \
+		jit_step_.resnull = (bool *) RES_HOLE(RESNULL); \
+		jit_step_.d.words[0] = D_HOLE(D0); \
+		jit_step_.d.words[1] = D_HOLE(D1); \
+		jit_step_.d.words[2] = D_HOLE(D2); \
+		jit_step_.d.words[3] = D_HOLE(D3); \
 		(void) op; (void) state; (void) econtext; (void) isnull; (void) cp_row_; (void) cp_columns_;
 
 #define NEXT() \
@@ -175,18 +176,60 @@ CASE(CP_JIT_ROW_FALSE) CP_NEXTROW_FILTER(false)
 #undef D_HOLE
 #undef VARIANT
 #if defined(__x86_64__)
-#define D_HOLE(name) \
-	({ uintptr_t hole_; __asm__("movq $" #name ", %0" : "=r" (hole_)); hole_; })
+#define SHORT_HOLE(name) \
+	({ uintptr_t hole_; __asm__("movq $_JIT_" #name ", %0" : "=r" (hole_)); hole_; })
 #else
-#define D_HOLE(name) \
+#define SHORT_HOLE(name) \
 	({ uintptr_t hole_; \
-	   __asm__("movz %0, #:abs_g1:" #name "\n\tmovk %0, #:abs_g0_nc:" #name : "=r" (hole_)); \
+	   __asm__("movz %0, #:abs_g1:_JIT_" #name "\n\tmovk %0, #:abs_g0_nc:_JIT_" #name \
+			   : "=r" (hole_)); \
 	   hole_; })
 #endif
+#define D_HOLE(name) SHORT_HOLE(name)
 #define VARIANT(name) name##__S
 
 __attribute__((unused)) static void
 stencil_template_short_(void)
+{
+#include "../cases.h"
+}
+
+/*
+ * State-relative operands: every opcode again as stencil_<name>__P, its operand holes and its
+ * destination's (RESVALUE, RESNULL) offsets from `state`, whose register every stencil has.
+ * A program's ExprState, steps, call infos and slots are one block (layout.py), so the
+ * pointers among a step's operands are small offsets from it: x86-64 folds them into the
+ * displacement of the access itself, `mov qword ptr [r12 + disp32], rax` (R_X86_64_32S, no
+ * movabs at all); AArch64 adds a movz/movk pair to x20 (3 instructions instead of 4). Hole
+ * _JIT_S<NAME> is CP_HOLE_S<NAME>, whose value compile.c computes as the operand minus state;
+ * the variant is taken where every such value fits (so a constant operand usually keeps the
+ * step on another variant).
+ */
+#undef D_HOLE
+#undef RES_HOLE
+#undef VARIANT
+#if defined(__x86_64__)
+#define REL_HOLE_SYMBOL(name) extern const char name[1] __attribute__((section(".rodata.cp_small")))
+REL_HOLE_SYMBOL(_JIT_SD0);
+REL_HOLE_SYMBOL(_JIT_SD1);
+REL_HOLE_SYMBOL(_JIT_SD2);
+REL_HOLE_SYMBOL(_JIT_SD3);
+REL_HOLE_SYMBOL(_JIT_SRESVALUE);
+REL_HOLE_SYMBOL(_JIT_SRESNULL);
+#define REL_HOLE(name) ((uintptr_t) state + (uintptr_t) _JIT_S##name)
+#else
+#define REL_HOLE(name) \
+	({ uintptr_t hole_; \
+	   __asm__("movz %0, #:abs_g1:_JIT_S" #name "\n\tmovk %0, #:abs_g0_nc:_JIT_S" #name \
+			   : "=r" (hole_)); \
+	   (uintptr_t) state + hole_; })
+#endif
+#define D_HOLE(name) REL_HOLE(name)
+#define RES_HOLE(name) REL_HOLE(name)
+#define VARIANT(name) name##__P
+
+__attribute__((unused)) static void
+stencil_template_relative_(void)
 {
 #include "../cases.h"
 }
@@ -198,8 +241,12 @@ stencil_template_short_(void)
  * stencil_<name>__R without. (The other opcodes come out the same and are dropped.)
  */
 #undef VARIANT
+#undef D_HOLE
+#undef RES_HOLE
 #undef CP_QUAL_RESULT
 #define CP_QUAL_RESULT(pass) ((void) (pass))
+#define D_HOLE(name) SHORT_HOLE(name)
+#define RES_HOLE(name) HOLE(_JIT_##name)
 #define VARIANT(name) name##__RS
 
 __attribute__((unused)) static void
@@ -210,7 +257,7 @@ stencil_template_noresult_short_(void)
 
 #undef VARIANT
 #undef D_HOLE
-#define D_HOLE(name) HOLE(name)
+#define D_HOLE(name) HOLE(_JIT_##name)
 #define VARIANT(name) name##__R
 
 __attribute__((unused)) static void

@@ -306,7 +306,7 @@ class JitCode:
 
 
 #: the bits of a step's stencil variant (csrc/jit/jit.h: CP_JIT_VARIANT_*)
-VARIANTS = {1: "short immediates", 2: "no result"}
+VARIANTS = {1: "short immediates", 2: "no result", 4: "state-relative operands"}
 
 
 def _lean(stencil: int) -> str:

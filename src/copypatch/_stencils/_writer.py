@@ -38,6 +38,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "__S": ("short", ""),  # 32-bit operand holes
     "__R": ("noresult", ""),  # a fused QUAL that writes no result
     "__RS": ("noresult_short", "__S"),  # both
+    "__P": ("relative", ""),  # operands and destination as offsets from state
 }
 
 
