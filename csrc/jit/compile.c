@@ -3,8 +3,11 @@
  *
  * cp_jit_compile is five phases, each a function below:
  *
- *   layout        Where each step's stencil goes: in order, its trailing jump dropped when the
- *                 jump's target is the next step (fall through); then the C-ABI entry stencil
+ *   layout        Which stencil each step runs (the variant with short immediates, state-
+ *                 relative operands or no result that fits it: choose_variant; the row exits
+ *                 of a filter's end: find_row_exits) and where it goes: in order, its trailing
+ *                 jump dropped when the jump's target is the next step (fall through); then
+ *                 the row exits that are not a step's own code, the C-ABI entry stencil
  *                 (state->evalfunc, which calls step 0), a trap where the entry would continue,
  *                 and room for trampolines, one per helper a branch hole may call. Everything
  *                 that can make a program uncompilable (an opcode without a stencil, a jump

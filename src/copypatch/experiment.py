@@ -68,6 +68,11 @@ JIT_TECHNIQUES: dict[str, tuple[str, str]] = {
         "result is known by where the code is, not read back from the result slot"),
         "JIT only as code; an interpreter could add QUAL-and-store opcodes",
     ),
+    "state-relative operands": (
+        ("a step's slots and call infos as the state register + a 32-bit offset (one block "
+        "per program), no 64-bit address"),
+        "JIT only: an interpreter loads the step's pointers",
+    ),
     "short immediates": (
         ("constants that fit patched as 32-bit immediates (AArch64: movz/movk x2, not x4), "
         "the 64-bit stencil otherwise"),
