@@ -16,7 +16,7 @@
  * convention: NEXT() and JUMP() are tail calls (`musttail`, a plain jmp) to the holes
  * _JIT_CONTINUE and _JIT_JUMP_TARGET. preserve_none saves no register for the caller and passes
  * the arguments in registers C functions preserve (x86-64: r12-r14; AArch64: x20-x22), so a
- * stencil that calls a built-in keeps state/econtext/isnull alive across the call for free,
+ * stencil that calls a built-in keeps state/econtext/row/columns alive across the call for free,
  * where the C convention made it save and restore six callee-saved registers. The chain is
  * entered through one C-ABI stencil per program, CP_JIT_ENTRY (cp_scan calls it through
  * state->evalfunc; it calls step 0 and saves what C requires once), and EEOP_DONE's `return`
@@ -39,15 +39,18 @@ HOLE_SYMBOL(_JIT_STEP);			/* the step itself, for helpers that take `op` */
 #define CP_CHAIN __attribute__((preserve_none))
 
 /*
- * The chain's arguments: ExprStateEvalFunc's, with the current row and the table's columns
- * between them, so that they land in registers C functions preserve (x86-64: state r12,
- * econtext r13, row r14, columns r15, isnull rdi; AArch64: x20-x24) and stay there for the
- * whole scan. cases.h reads them through CP_ROW and CP_COLUMN (below).
+ * The chain's arguments: ExprStateEvalFunc's state and econtext, the current row and the
+ * table's columns, all four in registers C functions preserve (x86-64: r12-r15; AArch64:
+ * x20-x23), where they stay for the whole scan and across the calls a stencil makes. cases.h
+ * reads the row and the columns through CP_ROW and CP_COLUMN (below). ExprStateEvalFunc's
+ * `isnull` is not among them (a fifth argument would sit in a register a call clobbers): it is
+ * a dead local in every stencil, and the entry sets the caller's flag from state->resnull when
+ * the chain returns, which is what EEOP_DONE returns it as (a row loop's end returns nothing
+ * its caller reads).
  */
 #define CP_CHAIN_PARAMS \
-	ExprState *state, ExprContext *econtext, int64_t cp_row_, const CpColumn *cp_columns_, \
-	bool *isnull
-#define CP_CHAIN_ARGS state, econtext, cp_row_, cp_columns_, isnull
+	ExprState *state, ExprContext *econtext, int64_t cp_row_, const CpColumn *cp_columns_
+#define CP_CHAIN_ARGS state, econtext, cp_row_, cp_columns_
 
 /* Code holes: the continuation, the jump target, and the step's function. */
 extern CP_CHAIN Datum _JIT_CONTINUE(CP_CHAIN_PARAMS);
@@ -117,6 +120,8 @@ _Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 
 	{ \
 		ExprEvalStep jit_step_; \
 		ExprEvalStep *const op = &jit_step_; \
+		bool		jit_isnull_; \
+		bool	   *const isnull = &jit_isnull_; \
 		jit_step_.opcode = 0; \
 		jit_step_.resvalue = (Datum *) RES_HOLE(RESVALUE); \
 		jit_step_.resnull = (bool *) RES_HOLE(RESNULL); \
@@ -146,7 +151,10 @@ Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnul
 Datum
 stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 {
-	return _JIT_CONTINUE(state, econtext, econtext->row, econtext->columns, isnull);
+	Datum		d = _JIT_CONTINUE(state, econtext, econtext->row, econtext->columns);
+
+	*isnull = state->resnull;
+	return d;
 }
 
 /*

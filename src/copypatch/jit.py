@@ -107,8 +107,8 @@ def _describe_x86_64(kind: str, code: bytes, base: int, at: int, hole: Any) -> s
 #: Where the chain of stencils keeps its arguments (template.c's CP_CHAIN_PARAMS, in clang's
 #: preserve_none convention): the same registers in every stencil, for the whole scan.
 CHAIN_REGISTERS: dict[str, dict[str, str]] = {
-    "x86_64": {"r12": "state", "r13": "econtext", "r14": "row", "r15": "columns", "rdi": "isnull"},
-    "aarch64": {"x20": "state", "x21": "econtext", "x22": "row", "x23": "columns", "x24": "isnull"},
+    "x86_64": {"r12": "state", "r13": "econtext", "r14": "row", "r15": "columns"},
+    "aarch64": {"x20": "state", "x21": "econtext", "x22": "row", "x23": "columns"},
 }
 
 _AARCH64_BRANCHES = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
