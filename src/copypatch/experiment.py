@@ -68,6 +68,11 @@ JIT_TECHNIQUES: dict[str, tuple[str, str]] = {
         "result is known by where the code is, not read back from the result slot"),
         "JIT only as code; an interpreter could add QUAL-and-store opcodes",
     ),
+    "no result, lean exits": (
+        ("a fused step followed only by the row exits or another fused step writes no result; "
+        "a program of fused steps only keeps the row in its register until the scan ends"),
+        "JIT only: stencil variants chosen per step at compile time",
+    ),
     "state-relative operands": (
         ("a step's slots and call infos as the state register + a 32-bit offset (one block "
         "per program), no 64-bit address"),
@@ -183,8 +188,10 @@ def format_table(query: str, engines: list[str], ns: dict[tuple[str, str], float
             lines.append(f"{e:<8}" + "".join(f"{c:>{width - 7}}       " for c in cells))
     lines += ["", "what each column adds, and who can use it (every pass runs on every engine):"]
     lines += [f"  {s:<13} {what} ({who})" for s, (what, who) in TECHNIQUES.items()]
-    lines += ["", "and what the JIT's machine code adds in every column (engine jit only):"]
-    lines += [f"  {s:<17} {what} ({who})" for s, (what, who) in JIT_TECHNIQUES.items()]
+    lines += ["", ("and what the JIT's machine code adds wherever the program allows it (engine jit "
+              "only; the row exits need the row loop, so none of it but the immediates and the "
+              "registers is in the first four columns):")]
+    lines += [f"  {s:<23} {what} ({who})" for s, (what, who) in JIT_TECHNIQUES.items()]
     if any(is_unstable(p) for p in spread.values()):
         lines += ["", STEADIER]
     return "\n".join(line.rstrip() for line in lines)
