@@ -127,11 +127,13 @@ typedef struct JitBuild
 	/*
 	 * Row exits: `done` is the program's one EEOP_DONE_NEXTROW_FILTER (-1: none, no exits). A
 	 * step that decides the row goes to ROW_FALSE instead of jumping to it and to ROW_TRUE
-	 * instead of continuing into it. done_is_true: nothing else reaches it, so its own code is
-	 * ROW_TRUE's. exit_true/exit_false: where the exits are (-1: not needed).
+	 * instead of continuing into it. done_free: nothing else reaches it, so its own code can
+	 * be an exit's: done_code, 1 ROW_TRUE, 0 ROW_FALSE (the one the step before falls into),
+	 * -1 its own stencil. exit_true/exit_false: where the exits are (-1: not needed).
 	 */
 	int32_t		done;
-	bool		done_is_true;
+	bool		done_free;
+	int8_t		done_code;
 	bool		lean;			/* the lean row exits: only fused steps read econtext */
 	int32_t		exit_true;
 	int32_t		exit_false;
@@ -185,9 +187,18 @@ destination(const JitBuild *b, int32_t i, bool jump)
 
 	if (b->done < 0 || t != b->done || !decides_row(b, i))
 		return t;
-	if (jump)
-		return CP_DEST_ROW_FALSE;
-	return b->done_is_true ? b->done : CP_DEST_ROW_TRUE;
+	return jump ? CP_DEST_ROW_FALSE : CP_DEST_ROW_TRUE;
+}
+
+/* The step whose place a destination's code has (a row exit: `done`'s, if it is its code). */
+static inline int32_t
+place_of(const JitBuild *b, int32_t dest)
+{
+	if (dest >= 0)
+		return dest;
+	if (b->done_code >= 0 && (dest == CP_DEST_ROW_TRUE) == (b->done_code == 1))
+		return b->done;
+	return -1;
 }
 
 /*
@@ -201,7 +212,8 @@ find_row_exits(JitBuild *b)
 	bool		reached = false;
 
 	b->done = -1;
-	b->done_is_true = false;
+	b->done_free = false;
+	b->done_code = -1;
 	b->lean = false;
 	for (int32_t i = 0; i < n; i++)
 		if (b->steps[i].opcode == EEOP_DONE_NEXTROW_FILTER)
@@ -228,8 +240,8 @@ find_row_exits(JitBuild *b)
 				reached = true;
 		}
 	}
-	b->done_is_true = !reached && b->done > 0;
-	b->lean = b->done_is_true;
+	b->done_free = !reached && b->done > 0;
+	b->lean = b->done_free;
 	for (int32_t i = 0; i < n; i++)
 		if (i != b->done && !cp_jit_fused_qual[b->steps[i].opcode])
 			b->lean = false;
@@ -306,7 +318,7 @@ result_unread(const JitBuild *b, int32_t i)
 	if (!cp_jit_fused_qual[b->steps[i].opcode] || destination(b, i, true) != CP_DEST_ROW_FALSE)
 		return false;
 	next = destination(b, i, false);
-	if (next == CP_DEST_ROW_TRUE || (b->done_is_true && next == b->done))
+	if (next == CP_DEST_ROW_TRUE)
 		return true;
 	return next == i + 1 && next < b->nsteps && cp_jit_fused_qual[b->steps[next].opcode];
 }
@@ -354,8 +366,8 @@ exit_stencil(const JitBuild *b, bool result)
 static inline const CpJitStencil *
 step_stencil(const JitBuild *b, int32_t i)
 {
-	if (i == b->done && b->done_is_true)
-		return exit_stencil(b, true);
+	if (i == b->done && b->done_code >= 0)
+		return exit_stencil(b, b->done_code == 1);
 	return &cp_jit_variants[b->code->variant[i]][b->steps[i].opcode];
 }
 
@@ -369,8 +381,27 @@ falls_through(const JitBuild *b, const CpJitStencil *st, int32_t i)
 		return false;
 	value = st->holes[st->nholes - 1].value;
 	if (value == CP_HOLE_CONTINUE)
-		return destination(b, i, false) == i + 1;
-	return value == CP_HOLE_JUMP_TARGET && destination(b, i, true) == i + 1;
+		return place_of(b, destination(b, i, false)) == i + 1;
+	return value == CP_HOLE_JUMP_TARGET && place_of(b, destination(b, i, true)) == i + 1;
+}
+
+/*
+ * Which exit `done`'s own code is, when nothing else reaches it: the one the step before it
+ * ends in a jump to (then it falls through), else TRUE.
+ */
+static int8_t
+choose_done_code(const JitBuild *b)
+{
+	const CpJitStencil *st;
+	int32_t		prev = b->done - 1;
+
+	if (!b->done_free)
+		return -1;
+	st = step_stencil(b, prev);
+	if (st->trim != 0 && st->holes[st->nholes - 1].value == CP_HOLE_JUMP_TARGET &&
+		destination(b, prev, true) == CP_DEST_ROW_FALSE)
+		return 0;
+	return 1;
 }
 
 /* A hole whose value is outside the program: a call to a function or helper. */
@@ -415,6 +446,7 @@ layout(JitBuild *b, size_t *reserve)
 	find_row_exits(b);
 	for (int32_t i = 0; i < n; i++)
 		code->variant[i] = choose_variant(b, i);
+	b->done_code = choose_done_code(b);
 	for (int32_t i = 0; i < n; i++)
 	{
 		const CpJitStencil *st = step_stencil(b, i);
@@ -435,17 +467,19 @@ layout(JitBuild *b, size_t *reserve)
 	}
 	code->offsets[n] = off;
 	b->exit_true = b->exit_false = -1;
-	if ((need_true || need_false || b->done_is_true) &&
+	if ((need_true || need_false || b->done_code >= 0) &&
 		(exit_stencil(b, true)->body == NULL || exit_stencil(b, false)->body == NULL))
 		return CP_JIT_ERR_OPCODE;
-	if (need_true)
+	if (b->done_code == 1)
+		b->exit_true = code->offsets[b->done];
+	else if (need_true)
 	{
 		b->exit_true = off;
 		off += (int32_t) exit_stencil(b, true)->size;
 	}
-	else if (b->done_is_true)
-		b->exit_true = code->offsets[b->done];
-	if (need_false)
+	if (b->done_code == 0)
+		b->exit_false = code->offsets[b->done];
+	else if (need_false)
 	{
 		b->exit_false = off;
 		off += (int32_t) exit_stencil(b, false)->size;
@@ -617,8 +651,8 @@ write_code(JitBuild *b)
 	{
 		int			err;
 
-		if ((i == CP_JIT_EXIT_TRUE(b) && (b->exit_true < 0 || b->done_is_true)) ||
-			(i == CP_JIT_EXIT_FALSE(b) && b->exit_false < 0))
+		if ((i == CP_JIT_EXIT_TRUE(b) && (b->exit_true < 0 || b->done_code == 1)) ||
+			(i == CP_JIT_EXIT_FALSE(b) && (b->exit_false < 0 || b->done_code == 0)))
 			continue;			/* not needed (or ROW_TRUE is `done`'s own code) */
 		err = copy_stencil(b, i);
 		if (err != CP_JIT_OK)

@@ -219,9 +219,10 @@ class JitCode:
             start, end = offsets[i], offsets[i + 1]
             label = _fmgr.OPCODE_NAMES[opcode]
             variant = lib.cp_jit_step_variant(self._code, i)
-            if exits.get(True) == start and end > start:
-                opcode, variant = lib.cp_jit_exit_stencil(self._code, 1), 0
-                label = f"{label} as the row exit TRUE{_lean(opcode)}"
+            at = [r for r, off in exits.items() if off == start and end > start]
+            if at:  # the row's end, reached by nothing else: its code is an exit's
+                opcode, variant = lib.cp_jit_exit_stencil(self._code, int(at[0])), 0
+                label = f"{label} as the row exit {str(at[0]).upper()}{_lean(opcode)}"
             elif variant:
                 label += f" ({', '.join(n for bit, n in VARIANTS.items() if variant & bit)})"
             holes, size = _stencil_holes(opcode, variant)
