@@ -537,9 +537,19 @@ uintptr_t	cp_jit_code_address(const CpJitCode *code);	/* of the read-execute vie
  * trampolines). */
 int32_t		cp_jit_step_offset(const CpJitCode *code, int32_t step);
 int32_t		cp_jit_entry_offset(const CpJitCode *code);	/* the C-ABI entry, after the steps */
-/* An opcode's stencil (cp_num_opcodes: the entry's): returns its size (-1 if none), its holes and
- * their number. */
+/* Where the row exit with result `result` (0, 1) is (-1: none; a step's offset if it is that
+ * step's code), and its stencil (for cp_jit_stencil: cp_num_opcodes + 1 .. 4). */
+int32_t		cp_jit_exit_offset(const CpJitCode *code, int32_t result);
+int32_t		cp_jit_exit_stencil(const CpJitCode *code, int32_t result);
+/* An opcode's stencil (cp_num_opcodes: the entry's; + 1, + 2: the row exits TRUE and FALSE):
+ * returns its size (-1 if none), its holes and their number. */
 int32_t		cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes);
+/* the same, of one of its variants (csrc/jit/jit.h: bit 1 short immediates, bit 2 no result;
+ * -1 if it has none) */
+int32_t		cp_jit_stencil_variant(int32_t opcode, int32_t variant, const CpJitHole **holes,
+								   int32_t *nholes);
+/* the variant of its stencil step i runs */
+int32_t		cp_jit_step_variant(const CpJitCode *code, int32_t step);
 const char *cp_jit_hole_name(int32_t value);
 const char *cp_jit_reloc_name(int32_t kind);
 void		cp_jit_arena_stats(CpJitArenaStats *stats);

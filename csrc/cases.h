@@ -5,8 +5,17 @@
  *   CASE(name)   start the body of opcode `name`
  *   NEXT()       continue with the next step
  *   JUMP(i)      continue with step i (each opcode jumps to at most one target)
- * and, optionally (the default is below),
+ * and, optionally (the defaults are below),
  *   CALL_FN(op, fcinfo)  call the step's function, op->d.func.fn_addr (the JIT calls it directly)
+ *   CP_ROW               the current row (default econtext->row)
+ *   CP_SET_ROW(r)        make r the current row (econtext->row = r)
+ *   CP_COLUMN(field)     the CpColumn of the step's operand `field` (a member of op->d naming
+ *                        a column index): &econtext->columns[op->field]
+ *   CP_QUAL_RESULT(pass) a fused QUAL's result written to the result (the JIT has a variant
+ *                        that writes none, for where nothing reads it: docs/jit.md)
+ * The JIT's template keeps the row and the columns array in registers for the whole scan (chain
+ * arguments of its stencils) and patches the column's byte offset in as an immediate; the
+ * interpreters read them from econtext.
  * and these names in scope: `op` (the current ExprEvalStep *), `state` (ExprState *),
  * `econtext` (ExprContext *) and `isnull` (bool *, where EEOP_DONE puts the result's null flag).
  * A body never falls through to the next one, and finishes with NEXT(), JUMP() or `return`, so
@@ -19,6 +28,24 @@
 
 #ifndef CALL_FN
 #define CALL_FN(op, fcinfo) ((op)->d.func.fn_addr(fcinfo))
+#endif
+#ifndef CP_ROW
+#define CP_ROW (econtext->row)
+#endif
+#ifndef CP_SET_ROW
+#define CP_SET_ROW(r) (econtext->row = (r))
+#endif
+#ifndef CP_COLUMN
+#define CP_COLUMN(field) (&econtext->columns[op->field])
+#endif
+#ifndef CP_QUAL_RESULT
+#define CP_QUAL_RESULT(pass) (state->resvalue = BoolGetDatum(pass), state->resnull = false)
+#endif
+#ifndef CP_NEXTROW_RESET
+#define CP_NEXTROW_RESET() (econtext->scan_nvalid = 0)	/* the next row: nothing deformed */
+#endif
+#ifndef CP_ROW_DONE
+#define CP_ROW_DONE(row) ((void) (row))	/* the last row: CP_SET_ROW has written it */
 #endif
 
 CASE(EEOP_DONE)
@@ -282,29 +309,37 @@ CASE(EEOP_SCALARARRAYOP)
  * one call of the engine instead of one per row. econtext->row is advanced only here, so an
  * error still reports its row.
  */
-CASE(EEOP_DONE_NEXTROW_FILTER)
-{
-	int64_t		row = econtext->row;
-
-	((bool *) econtext->out)[row] = !state->resnull && DatumGetBool(state->resvalue);
-	econtext->row = ++row;
-	if (likely(row < econtext->nrows))
-	{
-		econtext->scan_nvalid = 0;
-		JUMP(op->d.jump.jumpdone);
-	}
-	*isnull = false;
-	return (Datum) 0;
+/*
+ * The rest of a row's end in filter mode, once its result is known: the JIT's template also
+ * instantiates it with the constant TRUE and FALSE (its row exits, docs/jit.md).
+ */
+#ifndef CP_NEXTROW_FILTER
+#define CP_NEXTROW_FILTER(result) \
+{ \
+	int64_t		row = CP_ROW; \
+	\
+	((bool *) econtext->out)[row] = (result); \
+	CP_SET_ROW(++row); \
+	if (likely(row < econtext->nrows)) \
+	{ \
+		CP_NEXTROW_RESET(); \
+		JUMP(op->d.jump.jumpdone); \
+	} \
+	CP_ROW_DONE(row); \
+	*isnull = false; \
+	return (Datum) 0; \
 }
+#endif
+CASE(EEOP_DONE_NEXTROW_FILTER) CP_NEXTROW_FILTER(!state->resnull && DatumGetBool(state->resvalue))
 
 CASE(EEOP_DONE_NEXTROW_EVALUATE)
 {
-	int64_t		row = econtext->row;
+	int64_t		row = CP_ROW;
 
 	econtext->out_nulls[row] = state->resnull;
 	cp_store_result(econtext->out, row, (CpType) econtext->result_type,
 					state->resnull ? (Datum) 0 : state->resvalue);
-	econtext->row = ++row;
+	CP_SET_ROW(++row);
 	if (likely(row < econtext->nrows))
 	{
 		econtext->scan_nvalid = 0;
@@ -351,8 +386,8 @@ CASE(EEOP_CONST_NULL)
  */
 #define CP_SCAN_COLUMN(T, check_nulls) \
 { \
-	const CpColumn *col = &econtext->columns[op->d.column.attnum]; \
-	int64_t		row = econtext->row; \
+	const CpColumn *col = CP_COLUMN(d.column.attnum); \
+	int64_t		row = CP_ROW; \
 	\
 	*op->resvalue = cp_load_##T(col->data + row * col->stride); \
 	*op->resnull = (check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]; \
@@ -404,8 +439,8 @@ CASE(EEOP_INLINE_##f##_NONULL) \
  */
 #define CP_QUAL_CMP(f, check_nulls, any) \
 { \
-	const CpColumn *col = &econtext->columns[op->d.colcmp.attnum]; \
-	int64_t		row = econtext->row; \
+	const CpColumn *col = CP_COLUMN(d.colcmp.attnum); \
+	int64_t		row = CP_ROW; \
 	bool		pass = false; \
 	\
 	if (!((check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride])) \
@@ -429,8 +464,7 @@ CASE(EEOP_INLINE_##f##_NONULL) \
 		} \
 	} \
 	/* the destination is the result (verified): written through state, with no address */ \
-	state->resvalue = BoolGetDatum(pass); \
-	state->resnull = false; \
+	CP_QUAL_RESULT(pass); \
 	if (!pass) \
 		JUMP(op->d.colcmp.jumpdone); \
 	NEXT(); \

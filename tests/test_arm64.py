@@ -67,8 +67,10 @@ def test_this_run_is_aarch64_and_the_jit_runs_aarch64_code() -> None:
             other = copypatch.compile(sql, TABLE, engine=engine)
             assert prog.filter(TABLE).tolist() == other.filter(TABLE).tolist(), (sql, engine)
             assert prog.evaluate(TABLE).tolist() == other.evaluate(TABLE).tolist(), (sql, engine)
-    # a program's first step is SCAN_FETCHSOME or a column read: a movz of an operand hole
-    assert md.disasm(jit_code("a = 42")[1].code()[:4], 0).__next__().mnemonic in ("mov", "movz")
+    # a program's first step is SCAN_FETCHSOME or a column read: a movz of an operand hole, or
+    # (issue 13) a load of the column's data pointer from the columns register
+    first = md.disasm(jit_code("a = 42")[1].code()[:4], 0).__next__()
+    assert first.mnemonic in ("mov", "movz", "ldr"), first
 
 
 @pytest.mark.arm64_run  # only in the aarch64 run (tools/test-arm64.sh)
@@ -198,6 +200,8 @@ def test_every_function_that_writes_code_calls_the_flush() -> None:
         "write_code",
         "arena_release",
         "arena_child_fork",
+        # patches a scratch copy of one instruction (whether a value fits), never code
+        "variant_fits",
     }
 
 

@@ -66,7 +66,8 @@ def test_introspection() -> None:
         assert "hole D0 (R_AARCH64_MOVW_UABS_G0_NC) = 0x1 << 0" in text  # FETCHSOME's last_var
     else:
         assert "hole FN (R_X86_64_PLT32) -> " in text  # direct call of int4eq
-        assert "hole D0 (R_X86_64_64) = 0x1" in text  # FETCHSOME's last_var
+        # FETCHSOME's last_var, a 32-bit immediate (the short-immediate variant)
+        assert "hole D0 (R_X86_64_32S) = 0x1" in text
     assert "hole cp_slot_getsomeattrs" in text
     assert "ret" in text
     with pytest.raises(ValueError, match="no machine code"):

@@ -73,8 +73,17 @@ def test_every_opcode_has_a_stencil(clang: str, target: str) -> None:
     from copypatch import _fmgr
 
     group = read(clang, ROOT / "csrc" / "jit" / "template.c", TARGETS[target])
-    # and the C-ABI entry into the chain (compile.c lays it out after the steps)
-    assert sorted(group.stencils) == sorted([*_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY"])
+    # and the C-ABI entry into the chain (compile.c lays it out after the steps), and the row
+    # exits of filter mode
+    base = [name for name in group.stencils if not name.endswith(tuple(_writer.VARIANTS))]
+    assert sorted(base) == sorted([
+        *_fmgr.OPCODE_NAMES, "CP_JIT_ENTRY", "CP_JIT_ROW_TRUE", "CP_JIT_ROW_FALSE",
+        "CP_JIT_ROW_TRUE_LEAN", "CP_JIT_ROW_FALSE_LEAN",
+    ])
+    # and every opcode's variants (kept where they differ)
+    assert sorted(set(group.stencils) - set(base)) == sorted(
+        f"{name}{suffix}" for name in _fmgr.OPCODE_NAMES for suffix in _writer.VARIANTS
+    )
 
 
 def test_unknown_relocation_fails_loudly(clang: str) -> None:

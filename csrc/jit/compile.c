@@ -3,8 +3,11 @@
  *
  * cp_jit_compile is five phases, each a function below:
  *
- *   layout        Where each step's stencil goes: in order, its trailing jump dropped when the
- *                 jump's target is the next step (fall through); then the C-ABI entry stencil
+ *   layout        Which stencil each step runs (the variant with short immediates, state-
+ *                 relative operands or no result that fits it: choose_variant; the row exits
+ *                 of a filter's end: find_row_exits) and where it goes: in order, its trailing
+ *                 jump dropped when the jump's target is the next step (fall through); then
+ *                 the row exits that are not a step's own code, the C-ABI entry stencil
  *                 (state->evalfunc, which calls step 0), a trap where the entry would continue,
  *                 and room for trampolines, one per helper a branch hole may call. Everything
  *                 that can make a program uncompilable (an opcode without a stencil, a jump
@@ -67,7 +70,11 @@ struct CpJitCode
 	int64_t		size;
 	int64_t		compile_ns;
 	int32_t		nsteps;
-	int32_t		entry;			/* offset of the C-ABI entry stencil, after the steps */
+	int32_t		entry;			/* offset of the C-ABI entry stencil, after the steps and the
+								 * row exits */
+	int32_t		exits[2];		/* the row exits FALSE and TRUE (-1: none) */
+	int32_t		exit_stencils[2];	/* their stencils (CP_JIT_ROW_*) */
+	uint8_t    *variant;		/* per step: the variant of its stencil (after offsets) */
 	int32_t		offsets[];		/* nsteps + 1 */
 };
 
@@ -85,11 +92,51 @@ cp_jit_set_far_calls(int on)
 /* Trampolines per program at most, one per distinct far target: more than any program calls. */
 #define CP_JIT_MAX_TRAMPOLINES 64
 
+/*
+ * The steps that decide a filter's row (template.c's row exits): they continue only when the
+ * result is TRUE and jump only after writing FALSE to it. EEOP_QUAL, when its destination is the
+ * result (decides_row), and every fused EEOP_QUAL_* (the destination is the result, verified).
+ */
+static const bool cp_jit_decides_row[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) \
+	[name] = CP_OPERANDS_##kind == CP_OPERANDS_colcmp || name == EEOP_QUAL,
+#include "opcodes.def"
+#undef OP
+};
+
+/* The fused EEOP_QUAL_*: they write the result unconditionally, and cannot fail. */
+static const bool cp_jit_fused_qual[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) [name] = CP_OPERANDS_##kind == CP_OPERANDS_colcmp,
+#include "opcodes.def"
+#undef OP
+};
+
+/* Where a row exit goes in JitBuild.exit_at (a step's destination is >= 0: a step index). */
+enum
+{
+	CP_DEST_ROW_TRUE = -1,
+	CP_DEST_ROW_FALSE = -2
+};
+
 /* One compilation in progress. */
 typedef struct JitBuild
 {
+	const ExprState *state;
 	const ExprEvalStep *steps;
 	int32_t		nsteps;
+	/*
+	 * Row exits: `done` is the program's one EEOP_DONE_NEXTROW_FILTER (-1: none, no exits). A
+	 * step that decides the row goes to ROW_FALSE instead of jumping to it and to ROW_TRUE
+	 * instead of continuing into it. done_free: nothing else reaches it, so its own code can
+	 * be an exit's: done_code, 1 ROW_TRUE, 0 ROW_FALSE (the one the step before falls into),
+	 * -1 its own stencil. exit_true/exit_false: where the exits are (-1: not needed).
+	 */
+	int32_t		done;
+	bool		done_free;
+	int8_t		done_code;
+	bool		lean;			/* the lean row exits: only fused steps read econtext */
+	int32_t		exit_true;
+	int32_t		exit_false;
 	CpJitCode  *code;			/* step offsets and the entry's, filled by layout() */
 	int32_t		end;			/* end of the entry stencil: the trap starts here */
 	int32_t		trampolines;	/* the first trampoline, aligned after the trap */
@@ -117,16 +164,244 @@ jump_target(const ExprEvalStep *step)
 	return (int32_t) step->d.words[0];
 }
 
+/* Does step i decide the row, so that its ways to `done` can be row exits? */
+static inline bool
+decides_row(const JitBuild *b, int32_t i)
+{
+	const ExprEvalStep *step = &b->steps[i];
+
+	if (!cp_jit_decides_row[step->opcode])
+		return false;
+	return step->opcode != EEOP_QUAL ||
+		(step->resvalue == &b->state->resvalue && step->resnull == &b->state->resnull);
+}
+
+/*
+ * Where step i's CONTINUE (jump = false) or JUMP_TARGET hole goes: a step index, or a row exit
+ * (CP_DEST_ROW_*) instead of `done`.
+ */
+static inline int32_t
+destination(const JitBuild *b, int32_t i, bool jump)
+{
+	int32_t		t = jump ? jump_target(&b->steps[i]) : i + 1;
+
+	if (b->done < 0 || t != b->done || !decides_row(b, i))
+		return t;
+	return jump ? CP_DEST_ROW_FALSE : CP_DEST_ROW_TRUE;
+}
+
+/* The step whose place a destination's code has (a row exit: `done`'s, if it is its code). */
+static inline int32_t
+place_of(const JitBuild *b, int32_t dest)
+{
+	if (dest >= 0)
+		return dest;
+	if (b->done_code >= 0 && (dest == CP_DEST_ROW_TRUE) == (b->done_code == 1))
+		return b->done;
+	return -1;
+}
+
+/*
+ * The row exits of a filter program: find its EEOP_DONE_NEXTROW_FILTER (if it has exactly one)
+ * and whether anything but a step deciding the row reaches it (else its code becomes ROW_TRUE).
+ */
+static void
+find_row_exits(JitBuild *b)
+{
+	int32_t		n = b->nsteps;
+	bool		reached = false;
+
+	b->done = -1;
+	b->done_free = false;
+	b->done_code = -1;
+	b->lean = false;
+	for (int32_t i = 0; i < n; i++)
+		if (b->steps[i].opcode == EEOP_DONE_NEXTROW_FILTER)
+		{
+			if (b->done >= 0)
+				return;			/* two ends: no exits (passes never make one) */
+			b->done = i;
+		}
+	if (b->done < 0)
+		return;
+	for (int32_t i = 0; i < n && !reached; i++)
+	{
+		const CpJitStencil *st = &cp_jit_stencils[b->steps[i].opcode];
+
+		if (st->body == NULL)
+			return;				/* layout reports it */
+		for (uint32_t h = 0; h < st->nholes; h++)
+		{
+			uint16_t	v = st->holes[h].value;
+
+			if ((v == CP_HOLE_JUMP_TARGET && jump_target(&b->steps[i]) == b->done &&
+				 !decides_row(b, i)) ||
+				(v == CP_HOLE_CONTINUE && i + 1 == b->done && !decides_row(b, i)))
+				reached = true;
+		}
+	}
+	b->done_free = !reached && b->done > 0;
+	b->lean = b->done_free;
+	for (int32_t i = 0; i < n; i++)
+		if (i != b->done && !cp_jit_fused_qual[b->steps[i].opcode])
+			b->lean = false;
+}
+
+/* An operand hole's value (the step's operand, or its offset from state); false if another. */
+static inline bool
+operand_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step,
+			  uintptr_t *value)
+{
+	uintptr_t	state = (uintptr_t) b->state;
+
+	switch (hole->value)
+	{
+		case CP_HOLE_D0:
+		case CP_HOLE_D1:
+		case CP_HOLE_D2:
+		case CP_HOLE_D3:
+			*value = step->d.words[hole->value - CP_HOLE_D0];
+			return true;
+		case CP_HOLE_SD0:
+		case CP_HOLE_SD1:
+		case CP_HOLE_SD2:
+		case CP_HOLE_SD3:
+			*value = step->d.words[hole->value - CP_HOLE_SD0] - state;
+			return true;
+		case CP_HOLE_SRESVALUE:
+			*value = (uintptr_t) step->resvalue - state;
+			return true;
+		case CP_HOLE_SRESNULL:
+			*value = (uintptr_t) step->resnull - state;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Does every operand hole of step i's stencil in variant v take the step's value? (The
+ * patcher's own check, on a scratch copy of the instruction.)
+ */
+static bool
+variant_fits(const JitBuild *b, int32_t i, uint8_t v)
+{
+	const ExprEvalStep *step = &b->steps[i];
+	const CpJitStencil *st = &cp_jit_variants[v][step->opcode];
+
+	if (st->body == NULL)
+		return false;
+	for (uint32_t h = 0; h < st->nholes; h++)
+	{
+		const CpJitHole *hole = &st->holes[h];
+		uint8_t		scratch[8] = {0};
+		uintptr_t	value;
+
+		if (!operand_value(b, hole, step, &value))
+			continue;
+		memcpy(scratch, st->body + hole->offset, 4);
+		if (!patch(hole->kind, scratch, 0, value, hole->addend))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is step i a fused QUAL whose result nobody reads? It jumps to the row exit FALSE and
+ * continues into the row exit TRUE, or into another fused QUAL (which writes its own first).
+ */
+static bool
+result_unread(const JitBuild *b, int32_t i)
+{
+	int32_t		next;
+
+	if (!cp_jit_fused_qual[b->steps[i].opcode] || destination(b, i, true) != CP_DEST_ROW_FALSE)
+		return false;
+	next = destination(b, i, false);
+	if (next == CP_DEST_ROW_TRUE)
+		return true;
+	return next == i + 1 && next < b->nsteps && cp_jit_fused_qual[b->steps[next].opcode];
+}
+
+/*
+ * The variant of step i's stencil: the first of these that exists and is valid (its operands
+ * fit; no result only where nobody reads it), else the 64-bit stencil.
+ */
+static uint8_t
+choose_variant(const JitBuild *b, int32_t i)
+{
+	static const uint8_t preference[] = {
+		CP_JIT_VARIANT_NORESULT | CP_JIT_VARIANT_SHORT,
+		CP_JIT_VARIANT_NORESULT,
+		CP_JIT_VARIANT_RELATIVE,
+		CP_JIT_VARIANT_SHORT,
+	};
+	bool		unread = result_unread(b, i);
+
+	for (size_t k = 0; k < sizeof(preference); k++)
+	{
+		uint8_t		v = preference[k];
+
+		if ((v & CP_JIT_VARIANT_NORESULT) && !unread)
+			continue;
+		if (variant_fits(b, i, v))
+			return v;
+	}
+	return 0;
+}
+
+/* The row exit stencils (CP_JIT_ROW_TRUE/FALSE, or their lean forms). */
+static inline const CpJitStencil *
+exit_stencil(const JitBuild *b, bool result)
+{
+	if (b->lean)
+		return &cp_jit_stencils[result ? CP_JIT_ROW_TRUE_LEAN : CP_JIT_ROW_FALSE_LEAN];
+	return &cp_jit_stencils[result ? CP_JIT_ROW_TRUE : CP_JIT_ROW_FALSE];
+}
+
+/*
+ * The stencil of step i: the row exit TRUE for `done` when nothing else reaches it, else the
+ * opcode's, in the variant layout() chose.
+ */
+static inline const CpJitStencil *
+step_stencil(const JitBuild *b, int32_t i)
+{
+	if (i == b->done && b->done_code >= 0)
+		return exit_stencil(b, b->done_code == 1);
+	return &cp_jit_variants[b->code->variant[i]][b->steps[i].opcode];
+}
+
 /* Does step i's stencil end in a jump to step i + 1? Then it can fall through. */
 static inline bool
-falls_through(const CpJitStencil *st, const ExprEvalStep *step, int32_t i)
+falls_through(const JitBuild *b, const CpJitStencil *st, int32_t i)
 {
 	uint16_t	value;
 
 	if (st->trim == 0)
 		return false;
 	value = st->holes[st->nholes - 1].value;
-	return value == CP_HOLE_CONTINUE || (value == CP_HOLE_JUMP_TARGET && jump_target(step) == i + 1);
+	if (value == CP_HOLE_CONTINUE)
+		return place_of(b, destination(b, i, false)) == i + 1;
+	return value == CP_HOLE_JUMP_TARGET && place_of(b, destination(b, i, true)) == i + 1;
+}
+
+/*
+ * Which exit `done`'s own code is, when nothing else reaches it: the one the step before it
+ * ends in a jump to (then it falls through), else TRUE.
+ */
+static int8_t
+choose_done_code(const JitBuild *b)
+{
+	const CpJitStencil *st;
+	int32_t		prev = b->done - 1;
+
+	if (!b->done_free)
+		return -1;
+	st = step_stencil(b, prev);
+	if (st->trim != 0 && st->holes[st->nholes - 1].value == CP_HOLE_JUMP_TARGET &&
+		destination(b, prev, true) == CP_DEST_ROW_FALSE)
+		return 0;
+	return 1;
 }
 
 /* A hole whose value is outside the program: a call to a function or helper. */
@@ -154,30 +429,61 @@ layout(JitBuild *b, size_t *reserve)
 	int32_t		n = b->nsteps;
 	int32_t		off = 0;
 	int32_t		branches = 0;
+	bool		need_true = false;
+	bool		need_false = false;
 
 	for (int32_t i = 0; i < n; i++)
 	{
-		const ExprEvalStep *step = &b->steps[i];
-		intptr_t	opcode = step->opcode;
-		const CpJitStencil *st;
+		intptr_t	opcode = b->steps[i].opcode;
 
 		if (opcode < 0 || opcode >= EEOP_LAST || cp_jit_stencils[opcode].body == NULL)
 			return CP_JIT_ERR_OPCODE;
-		st = &cp_jit_stencils[opcode];
+		for (uint32_t h = 0; h < cp_jit_stencils[opcode].nholes; h++)
+			if (cp_jit_stencils[opcode].holes[h].value == CP_HOLE_JUMP_TARGET &&
+				(jump_target(&b->steps[i]) < 0 || jump_target(&b->steps[i]) >= n))
+				return CP_JIT_ERR_JUMP;
+	}
+	find_row_exits(b);
+	for (int32_t i = 0; i < n; i++)
+		code->variant[i] = choose_variant(b, i);
+	b->done_code = choose_done_code(b);
+	for (int32_t i = 0; i < n; i++)
+	{
+		const CpJitStencil *st = step_stencil(b, i);
+
 		code->offsets[i] = off;
 		off += (int32_t) st->size;
-		if (i + 1 < n && falls_through(st, step, i))
+		if (i + 1 < n && falls_through(b, st, i))
 			off -= (int32_t) st->trim;
 		for (uint32_t h = 0; h < st->nholes; h++)
 		{
-			if (st->holes[h].value == CP_HOLE_JUMP_TARGET &&
-				(jump_target(step) < 0 || jump_target(step) >= n))
-				return CP_JIT_ERR_JUMP;
+			if (st->holes[h].value == CP_HOLE_JUMP_TARGET && i != b->done)
+				need_false |= destination(b, i, true) == CP_DEST_ROW_FALSE;
+			if (st->holes[h].value == CP_HOLE_CONTINUE)
+				need_true |= destination(b, i, false) == CP_DEST_ROW_TRUE;
 			if (is_far_candidate(&st->holes[h]))
 				branches++;
 		}
 	}
 	code->offsets[n] = off;
+	b->exit_true = b->exit_false = -1;
+	if ((need_true || need_false || b->done_code >= 0) &&
+		(exit_stencil(b, true)->body == NULL || exit_stencil(b, false)->body == NULL))
+		return CP_JIT_ERR_OPCODE;
+	if (b->done_code == 1)
+		b->exit_true = code->offsets[b->done];
+	else if (need_true)
+	{
+		b->exit_true = off;
+		off += (int32_t) exit_stencil(b, true)->size;
+	}
+	if (b->done_code == 0)
+		b->exit_false = code->offsets[b->done];
+	else if (need_false)
+	{
+		b->exit_false = off;
+		off += (int32_t) exit_stencil(b, false)->size;
+	}
 	if (cp_jit_stencils[CP_JIT_ENTRY].body == NULL)
 		return CP_JIT_ERR_OPCODE;
 	code->entry = off;
@@ -190,16 +496,51 @@ layout(JitBuild *b, size_t *reserve)
 	return CP_JIT_OK;
 }
 
-/*
- * What a hole of step `step` (whose code starts at `here`, and continues with step `next`)
- * is patched with.
- */
+/* The address of a destination (destination()). */
 static inline uintptr_t
-hole_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step, int32_t next,
+code_at(const JitBuild *b, int32_t dest)
+{
+	int32_t		off = dest == CP_DEST_ROW_TRUE ? b->exit_true :
+		dest == CP_DEST_ROW_FALSE ? b->exit_false : b->code->offsets[dest];
+
+	return b->rx + (uintptr_t) off;
+}
+
+/*
+ * What a hole of stencil `i` (a step; nsteps: the entry, which continues with step 0;
+ * CP_JIT_EXIT_TRUE/FALSE: a row exit after the steps), with the operands of `step`, whose code
+ * starts at `here`, is patched with.
+ */
+#define CP_JIT_EXIT_TRUE(b) ((b)->nsteps + 1)
+#define CP_JIT_EXIT_FALSE(b) ((b)->nsteps + 2)
+static inline uintptr_t
+hole_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step, int32_t i,
 		   uintptr_t here)
 {
 	switch (hole->value)
 	{
+		case CP_HOLE_CONTINUE:
+			return i == b->nsteps ? code_at(b, 0) : code_at(b, destination(b, i, false));
+		case CP_HOLE_JUMP_TARGET:
+			return code_at(b, i < b->nsteps ? destination(b, i, true) : jump_target(step));
+		case CP_HOLE_SD0:
+		case CP_HOLE_SD1:
+		case CP_HOLE_SD2:
+		case CP_HOLE_SD3:
+		case CP_HOLE_SRESVALUE:
+		case CP_HOLE_SRESNULL:
+			{
+				uintptr_t	value = 0;
+
+				(void) operand_value(b, hole, step, &value);
+				return value;
+			}
+		case CP_HOLE_COL0:
+		case CP_HOLE_COL1:
+		case CP_HOLE_COL2:
+		case CP_HOLE_COL3:
+			return (uintptr_t) ((int64_t) (int32_t) step->d.words[hole->value - CP_HOLE_COL0] *
+								(int64_t) sizeof(CpColumn));
 		case CP_HOLE_RESVALUE:
 			return (uintptr_t) step->resvalue;
 		case CP_HOLE_RESNULL:
@@ -211,10 +552,6 @@ hole_value(const JitBuild *b, const CpJitHole *hole, const ExprEvalStep *step, i
 			return step->d.words[hole->value - CP_HOLE_D0];
 		case CP_HOLE_STEP:
 			return (uintptr_t) step;
-		case CP_HOLE_CONTINUE:
-			return b->rx + (uintptr_t) b->code->offsets[next];
-		case CP_HOLE_JUMP_TARGET:
-			return b->rx + (uintptr_t) b->code->offsets[jump_target(step)];
 		case CP_HOLE_FN:
 			return (uintptr_t) step->d.func.fn_addr;
 		case CP_HOLE_CODE:
@@ -262,15 +599,32 @@ patch_hole(JitBuild *b, const CpJitHole *hole, int32_t start, uintptr_t value)
 	return CP_JIT_OK;
 }
 
-/* Copy and patch the stencil of step i; i == nsteps: the entry, whose continuation is step 0. */
+/*
+ * Copy and patch the stencil of step i; i == nsteps: the entry, whose continuation is step 0;
+ * CP_JIT_EXIT_TRUE/FALSE: a row exit, with the operands of the EEOP_DONE_NEXTROW_FILTER step.
+ */
 static int
 copy_stencil(JitBuild *b, int32_t i)
 {
-	const bool	is_entry = i == b->nsteps;
-	const ExprEvalStep *step = &b->steps[is_entry ? 0 : i];
-	const CpJitStencil *st = &cp_jit_stencils[is_entry ? CP_JIT_ENTRY : step->opcode];
-	int32_t		start = is_entry ? b->code->entry : b->code->offsets[i];
-	uint32_t	size = is_entry ? st->size : (uint32_t) (b->code->offsets[i + 1] - start);
+	const ExprEvalStep *step = &b->steps[i < b->nsteps ? i : i == b->nsteps ? 0 : b->done];
+	const CpJitStencil *st;
+	int32_t		start;
+	uint32_t	size;
+
+	if (i < b->nsteps)
+	{
+		st = step_stencil(b, i);
+		start = b->code->offsets[i];
+		size = (uint32_t) (b->code->offsets[i + 1] - start);
+	}
+	else
+	{
+		st = i == b->nsteps ? &cp_jit_stencils[CP_JIT_ENTRY] :
+			exit_stencil(b, i == CP_JIT_EXIT_TRUE(b));
+		start = i == b->nsteps ? b->code->entry :
+			i == CP_JIT_EXIT_TRUE(b) ? b->exit_true : b->exit_false;
+		size = st->size;
+	}
 
 	memcpy(b->rw + start, st->body, size);
 	for (uint32_t h = 0; h < st->nholes; h++)
@@ -281,7 +635,7 @@ copy_stencil(JitBuild *b, int32_t i)
 
 		if (hole->offset >= size)
 			continue;			/* the trailing jump, dropped */
-		value = hole_value(b, hole, step, is_entry ? 0 : i + 1, b->rx + (uintptr_t) start);
+		value = hole_value(b, hole, step, i, b->rx + (uintptr_t) start);
 		err = patch_hole(b, hole, start, value);
 		if (err != CP_JIT_OK)
 			return err;
@@ -293,10 +647,14 @@ copy_stencil(JitBuild *b, int32_t i)
 static int
 write_code(JitBuild *b)
 {
-	for (int32_t i = 0; i <= b->nsteps; i++)
+	for (int32_t i = 0; i <= CP_JIT_EXIT_FALSE(b); i++)
 	{
-		int			err = copy_stencil(b, i);
+		int			err;
 
+		if ((i == CP_JIT_EXIT_TRUE(b) && (b->exit_true < 0 || b->done_code == 1)) ||
+			(i == CP_JIT_EXIT_FALSE(b) && (b->exit_false < 0 || b->done_code == 0)))
+			continue;			/* not needed (or ROW_TRUE is `done`'s own code) */
+		err = copy_stencil(b, i);
 		if (err != CP_JIT_OK)
 			return err;
 	}
@@ -327,9 +685,12 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 	*out = NULL;
 	if (state->steps_len <= 0)
 		return CP_JIT_ERR_EMPTY;
-	code = malloc(sizeof(CpJitCode) + ((size_t) state->steps_len + 1) * sizeof(int32_t));
+	code = malloc(sizeof(CpJitCode) + ((size_t) state->steps_len + 1) * sizeof(int32_t) +
+				  (size_t) state->steps_len);
 	if (code == NULL)
 		return CP_JIT_ERR_NOMEM;
+	code->variant = (uint8_t *) &code->offsets[state->steps_len + 1];
+	b.state = state;
 	b.steps = state->steps;
 	b.nsteps = state->steps_len;
 	b.code = code;
@@ -358,6 +719,10 @@ cp_jit_compile(ExprState *state, CpJitCode **out)
 		free(code);
 		return err;
 	}
+	code->exits[0] = b.exit_false;
+	code->exits[1] = b.exit_true;
+	code->exit_stencils[0] = b.lean ? CP_JIT_ROW_FALSE_LEAN : CP_JIT_ROW_FALSE;
+	code->exit_stencils[1] = b.lean ? CP_JIT_ROW_TRUE_LEAN : CP_JIT_ROW_TRUE;
 	code->size = b.trampolines + b.ntrampolines * CP_TRAMPOLINE_SIZE;
 	cp_jit_arena_shrink(&code->region, (size_t) code->size);
 
@@ -410,6 +775,24 @@ int32_t
 cp_jit_entry_offset(const CpJitCode *code)
 {
 	return code->entry;
+}
+
+int32_t
+cp_jit_exit_offset(const CpJitCode *code, int32_t result)
+{
+	return result == 0 || result == 1 ? code->exits[result] : -1;
+}
+
+int32_t
+cp_jit_step_variant(const CpJitCode *code, int32_t step)
+{
+	return step >= 0 && step < code->nsteps ? code->variant[step] : 0;
+}
+
+int32_t
+cp_jit_exit_stencil(const CpJitCode *code, int32_t result)
+{
+	return result == 0 || result == 1 ? code->exit_stencils[result] : -1;
 }
 
 int32_t

@@ -56,7 +56,17 @@ typedef enum CpRelocKind
 	X(CONTINUE)			/* the next step's code */ \
 	X(JUMP_TARGET)		/* the code of step (int32) d.words[0] */ \
 	X(FN)				/* step->d.func.fn_addr */ \
-	X(CODE)				/* this stencil's own copy (its read-only data) */
+	X(CODE)				/* this stencil's own copy (its read-only data) */ \
+	X(COL0)				/* (int32) d.words[k] * sizeof(CpColumn): the byte offset of the */ \
+	X(COL1)				/* column that word indexes in econtext->columns (a short */ \
+	X(COL2)				/* immediate: the template's CP_COLUMN) */ \
+	X(COL3) \
+	X(SD0)				/* d.words[k] - state: an operand as an offset from state */ \
+	X(SD1) \
+	X(SD2) \
+	X(SD3) \
+	X(SRESVALUE)		/* step->resvalue - state */ \
+	X(SRESNULL)			/* step->resnull - state */
 
 typedef enum CpHoleValue
 {
@@ -66,8 +76,27 @@ typedef enum CpHoleValue
 	CP_HOLE_SYMBOLS				/* helpers: CP_HOLE_SYM_<name> from the generated header */
 } CpHoleValue;
 
-/* The stencil after the last opcode's: the C-ABI entry into a program's chain of stencils. */
+/*
+ * The stencils after the last opcode's: the C-ABI entry into a program's chain of stencils, and
+ * the row exits of filter mode (template.c: the row's end with a known result).
+ */
 #define CP_JIT_ENTRY EEOP_LAST
+#define CP_JIT_ROW_TRUE (EEOP_LAST + 1)
+#define CP_JIT_ROW_FALSE (EEOP_LAST + 2)
+#define CP_JIT_ROW_TRUE_LEAN (EEOP_LAST + 3)	/* the same, when nothing else reads econtext */
+#define CP_JIT_ROW_FALSE_LEAN (EEOP_LAST + 4)
+#define CP_JIT_NSTENCILS (EEOP_LAST + 5)
+
+/*
+ * Stencil variants (template.c), each a table indexed as cp_jit_stencils, with a NULL body
+ * where an opcode has none: short immediates (32-bit operand holes), no result (a fused QUAL
+ * whose result nobody reads), both (the bits of a variant's number), and state-relative
+ * operands (4).
+ */
+#define CP_JIT_VARIANT_SHORT 1
+#define CP_JIT_VARIANT_NORESULT 2
+#define CP_JIT_VARIANT_RELATIVE 4
+#define CP_JIT_NVARIANTS 5
 
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of
@@ -115,6 +144,8 @@ typedef struct CpJitStencil
 /* stencils.c: the stencil set (indexed by opcode, CP_JIT_ENTRY last) and the helpers' addresses
  * (indexed by hole value - CP_HOLE_SYMBOLS) */
 extern const CpJitStencil *const cp_jit_stencils;
+/* by variant number (0: cp_jit_stencils) */
+extern const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS];
 extern void *const *const cp_jit_helpers;
 #endif
 

@@ -18,10 +18,18 @@
 #endif
 
 #if CP_JIT_HAVE_STENCILS
-_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_ENTRY + 1,
-			   "a stencil is missing for some opcode (or the entry): the stencil header is stale");
+_Static_assert(sizeof(cp_stencils) / sizeof(cp_stencils[0]) == CP_JIT_NSTENCILS,
+			   "a stencil is missing for some opcode (or the entry, or a row exit): the stencil "
+			   "header is stale");
 
 const CpJitStencil *const cp_jit_stencils = cp_stencils;
+const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS] = {
+	[0] = cp_stencils,
+	[CP_JIT_VARIANT_SHORT] = cp_stencils_short,
+	[CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult,
+	[CP_JIT_VARIANT_SHORT | CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult_short,
+	[CP_JIT_VARIANT_RELATIVE] = cp_stencils_relative,
+};
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
 #endif
 
@@ -80,15 +88,25 @@ cp_jit_arch_info(CpJitArchInfo *info)
 int32_t
 cp_jit_stencil(int32_t opcode, const CpJitHole **holes, int32_t *nholes)
 {
+	return cp_jit_stencil_variant(opcode, 0, holes, nholes);
+}
+
+int32_t
+cp_jit_stencil_variant(int32_t opcode, int32_t variant, const CpJitHole **holes, int32_t *nholes)
+{
 #if CP_JIT_HAVE_STENCILS
-	if (opcode >= 0 && opcode <= CP_JIT_ENTRY && cp_stencils[opcode].body != NULL)
+	const CpJitStencil *table = variant >= 0 && variant < CP_JIT_NVARIANTS ?
+		cp_jit_variants[variant] : NULL;
+
+	if (table != NULL && opcode >= 0 && opcode < CP_JIT_NSTENCILS && table[opcode].body != NULL)
 	{
-		*holes = cp_stencils[opcode].holes;
-		*nholes = (int32_t) cp_stencils[opcode].nholes;
-		return (int32_t) cp_stencils[opcode].size;
+		*holes = table[opcode].holes;
+		*nholes = (int32_t) table[opcode].nholes;
+		return (int32_t) table[opcode].size;
 	}
 #else
 	(void) opcode;
+	(void) variant;
 #endif
 	*holes = NULL;
 	*nholes = 0;

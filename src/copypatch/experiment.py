@@ -50,6 +50,40 @@ TECHNIQUES: dict[str, tuple[str, str]] = {
     "unfused": ("+ columns read in place, the program loops over the rows", "interpreter too"),
     "all": ("+ fused compare-and-branch steps (column op constant -> QUAL)", "interpreter too"),
 }
+#: what the JIT's code does beyond the steps (always on with engine="jit"; in every column of its
+#: row), and whether an interpreter could do it too (docs/jit.md)
+JIT_TECHNIQUES: dict[str, tuple[str, str]] = {
+    "chain registers": (
+        ("the row and the columns array in registers for the whole scan (stencil arguments), "
+        "the row written back only for helpers and errors"),
+        ("JIT only: an interpreter's bodies read them from its context; its loop could keep "
+        "them in locals, but not across the calls it makes"),
+    ),
+    "column immediates": (
+        "a column's address as the columns register + a patched 32-bit offset",
+        "JIT only: an interpreter reads the index from the step and multiplies",
+    ),
+    "row exits": (
+        ("a step that decides a filter's row jumps to code that stores TRUE or FALSE: the "
+        "result is known by where the code is, not read back from the result slot"),
+        "JIT only as code; an interpreter could add QUAL-and-store opcodes",
+    ),
+    "no result, lean exits": (
+        ("a fused step followed only by the row exits or another fused step writes no result; "
+        "a program of fused steps only keeps the row in its register until the scan ends"),
+        "JIT only: stencil variants chosen per step at compile time",
+    ),
+    "state-relative operands": (
+        ("a step's slots and call infos as the state register + a 32-bit offset (one block "
+        "per program), no 64-bit address"),
+        "JIT only: an interpreter loads the step's pointers",
+    ),
+    "short immediates": (
+        ("constants that fit patched as 32-bit immediates (AArch64: movz/movk x2, not x4), "
+        "the 64-bit stencil otherwise"),
+        "JIT only: an interpreter has no immediates",
+    ),
+}
 QUERY = "a = 42"
 
 
@@ -154,6 +188,10 @@ def format_table(query: str, engines: list[str], ns: dict[tuple[str, str], float
             lines.append(f"{e:<8}" + "".join(f"{c:>{width - 7}}       " for c in cells))
     lines += ["", "what each column adds, and who can use it (every pass runs on every engine):"]
     lines += [f"  {s:<13} {what} ({who})" for s, (what, who) in TECHNIQUES.items()]
+    lines += ["", ("and what the JIT's machine code adds wherever the program allows it (engine jit "
+              "only; the row exits need the row loop, so none of it but the immediates and the "
+              "registers is in the first four columns):")]
+    lines += [f"  {s:<23} {what} ({who})" for s, (what, who) in JIT_TECHNIQUES.items()]
     if any(is_unstable(p) for p in spread.values()):
         lines += ["", STEADIER]
     return "\n".join(line.rstrip() for line in lines)

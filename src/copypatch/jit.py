@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +104,13 @@ def _describe_x86_64(kind: str, code: bytes, base: int, at: int, hole: Any) -> s
     return f"= {int.from_bytes(code[at : at + width], 'little', signed=kind.endswith('S')):#x}"
 
 
+#: Where the chain of stencils keeps its arguments (template.c's CP_CHAIN_PARAMS, in clang's
+#: preserve_none convention): the same registers in every stencil, for the whole scan.
+CHAIN_REGISTERS: dict[str, dict[str, str]] = {
+    "x86_64": {"r12": "state", "r13": "econtext", "r14": "row", "r15": "columns"},
+    "aarch64": {"x20": "state", "x21": "econtext", "x22": "row", "x23": "columns"},
+}
+
 _AARCH64_BRANCHES = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
 
 
@@ -179,26 +187,57 @@ class JitCode:
         """Where the trampolines (veneers) start, after the entry and a trap."""
         return _arch().trampolines_at(self.entry_range()[1])
 
+    def row_exits(self) -> dict[bool, int]:
+        """The row exits of a filter program (template.c's CP_JIT_ROW_TRUE/FALSE): {result:
+        offset} of those laid out; TRUE's may be the EEOP_DONE_NEXTROW_FILTER step's own code."""
+        self._check()
+        out = {}
+        for result in (True, False):
+            off = lib.cp_jit_exit_offset(self._code, int(result))
+            if off >= 0:
+                out[result] = off
+        return out
+
     def disassemble(self) -> str:
         """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
-        step each range comes from and the value patched into each hole."""
+        step each range comes from, the value patched into each hole, and the chain's registers
+        (the row, the columns, ...) named where an instruction uses them."""
         self._check()
         arch = _arch()
         code = self.code()
         base = lib.cp_jit_code_address(self._code)
         offsets = self.step_offsets()
+        exits = self.row_exits()
         md = _capstone(arch.name)
-        lines = [f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})"]
+        regs = ", ".join(f"{what} {reg}" for reg, what in CHAIN_REGISTERS[arch.name].items())
+        lines = [
+            f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})",
+            f"; chain registers (every stencil, the whole scan): {regs}",
+        ]
         for i in range(self.nsteps):
             opcode = self.state.steps[i].opcode
             start, end = offsets[i], offsets[i + 1]
-            pholes = ffi.new("CpJitHole **")
-            nholes = ffi.new("int32_t *")
-            size = lib.cp_jit_stencil(opcode, pholes, nholes)
-            holes = [pholes[0][h] for h in range(nholes[0])]
+            label = _fmgr.OPCODE_NAMES[opcode]
+            variant = lib.cp_jit_step_variant(self._code, i)
+            at = [r for r, off in exits.items() if off == start and end > start]
+            if at:  # the row's end, reached by nothing else: its code is an exit's
+                opcode, variant = lib.cp_jit_exit_stencil(self._code, int(at[0])), 0
+                label = f"{label} as the row exit {str(at[0]).upper()}{_lean(opcode)}"
+            elif variant:
+                label += f" ({', '.join(n for bit, n in VARIANTS.items() if variant & bit)})"
+            holes, size = _stencil_holes(opcode, variant)
             note = " (falls through)" if end - start < size else ""
-            lines.append(f"; step {i}: {_fmgr.OPCODE_NAMES[opcode]}, {end - start} bytes{note}")
+            lines.append(f"; step {i}: {label}, {end - start} bytes{note}")
             lines += self._listing(arch, md, code, base, start, end, holes)
+        for result, off in sorted(exits.items(), key=lambda kv: kv[1]):
+            if off >= offsets[self.nsteps]:
+                stencil = lib.cp_jit_exit_stencil(self._code, int(result))
+                holes, size = _stencil_holes(stencil)
+                lines.append(
+                    f"; row exit {str(result).upper()}{_lean(stencil)} (the row's end, its "
+                    f"result known), {size} bytes"
+                )
+                lines += self._listing(arch, md, code, base, off, off + size, holes)
         entry, entry_end = self.entry_range()
         pholes = ffi.new("CpJitHole **")
         nholes = ffi.new("int32_t *")
@@ -208,7 +247,7 @@ class JitCode:
             f"; entry (C calling convention, state->evalfunc): calls step 0, "
             f"{entry_end - entry} bytes"
         )
-        lines += self._listing(arch, md, code, base, entry, entry_end, holes)
+        lines += self._listing(arch, md, code, base, entry, entry_end, holes, chain=False)
         tramp = self.trampoline_offset()
         lines.append("; end of code: trap")
         lines += self._listing(arch, md, code, base, entry_end, tramp, [])
@@ -231,7 +270,14 @@ class JitCode:
 
     @staticmethod
     def _listing(
-        arch: Arch, md: Any, code: bytes, base: int, start: int, end: int, holes: list[Any]
+        arch: Arch,
+        md: Any,
+        code: bytes,
+        base: int,
+        start: int,
+        end: int,
+        holes: list[Any],
+        chain: bool = True,
     ) -> list[str]:
         out = []
         for ins in md.disasm(code[start:end], base + start):
@@ -245,6 +291,11 @@ class JitCode:
                     at = start + h.offset
                     value = _DESCRIBE[arch.name](kind, code, base, at, h)
                     notes.append(f"hole {name} ({kind}) {value}")
+            regs = CHAIN_REGISTERS[arch.name] if chain else {}  # not in the C-ABI entry
+            used = [f"{regs[r]} {r}" for r in re.findall(r"\b[a-z]+\d*\b", ins.op_str)
+                    if r in regs]
+            if used:
+                notes.append(", ".join(dict.fromkeys(used)))
             if notes:
                 text = f"{text:<70} ; {'; '.join(notes)}"
             out.append(text)
@@ -253,6 +304,24 @@ class JitCode:
     def _check(self) -> None:
         if self._code is None:
             raise ValueError("JIT code is closed")
+
+
+#: the bits of a step's stencil variant (csrc/jit/jit.h: CP_JIT_VARIANT_*)
+VARIANTS = {1: "short immediates", 2: "no result", 4: "state-relative operands"}
+
+
+def _lean(stencil: int) -> str:
+    """How a row exit's stencil (cp_jit_exit_stencil) reads in a listing."""
+    return ", lean" if stencil > lib.cp_num_opcodes + 2 else ""
+
+
+def _stencil_holes(index: int, variant: int = 0) -> tuple[list[Any], int]:
+    """A stencil's holes and size (an opcode; cp_num_opcodes + 0..4: entry, row exits), or
+    those of one of its variants."""
+    pholes = ffi.new("CpJitHole **")
+    nholes = ffi.new("int32_t *")
+    size = lib.cp_jit_stencil_variant(index, variant, pholes, nholes)
+    return [pholes[0][h] for h in range(nholes[0])], size
 
 
 def _arch() -> Arch:

@@ -30,6 +30,36 @@ def _stencil(s: Stencil) -> list[str]:
     return lines
 
 
+#: Stencil variants (csrc/jit/template.c): stencil_<name><suffix> is a variant of stencil_<name>,
+#: in the table cp_stencils_<table> (indexed as cp_stencils), kept only where it differs from
+#: the stencil it refines (the third column: "" is the base). In compile.c's order (its variant
+#: number is the index here + 1).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "__S": ("short", ""),  # 32-bit operand holes
+    "__R": ("noresult", ""),  # a fused QUAL that writes no result
+    "__RS": ("noresult_short", "__S"),  # both
+    "__P": ("relative", ""),  # operands and destination as offsets from state
+}
+
+
+def split_variants(group: StencilGroup) -> tuple[list[Stencil], dict[str, list[Stencil]]]:
+    """The base stencils, and per variant table the variants that differ from what they
+    refine."""
+    base = [s for s in group.stencils.values() if not s.name.endswith(tuple(VARIANTS))]
+    names = {s.name for s in base}
+    tables: dict[str, list[Stencil]] = {t: [] for t, _ in VARIANTS.values()}
+    for s in group.stencils.values():
+        for suffix, (table, refines) in VARIANTS.items():
+            if s.name.endswith(suffix):
+                name = s.name[: -len(suffix)]
+                if name not in names:
+                    raise ValueError(f"variant {s.name} has no base stencil")
+                b = group.stencils.get(name + refines) or group.stencils[name]
+                if (s.body, s.holes, s.trim) != (b.body, b.holes, b.trim):
+                    tables[table].append(s)
+    return base, tables
+
+
 def write_header(group: StencilGroup, digest: str, source: str) -> str:
     """The generated header: deterministic for a given group and digest."""
     lines = [
@@ -54,17 +84,28 @@ def write_header(group: StencilGroup, digest: str, source: str) -> str:
     lines.append(f"static const char *const cp_jit_symbol_names[{max(1, len(group.symbols))}] = {{")
     lines += [f'\t"{sym}",' for sym in group.symbols] or ["\t0"]
     lines += ["};", ""]
-    for s in group.stencils.values():
+    base, variants = split_variants(group)
+    for s in [*base, *(v for vs in variants.values() for v in vs)]:
         lines += _stencil(s)
         lines.append("")
     lines.append("static const CpJitStencil cp_stencils[] = {")
-    for s in group.stencils.values():
-        lines.append(
-            f"\t[{s.name}] = {{cp_stencil_{s.name}_body, {len(s.body)}, {s.trim}, "
-            f"cp_stencil_{s.name}_holes, {len(s.holes)}}},"
-        )
+    lines += _table(base, "")
     lines.append("};")
+    for suffix, (table, _) in VARIANTS.items():
+        lines.append("")
+        lines.append(f"/* the {table} variants (stencil_<name>{suffix}), where they differ */")
+        lines.append(f"static const CpJitStencil cp_stencils_{table}[CP_JIT_NSTENCILS] = {{")
+        lines += _table(variants[table], suffix) or ["\t{0}"]
+        lines.append("};")
     return "\n".join(lines) + "\n"
+
+
+def _table(stencils: list[Stencil], suffix: str) -> list[str]:
+    return [
+        f"\t[{s.name[: len(s.name) - len(suffix)]}] = {{cp_stencil_{s.name}_body, {len(s.body)}, "
+        f"{s.trim}, cp_stencil_{s.name}_holes, {len(s.holes)}}},"
+        for s in stencils
+    ]
 
 
 def dump(group: StencilGroup, names: list[str] | None = None) -> str:
