@@ -21,9 +21,13 @@
 # Debian's arm64 PostgreSQL 15 under qemu (set up below; $COPYPATCH_PG_CONFIG names it).
 #
 # What does not run, and why (nothing else is deselected):
-#   - tests/test_instructions.py, tests/test_bench.py::test_instruction_counter_runs and
+#   - tests/test_instructions.py, tests/test_bench.py::test_instruction_counter_runs,
+#     tests/test_bench.py::test_pg_instruction_counter_runs and
 #     tests/test_peers.py::test_instruction_counter_counts_the_peers: instruction counts come
 #     from valgrind, an x86-64 host tool that cannot run aarch64 code.
+#   - tests/test_pg_regress.py: PostgreSQL's whole regression suite, twice, in the emulated
+#     server would take most of an hour; its corpus is the same SQL on either architecture,
+#     the native run has it, and the aarch64 provider runs tests/test_pg_provider.py here.
 #   - tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time: a wall-clock
 #     bound (30 s) for planning, which emulation (~10-30x slower) is not held to.
 #   - tests/test_verify.py::test_no_leak: bounds the process's RSS growth, which under qemu
@@ -218,6 +222,8 @@ if [ ${#args[@]} -eq 0 ]; then
   args=(-q -p no:cacheprovider tests
     --ignore=tests/test_instructions.py
     --deselect=tests/test_bench.py::test_instruction_counter_runs
+    --deselect=tests/test_bench.py::test_pg_instruction_counter_runs
+    --ignore=tests/test_pg_regress.py
     --deselect=tests/test_peers.py::test_instruction_counter_counts_the_peers
     --deselect=tests/test_regressions.py::test_many_distinct_equalities_plan_in_linear_time
     --deselect=tests/test_verify.py::test_no_leak
