@@ -230,7 +230,7 @@ alignment(char attalign)
  */
 static int
 deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *known_end,
-			bool *varwidth)
+			bool *varwidth, bool *guaranteed)
 {
 	TupleDesc	desc = op->d.fetch.known_desc;
 	int			n = op->d.fetch.last_var;
@@ -242,11 +242,21 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
 		return 0;
 	*varwidth = false;
+	/* every tuple has the attributes up to a NOT NULL column without a missing value, as
+	 * llvmjit_deform.c's guaranteed_column_number says: no need to read the tuple's count */
+	*guaranteed = false;
+	for (int i = desc->natts - 1; i >= n - 1 && !*guaranteed; i--)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		*guaranteed = att->attnotnull && !att->atthasmissing && !att->attisdropped;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		DeformAtt  *d = &atts[i];
 		int			len = att->attlen;
+		bool		nullable = !att->attnotnull;
 
 		if (att->attisdropped || att->atthasmissing ||
 			(att->attbyval && len != 1 && len != 2 && len != 4 && len != 8) ||
@@ -254,7 +264,7 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 			return 0;
 		known = known && att->attnotnull && len > 0;
 		d->d2 = len > 0 ? (uintptr_t) len : 0;
-		d->d3 = att->attnotnull ? 0 : 1;
+		d->d3 = nullable ? 1 : 0;
 		if (known)
 		{
 			off = att_align_nominal(off, att->attalign);
@@ -268,12 +278,16 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 			continue;
 		}
 		d->d1 = (uintptr_t) alignment(att->attalign);
-		d->stencil = len == -1 ? CP_PG_STENCIL_CP_DEFORM_VARLENA :
-			len == -2 ? CP_PG_STENCIL_CP_DEFORM_CSTRING :
-			!att->attbyval ? CP_PG_STENCIL_CP_DEFORM_REF :
-			len == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
-			len == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
-			len == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8;
+		/* CP_DEFORM_<len> aligns to its width */
+		if (att->attbyval && d->d1 != (uintptr_t) len)
+			return 0;
+		d->stencil = len == -1 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_VARLENA_N : CP_PG_STENCIL_CP_DEFORM_VARLENA) :
+			len == -2 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_CSTRING_N : CP_PG_STENCIL_CP_DEFORM_CSTRING) :
+			!att->attbyval ? (nullable ? CP_PG_STENCIL_CP_DEFORM_REF_N : CP_PG_STENCIL_CP_DEFORM_REF) :
+			len == 1 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_1_N : CP_PG_STENCIL_CP_DEFORM_1) :
+			len == 2 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_2_N : CP_PG_STENCIL_CP_DEFORM_2) :
+			len == 4 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_4_N : CP_PG_STENCIL_CP_DEFORM_4) :
+			(nullable ? CP_PG_STENCIL_CP_DEFORM_8_N : CP_PG_STENCIL_CP_DEFORM_8);
 		*varwidth = *varwidth || len < 0;
 	}
 	if (off == 0)
@@ -681,10 +695,11 @@ cp_compile_expr(ExprState *state)
 		{
 			uint32		known_end;
 			bool		varwidth;
+			bool		guaranteed;
 
 			atts = palloc(sizeof(DeformAtt) * Max(op->d.fetch.last_var, 1));
 			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, atts, &known_end,
-									 &varwidth);
+									 &varwidth, &guaranteed);
 			pfree(atts);
 		}
 		nsteps += ndeform[i] > 0 ? ndeform[i] + 2 : 1;
@@ -703,23 +718,31 @@ cp_compile_expr(ExprState *state)
 			continue;
 		if (ndeform[i] > 0)
 		{
-			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
-			CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN};
-			static const int finish[] = {CP_PG_STENCIL_CP_DEFORM_END_INNER,
-			CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN};
+			static const int begin[2][3] = {{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
+				CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN},
+			{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER_GUARANTEED,
+				CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER_GUARANTEED,
+			CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN_GUARANTEED}};
+			static const int finish[2][3] = {{CP_PG_STENCIL_CP_DEFORM_END_INNER,
+				CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN},
+			{CP_PG_STENCIL_CP_DEFORM_END_INNER_SLOW, CP_PG_STENCIL_CP_DEFORM_END_OUTER_SLOW,
+			CP_PG_STENCIL_CP_DEFORM_END_SCAN_SLOW}};
 			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
 			int			last_var = op->d.fetch.last_var;
 			uint32		known_end;
 			bool		varwidth;
+			bool		guaranteed;
 
 			atts = palloc(sizeof(DeformAtt) * last_var);
-			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth);
+			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth,
+						&guaranteed);
 			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
-			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, known_end, 0, 0);
+			pseudo_step(s++, begin[guaranteed][which], first[i + 1], (uintptr_t) last_var,
+						known_end, 0, 0);
 			for (int a = 0; a < last_var; a++)
 				pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
 							atts[a].d3);
-			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, varwidth, 0, 0);
+			pseudo_step(s, finish[varwidth][which], -1, (uintptr_t) last_var, 0, 0, 0);
 			pfree(atts);
 			ndeforms++;
 			continue;

@@ -965,18 +965,17 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 															  values, nulls, bp, off); \
 	} while (0)
 
-#define DEFORM_BEGIN(name, slot_) \
+#define DEFORM_BEGIN(name, slot_, check_natts) \
 	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		int			last_var = (int) HOLE(_JIT_D0); \
 		HeapTupleHeader tup = ((HeapTupleTableSlot *) slot)->tuple->t_data; \
-		if (slot->tts_nvalid >= last_var) \
-			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
-																	 tp, values, nulls, bp, off); \
-		if (slot->tts_nvalid != 0 || HeapTupleHeaderGetNatts(tup) < last_var) \
+		if (unlikely(slot->tts_nvalid != 0) || \
+			((check_natts) && HeapTupleHeaderGetNatts(tup) < last_var)) \
 		{ \
-			slot_getsomeattrs_int(slot, last_var); \
+			if (slot->tts_nvalid < last_var) \
+				slot_getsomeattrs_int(slot, last_var); \
 			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
 																	 tp, values, nulls, bp, off); \
 		} \
@@ -988,16 +987,16 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 		DEFORM_NEXT(); \
 	}
 
-/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (D1 = 1
- * if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
+/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (the
+ * _SLOW variant, if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
  * deform from using cached offsets) */
-#define DEFORM_END(name, slot_) \
+#define DEFORM_END(name, slot_, varwidth) \
 	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		slot->tts_nvalid = (AttrNumber) HOLE(_JIT_D0); \
 		((HeapTupleTableSlot *) slot)->off = (uint32) off; \
-		if (bp != NULL || HOLE(_JIT_D1)) \
+		if ((varwidth) || bp != NULL) \
 			slot->tts_flags |= TTS_FLAG_SLOW; \
 		else \
 			slot->tts_flags &= ~TTS_FLAG_SLOW; \
@@ -1016,12 +1015,13 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 
 #define KNOWN_AT (tp + HOLE(_JIT_D1))
 
-/* any other attribute: D3 = 1 if its column is nullable; `align` the offset, fetch, advance */
-#define DEFORM_ATT(name, align, fetch, advance) \
+/* any other attribute (`nullable`: its column is; the null bitmap is read only then): `align`
+ * the offset, fetch, advance */
+#define DEFORM_ATT(name, nullable, align, fetch, advance) \
 	DEFORM_STENCIL(name) \
 	{ \
 		uintptr_t	attnum = HOLE(_JIT_D0); \
-		if (HOLE(_JIT_D3) && bp != NULL && att_isnull(attnum, bp)) \
+		if ((nullable) && bp != NULL && att_isnull(attnum, bp)) \
 		{ \
 			values[attnum] = (Datum) 0; \
 			nulls[attnum] = true; \
@@ -1033,25 +1033,41 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 		off += (advance); \
 		DEFORM_NEXT(); \
 	}
+/* CP_DEFORM_<len> for a column that is NOT NULL, CP_DEFORM_<len>_N for a nullable one */
+#define DEFORM_ATT2(name, align, fetch, advance) \
+	DEFORM_ATT(name, false, align, fetch, advance) \
+	DEFORM_ATT(name##_N, true, align, fetch, advance)
 
+/* D1: the alignment (by reference); a value by value is aligned to its width (deform_plan
+ * checks) */
 #define ALIGNED TYPEALIGN(HOLE(_JIT_D1), off)
+#define ALIGNED_TO(len) TYPEALIGN(len, off)
 
-DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot)
-DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot)
-DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot)
-DEFORM_END(CP_DEFORM_END_INNER, innerslot)
-DEFORM_END(CP_DEFORM_END_OUTER, outerslot)
-DEFORM_END(CP_DEFORM_END_SCAN, scanslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot, true)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot, true)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot, true)
+/* _GUARANTEED: a NOT NULL column without a missing value at or after last_var guarantees the
+ * tuple has the attributes (llvmjit_deform.c's guaranteed_column_number) */
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER_GUARANTEED, innerslot, false)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER_GUARANTEED, outerslot, false)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN_GUARANTEED, scanslot, false)
+DEFORM_END(CP_DEFORM_END_INNER, innerslot, false)
+DEFORM_END(CP_DEFORM_END_OUTER, outerslot, false)
+DEFORM_END(CP_DEFORM_END_SCAN, scanslot, false)
+/* _SLOW: the plan has a variable-width attribute */
+DEFORM_END(CP_DEFORM_END_INNER_SLOW, innerslot, true)
+DEFORM_END(CP_DEFORM_END_OUTER_SLOW, outerslot, true)
+DEFORM_END(CP_DEFORM_END_SCAN_SLOW, scanslot, true)
 DEFORM_KNOWN(CP_DEFORM_KNOWN_1, fetch_att(KNOWN_AT, true, 1))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_2, fetch_att(KNOWN_AT, true, 2))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_4, fetch_att(KNOWN_AT, true, 4))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_8, fetch_att(KNOWN_AT, true, 8))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_REF, PointerGetDatum(KNOWN_AT))
-DEFORM_ATT(CP_DEFORM_1, ALIGNED, fetch_att(tp + off, true, 1), 1)
-DEFORM_ATT(CP_DEFORM_2, ALIGNED, fetch_att(tp + off, true, 2), 2)
-DEFORM_ATT(CP_DEFORM_4, ALIGNED, fetch_att(tp + off, true, 4), 4)
-DEFORM_ATT(CP_DEFORM_8, ALIGNED, fetch_att(tp + off, true, 8), 8)
-DEFORM_ATT(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
-DEFORM_ATT(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
-		   PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
-DEFORM_ATT(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)
+DEFORM_ATT2(CP_DEFORM_1, ALIGNED_TO(1), fetch_att(tp + off, true, 1), 1)
+DEFORM_ATT2(CP_DEFORM_2, ALIGNED_TO(2), fetch_att(tp + off, true, 2), 2)
+DEFORM_ATT2(CP_DEFORM_4, ALIGNED_TO(4), fetch_att(tp + off, true, 4), 4)
+DEFORM_ATT2(CP_DEFORM_8, ALIGNED_TO(8), fetch_att(tp + off, true, 8), 8)
+DEFORM_ATT2(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
+DEFORM_ATT2(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
+			PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
+DEFORM_ATT2(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)
