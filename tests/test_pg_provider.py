@@ -315,6 +315,38 @@ def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int
     assert answer(db.evaluate, sql, jit="on") == answer(db.evaluate, sql, jit="off")
 
 
+def test_deform_left_out_when_the_qual_reads_the_tuple(db: Any) -> None:
+    """A qual whose only reads of the scan are fused comparisons of NOT NULL fixed-width
+    columns at known offsets reads the tuple's data itself (CP_QUAL_TUP_<f>): no deform,
+    counted as direct; the same rows as the JIT off for every width of the prefix, NULLs
+    after it, a column with a missing value (added later: deformed) and a qual that also
+    reads a column after a nullable one (deformed)."""
+    with db.conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS dq")
+        cur.execute("CREATE TABLE dq (s int2 NOT NULL, i int4 NOT NULL, l int8 NOT NULL, "
+                    "f float8 NOT NULL, n int4, k int4 NOT NULL)")
+        cur.execute("INSERT INTO dq SELECT g % 300, g % 97, g * 1000003, g / 7.0, "
+                    "CASE WHEN g % 5 = 0 THEN NULL ELSE g END, g % 11 "
+                    "FROM generate_series(1, 2000) g")
+        cur.execute("ALTER TABLE dq ADD COLUMN m int4 NOT NULL DEFAULT 7")
+        cur.execute("INSERT INTO dq VALUES (1, 2, 3, 4.5, NULL, 6, 8)")
+    db.conn.commit()
+    cases = [  # (qual, read directly)
+        ("s = 42::int2", True), ("i = 42", True), ("l > 1000003000", True),
+        ("f < 10.5", True), ("i = 42 AND l < 50000000 AND f >= 2", True),
+        ("i = 42 OR NOT (f > 100)", False), ("i <> 3 AND k = 4", False),
+        ("m = 7", False), ("m = 8 AND i = 2", False), ("i = 42 AND n IS NULL", False),
+    ]
+    for qual, direct in cases:
+        q = f"SELECT count(*), sum(i) FROM dq WHERE {qual}"
+        before = stats(db)
+        got = rows(db, q, "on")
+        after = stats(db)
+        assert got == rows(db, q, "off") and got[0] == "ok", qual
+        assert after["compiled"] > before["compiled"], qual
+        assert after["direct"] - before["direct"] == int(direct), (qual, after)
+
+
 def test_count_is_inlined(db: Any) -> None:
     """count(*) and count(x) (int8inc, int8inc_any) run inlined (int8pl_impl) in the
     aggregate's transition steps: the same counts, plain, grouped, hashed and with NULLs."""

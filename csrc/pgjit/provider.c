@@ -88,18 +88,19 @@ typedef struct InlinedFunction
 	int16		var_var_notnull;
 	int16		qual_var;
 	int16		qual_var_notnull;
+	int16		qual_tup;
 	int16		scalararrayop;
 } InlinedFunction;
 
 static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1},
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
+	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
@@ -127,6 +128,13 @@ cp_pg_error(int code)
 	ereport(ERROR,
 			(errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
 			 errmsg("%s", cp_errors[code].message)));
+	pg_unreachable();
+}
+
+void
+cp_pg_no_tuple(void)
+{
+	elog(ERROR, "copypatch JIT: a scan slot without a tuple or its values");
 	pg_unreachable();
 }
 
@@ -168,9 +176,10 @@ static struct
 	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
 	int64		inlined;		/* function calls compiled as an inlined built-in */
 	int64		fused;			/* Var-op-Const quals compiled as one CP_QUAL_VAR_* step */
+	int64		direct;			/* expressions whose deform is left out (CP_QUAL_TUP_*) */
 	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
 	char		last_reason[128];
-} stats = {0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
+} stats = {0, 0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
 
 /* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
 static int
@@ -586,6 +595,109 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 	pfree(writers);
 }
 
+/*
+ * Leave the scan's deform out, the expression reading the tuple itself: when its one
+ * SCAN_FETCHSOME could be deformed by stencils, every step that reads the scan slot is a fused
+ * CP_QUAL_VAR_<f>_NOTNULL of an attribute of the known prefix (NOT NULL, by value, at an offset
+ * known at compile time, as wide as f's first argument: CP_QUAL_TUP_<f> reads it there), and
+ * every other step is one that reads no slot. Nothing else reads what FETCHSOME would have
+ * deformed; the slot is left as it was (tts_nvalid unchanged), correct for any later reader.
+ * Every tuple has the attribute: it is NOT NULL without a missing value (llvmjit_deform.c's
+ * guaranteed_column_number). Returns the FETCHSOME's index and the offsets in tup_off[], or -1.
+ */
+static int
+plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *skipped,
+			const char *fused, uintptr_t *tup_off)
+{
+	int			n = state->steps_len;
+	int			fetch = -1;
+	int			nq = 0;
+	int			found;
+	uint32		known_end;
+	bool		varwidth;
+	bool		guaranteed;
+	DeformAtt  *atts;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (skipped[i])
+			continue;
+		switch ((ExprEvalOp) state->steps[i].opcode)
+		{
+			case EEOP_SCAN_FETCHSOME:
+				if (fetch >= 0)
+					return -1;
+				fetch = i;
+				break;
+			case EEOP_SCAN_VAR:
+				if (fused[i] != 'q')
+					return -1;
+				nq++;
+				break;
+			case EEOP_DONE:
+			case EEOP_CONST:
+			case EEOP_QUAL:
+			case EEOP_JUMP:
+			case EEOP_JUMP_IF_NULL:
+			case EEOP_JUMP_IF_NOT_NULL:
+			case EEOP_JUMP_IF_NOT_TRUE:
+			case EEOP_BOOL_AND_STEP_FIRST:
+			case EEOP_BOOL_AND_STEP:
+			case EEOP_BOOL_AND_STEP_LAST:
+			case EEOP_BOOL_OR_STEP_FIRST:
+			case EEOP_BOOL_OR_STEP:
+			case EEOP_BOOL_OR_STEP_LAST:
+			case EEOP_BOOL_NOT_STEP:
+			case EEOP_NULLTEST_ISNULL:
+			case EEOP_NULLTEST_ISNOTNULL:
+			case EEOP_BOOLTEST_IS_TRUE:
+			case EEOP_BOOLTEST_IS_NOT_TRUE:
+			case EEOP_BOOLTEST_IS_FALSE:
+			case EEOP_BOOLTEST_IS_NOT_FALSE:
+			case EEOP_FUNCEXPR:
+			case EEOP_FUNCEXPR_STRICT:
+				break;
+			default:
+				return -1;
+		}
+	}
+	if (fetch < 0 || nq == 0)
+		return -1;
+	atts = palloc(sizeof(DeformAtt) * Max(state->steps[fetch].d.fetch.last_var, 1));
+	found = deform_plan(jit_flags, &state->steps[fetch], atts, &known_end, &varwidth,
+						&guaranteed) > 0 ? fetch : -1;
+	for (int i = 0; i < n && found >= 0; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		const InlinedFunction *f;
+		int			attnum = op->d.var.attnum;
+		Oid			rettype;
+		Oid		   *argtypes;
+		int			nargs;
+		int			st;
+
+		if (skipped[i] || fused[i] != 'q')
+			continue;
+		f = inlined_function(&state->steps[i + 1]);
+		st = attnum >= 0 && attnum < state->steps[fetch].d.fetch.last_var ? atts[attnum].stencil : -1;
+		if (f == NULL || override[i] != f->qual_var_notnull ||
+			(st != CP_PG_STENCIL_CP_DEFORM_KNOWN_1 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_2 &&
+			 st != CP_PG_STENCIL_CP_DEFORM_KNOWN_4 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_8))
+		{
+			found = -1;
+			break;
+		}
+		rettype = get_func_signature(state->steps[i + 1].d.func.finfo->fn_oid, &argtypes, &nargs);
+		(void) rettype;
+		if (nargs != 2 || get_typlen(argtypes[0]) != (int) atts[attnum].d2)
+			found = -1;
+		pfree(argtypes);
+		tup_off[i] = atts[attnum].d1;
+	}
+	pfree(atts);
+	return found;
+}
+
 static void
 fallback(int opcode, const char *reason)
 {
@@ -643,6 +755,8 @@ cp_compile_expr(ExprState *state)
 	char	   *fused;
 	CpPgArray **arrays;
 	DeformAtt  *atts;
+	uintptr_t  *tup_off;
+	int			direct;
 	int			err;
 
 	Assert(parent != NULL);
@@ -681,6 +795,10 @@ cp_compile_expr(ExprState *state)
 	arrays = palloc(sizeof(CpPgArray *) * n);
 	fused = palloc(n);
 	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
+	tup_off = palloc0(sizeof(uintptr_t) * n);
+	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off);
+	if (direct >= 0)
+		skipped[direct] = true;	/* the deform left out */
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -777,9 +895,11 @@ cp_compile_expr(ExprState *state)
 			const ExprEvalStep *qual = &state->steps[i + 2];
 			int			jumpdone = qual->d.qualexpr.jumpdone;
 
-			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+			pseudo_step(s, direct >= 0 ? inlined_function(&state->steps[i + 1])->qual_tup : override[i],
+						jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
 						(uintptr_t) op->d.var.attnum,
-						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value, 0, 0);
+						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value,
+						tup_off[i], 0);
 			s->words[1] = (uintptr_t) qual->resvalue;
 			s->words[2] = (uintptr_t) qual->resnull;
 			s->self = (uintptr_t) qual;
@@ -801,6 +921,7 @@ cp_compile_expr(ExprState *state)
 	pfree(skipped);
 	pfree(fused);
 	pfree(arrays);
+	pfree(tup_off);
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
@@ -831,6 +952,7 @@ cp_compile_expr(ExprState *state)
 	stats.deforms += ndeforms;
 	stats.inlined += ninlined;
 	stats.fused += nfused;
+	stats.direct += direct >= 0;
 	stats.steps += n;
 	stats.code_bytes += cp_pg_code_size(code);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -889,8 +1011,8 @@ Datum
 copypatch_jit_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	Datum		values[12];
+	bool		nulls[12] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "copypatch_jit_stats must return a record");
@@ -909,5 +1031,6 @@ copypatch_jit_stats(PG_FUNCTION_ARGS)
 	values[8] = Int64GetDatum(stats.deforms);
 	values[9] = Int64GetDatum(stats.inlined);
 	values[10] = Int64GetDatum(stats.fused);
+	values[11] = Int64GetDatum(stats.direct);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -59,7 +59,9 @@ enum
 #undef ERR
 };
 #define cp_error(code) cp_pg_error(code)
-#define CP_LOAD0(name, T1)
+/* a comparison's first argument read from a tuple's data (CP_QUAL_TUP_<f>) */
+#define CP_LOAD0(name, T1) \
+	static inline Datum name##_tup0(const char *p) { return T1##GetDatum(*(const cp_##T1 *) p); }
 #include "../functions_arith.h"
 /* functions.def's lines of those families; every other family is functions.h's alone */
 #define IUNARY(...)
@@ -778,15 +780,36 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(args[0].value, args[1].value); \
 	*op->resnull = false; \
 	NEXT();
-#define QUAL_VAR(f, check_nulls) \
-	int			attnum = (int) HOLE(_JIT_D0); \
-	bool		pass = (!(check_nulls) || !scanslot->tts_isnull[attnum]) && \
-		DatumGetBool(f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1))); \
+#define QUAL_VALUE(f, value, null_) \
+	bool		pass = !(null_) && DatumGetBool(f##_impl((value), (Datum) HOLE(_JIT_D1))); \
 	*op->resnull = false; \
 	*op->resvalue = BoolGetDatum(pass); \
 	if (!pass) \
 		JUMP(0); \
 	NEXT();
+#define QUAL_VAR(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	QUAL_VALUE(f, scanslot->tts_values[attnum], (check_nulls) && scanslot->tts_isnull[attnum])
+/* CP_QUAL_TUP_<f>: QUAL_VAR of a NOT NULL column of the known prefix (provider.c leaves the
+ * expression's deform out: nothing else reads the slot) read from the tuple's data at its
+ * offset (D2). A heap slot without a tuple holds its values (stored as values: tts_nvalid is
+ * every attribute), read as the interpreter would; an empty one is an error (the interpreter
+ * would assert). No call that returns: the fast path keeps its registers */
+#define QUAL_TUP(f) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
+	Datum		value; \
+	bool		null_ = false; \
+	if (likely(tuple != NULL)) \
+		value = f##_tup0((char *) tuple->t_data + tuple->t_data->t_hoff + HOLE(_JIT_D2)); \
+	else \
+	{ \
+		if (unlikely(scanslot->tts_nvalid <= attnum)) \
+			cp_pg_no_tuple(); \
+		value = scanslot->tts_values[attnum]; \
+		null_ = scanslot->tts_isnull[attnum]; \
+	} \
+	QUAL_VALUE(f, value, null_)
 /* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
  * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
  * for ALL) the answer, and otherwise a NULL element makes it NULL */
@@ -880,6 +903,10 @@ CASE(CP_QUAL_VAR_##f) \
 CASE(CP_QUAL_VAR_##f##_NOTNULL) \
 { \
 	QUAL_VAR(f, false) \
+} \
+CASE(CP_QUAL_TUP_##f) \
+{ \
+	QUAL_TUP(f) \
 } \
 CASE(CP_SCALARARRAYOP_##f) \
 { \
