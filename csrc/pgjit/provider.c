@@ -74,9 +74,16 @@ StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
 /*
  * copypatch's inlined built-ins (csrc/inline.def), by PostgreSQL's function: a FUNCEXPR_STRICT
  * step calling one of them becomes its CP_INLINE_<f> stencil (_NONULL when its arguments are
- * known never to be NULL), and a comparison of a scan's column with a constant that feeds a
- * QUAL becomes CP_QUAL_VAR_<f>[_NOTNULL] (-1: f is not a comparison).
+ * known never to be NULL), and a comparison that feeds a QUAL becomes one of its
+ * compare-and-branch stencils qual[nostore][kind] (-1: f is not a comparison): of a scan's
+ * column with a constant CP_QUAL_VAR_<f>[_NOTNULL] or, read from the tuple, CP_QUAL_TUP_<f>; of
+ * its arguments CP_QUAL_<f>[_NONULL]; _NOSTORE when the next step is another such qual.
  */
+enum
+{
+	QUAL_VAR, QUAL_VAR_NOTNULL, QUAL_TUP, QUAL_CALL, QUAL_CALL_NONULL, QUAL_KINDS
+};
+
 typedef struct InlinedFunction
 {
 	PGFunction	fn;
@@ -86,21 +93,24 @@ typedef struct InlinedFunction
 	int16		var_const_notnull;
 	int16		var_var;
 	int16		var_var_notnull;
-	int16		qual_var;
-	int16		qual_var_notnull;
-	int16		qual_tup;
+	int16		qual[2][QUAL_KINDS];
 	int16		scalararrayop;
 } InlinedFunction;
 
 static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1, -1},
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
+	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
+	{{CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_QUAL_##f, CP_PG_STENCIL_CP_QUAL_##f##_NONULL}, \
+	{CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL_NOSTORE, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, \
+	CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
+	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
@@ -470,7 +480,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 			continue;
 		/* SCAN_VAR, the comparison with a constant, QUAL */
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
-			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual_var >= 0 &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual[0][QUAL_VAR] >= 0 &&
 			(ExprEvalOp) state->steps[i + 2].opcode == EEOP_QUAL &&
 			!targeted[i + 1] && !targeted[i + 2])
 		{
@@ -483,7 +493,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				call->resvalue == qual->resvalue && call->resnull == qual->resnull)
 			{
 				override[i] = never_null(op, scan_desc, nonnull_result, i)
-					? f->qual_var_notnull : f->qual_var;
+					? f->qual[0][QUAL_VAR_NOTNULL] : f->qual[0][QUAL_VAR];
 				skipped[i + 1] = skipped[i + 2] = true;
 				fused[i] = 'q';
 				(*nfused)++;
@@ -563,6 +573,16 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 			override[i] = nonnull ? f->nonull : f->nullable;
 			nonnull_result[i] = nonnull;
 			(*ninlined)++;
+			/* a comparison and the QUAL testing it: one compare-and-branch */
+			if (f->qual[0][QUAL_CALL] >= 0 && i + 1 < n && !targeted[i + 1] &&
+				(ExprEvalOp) state->steps[i + 1].opcode == EEOP_QUAL &&
+				state->steps[i + 1].resvalue == op->resvalue &&
+				state->steps[i + 1].resnull == op->resnull)
+			{
+				override[i] = f->qual[0][nonnull ? QUAL_CALL_NONULL : QUAL_CALL];
+				skipped[i + 1] = true;
+				fused[i] = 'c';
+			}
 		}
 		/* count(*), count(x): int8inc inlined */
 		else if (((ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL ||
@@ -680,7 +700,7 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 			continue;
 		f = inlined_function(&state->steps[i + 1]);
 		st = attnum >= 0 && attnum < state->steps[fetch].d.fetch.last_var ? atts[attnum].stencil : -1;
-		if (f == NULL || override[i] != f->qual_var_notnull ||
+		if (f == NULL || override[i] != f->qual[0][QUAL_VAR_NOTNULL] ||
 			(st != CP_PG_STENCIL_CP_DEFORM_KNOWN_1 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_2 &&
 			 st != CP_PG_STENCIL_CP_DEFORM_KNOWN_4 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_8))
 		{
@@ -696,6 +716,48 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 	}
 	pfree(atts);
 	return found;
+}
+
+/* The kind of a fused qual's stencil (QUAL_VAR ... QUAL_CALL_NONULL). */
+static int
+qual_kind(const InlinedFunction *f, int stencil)
+{
+	for (int k = 0; k < QUAL_KINDS; k++)
+		if (f->qual[0][k] == stencil)
+			return k;
+	return -1;
+}
+
+/*
+ * _NOSTORE: a fused qual (fused[i] 'q': SCAN_VAR, call, QUAL; 'c': call, QUAL) whose next step
+ * (run when it passes) is another fused qual writing the same result leaves the storing of
+ * TRUE to it (ExecInitQual's quals all write state->resvalue; the last one stores).
+ */
+static void
+plan_nostore(ExprState *state, int16 *override, const bool *skipped, const char *fused)
+{
+	int			n = state->steps_len;
+
+	for (int i = n - 1; i >= 0; i--)
+	{
+		int			qual = fused[i] == 'q' ? i + 2 : i + 1;
+		int			next = qual + 1;
+		const InlinedFunction *f;
+		int			k;
+
+		if (skipped[i] || (fused[i] != 'q' && fused[i] != 'c') || next >= n || skipped[next] ||
+			(fused[next] != 'q' && fused[next] != 'c'))
+			continue;
+		if (state->steps[fused[next] == 'q' ? next + 2 : next + 1].resvalue !=
+			state->steps[qual].resvalue ||
+			state->steps[fused[next] == 'q' ? next + 2 : next + 1].resnull !=
+			state->steps[qual].resnull)
+			continue;
+		f = inlined_function(&state->steps[fused[i] == 'q' ? i + 1 : i]);
+		k = f != NULL ? qual_kind(f, override[i]) : -1;
+		if (k >= 0)
+			override[i] = f->qual[1][k];
+	}
 }
 
 static void
@@ -798,7 +860,13 @@ cp_compile_expr(ExprState *state)
 	tup_off = palloc0(sizeof(uintptr_t) * n);
 	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off);
 	if (direct >= 0)
+	{
 		skipped[direct] = true;	/* the deform left out */
+		for (int i = 0; i < n; i++)
+			if (fused[i] == 'q' && !skipped[i])
+				override[i] = inlined_function(&state->steps[i + 1])->qual[0][QUAL_TUP];
+	}
+	plan_nostore(state, override, skipped, fused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -895,7 +963,7 @@ cp_compile_expr(ExprState *state)
 			const ExprEvalStep *qual = &state->steps[i + 2];
 			int			jumpdone = qual->d.qualexpr.jumpdone;
 
-			pseudo_step(s, direct >= 0 ? inlined_function(&state->steps[i + 1])->qual_tup : override[i],
+			pseudo_step(s, override[i],
 						jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
 						(uintptr_t) op->d.var.attnum,
 						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value,
@@ -905,7 +973,8 @@ cp_compile_expr(ExprState *state)
 			s->self = (uintptr_t) qual;
 			continue;
 		}
-		jump = jump_target(op);
+		/* CP_QUAL_<f>: the call's step, the QUAL's jump */
+		jump = fused[i] == 'c' ? state->steps[i + 1].d.qualexpr.jumpdone : jump_target(op);
 		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;

@@ -780,22 +780,37 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(args[0].value, args[1].value); \
 	*op->resnull = false; \
 	NEXT();
-#define QUAL_VALUE(f, value, null_) \
-	bool		pass = !(null_) && DatumGetBool(f##_impl((value), (Datum) HOLE(_JIT_D1))); \
-	*op->resnull = false; \
-	*op->resvalue = BoolGetDatum(pass); \
-	if (!pass) \
+/* the fused compare-and-branch: f(a, b) unless NULL, QUAL's jump on anything but TRUE; on
+ * TRUE the result is stored unless `store` is false (_NOSTORE: provider.c knows the next step
+ * is another such qual, which overwrites it) */
+#define QUAL_VALUE(f, a, b, null_, store) \
+	if ((null_) || !DatumGetBool(f##_impl((a), (b)))) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(false); \
 		JUMP(0); \
+	} \
+	if (store) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(true); \
+	} \
 	NEXT();
-#define QUAL_VAR(f, check_nulls) \
+#define QUAL_VAR(f, check_nulls, store) \
 	int			attnum = (int) HOLE(_JIT_D0); \
-	QUAL_VALUE(f, scanslot->tts_values[attnum], (check_nulls) && scanslot->tts_isnull[attnum])
+	QUAL_VALUE(f, scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1), \
+			   (check_nulls) && scanslot->tts_isnull[attnum], store)
+/* CP_QUAL_<f>[_NONULL]: an inlined comparison (INLINE_CALL) and the QUAL testing it */
+#define QUAL_CALL(f, check_nulls, store) \
+	NullableDatum *args = op->d.func.fcinfo_data->args; \
+	QUAL_VALUE(f, args[0].value, args[1].value, (check_nulls) && (args[0].isnull | args[1].isnull), \
+			   store)
 /* CP_QUAL_TUP_<f>: QUAL_VAR of a NOT NULL column of the known prefix (provider.c leaves the
  * expression's deform out: nothing else reads the slot) read from the tuple's data at its
  * offset (D2). A heap slot without a tuple holds its values (stored as values: tts_nvalid is
  * every attribute), read as the interpreter would; an empty one is an error (the interpreter
  * would assert). No call that returns: the fast path keeps its registers */
-#define QUAL_TUP(f) \
+#define QUAL_TUP(f, store) \
 	int			attnum = (int) HOLE(_JIT_D0); \
 	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
 	Datum		value; \
@@ -809,7 +824,7 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 		value = scanslot->tts_values[attnum]; \
 		null_ = scanslot->tts_isnull[attnum]; \
 	} \
-	QUAL_VALUE(f, value, null_)
+	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
 /* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
  * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
  * for ALL) the answer, and otherwise a NULL element makes it NULL */
@@ -894,20 +909,31 @@ CASE(CP_VAR_VAR_##f##_NOTNULL) \
 { \
 	VAR_VAR(f, false) \
 }
+#define QUAL_CASES(f, suffix, store) \
+CASE(CP_QUAL_VAR_##f##suffix) \
+{ \
+	QUAL_VAR(f, true, store) \
+} \
+CASE(CP_QUAL_VAR_##f##_NOTNULL##suffix) \
+{ \
+	QUAL_VAR(f, false, store) \
+} \
+CASE(CP_QUAL_TUP_##f##suffix) \
+{ \
+	QUAL_TUP(f, store) \
+} \
+CASE(CP_QUAL_##f##suffix) \
+{ \
+	QUAL_CALL(f, true, store) \
+} \
+CASE(CP_QUAL_##f##_NONULL##suffix) \
+{ \
+	QUAL_CALL(f, false, store) \
+}
 #define INLINE_CMP(f) \
 INLINE(f) \
-CASE(CP_QUAL_VAR_##f) \
-{ \
-	QUAL_VAR(f, true) \
-} \
-CASE(CP_QUAL_VAR_##f##_NOTNULL) \
-{ \
-	QUAL_VAR(f, false) \
-} \
-CASE(CP_QUAL_TUP_##f) \
-{ \
-	QUAL_TUP(f) \
-} \
+QUAL_CASES(f, , true) \
+QUAL_CASES(f, _NOSTORE, false) \
 CASE(CP_SCALARARRAYOP_##f) \
 { \
 	SCALARARRAYOP_INLINE(f) \
