@@ -991,6 +991,15 @@ cp_compile_expr(ExprState *state)
 	pfree(fused);
 	pfree(arrays);
 	pfree(tup_off);
+	/* count(*) alone (a scan's aggregate): one C-ABI stencil, without the entry's call */
+	if (nsteps == 2 && steps[1].stencil == CP_PG_STENCIL_EEOP_DONE &&
+		(steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL ||
+		 steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL))
+	{
+		steps[0].stencil = steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL
+			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_BYVAL : CP_PG_STENCIL_CP_ALONE_AGG_COUNT_STRICT_BYVAL;
+		nsteps = 1;
+	}
 	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)

@@ -125,6 +125,10 @@ _Static_assert(offsetof(ExprEvalStep, d) == 3 * sizeof(uintptr_t), "d is not at 
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
 	{ \
+		STEP_PROLOGUE
+
+/* the step rebuilt from its holes, as `op` */
+#define STEP_PROLOGUE \
 		CpPgStepWords jit_step_; \
 		ExprEvalStep *const op = &jit_step_.step; \
 		jit_step_.words[0] = 0; \
@@ -949,26 +953,47 @@ CASE(CP_SCALARARRAYOP_##f) \
  * context switch (the function allocates nothing) and no call.
  */
 #define AGG_COUNT(strict) \
+	AggState   *aggstate = AGGSTATE; \
 	AggStatePerGroup pergroup = \
-		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+		&aggstate->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
 	if (!(strict) || likely(!pergroup->transValueIsNull)) \
 	{ \
-		AGGSTATE->curaggcontext = op->d.agg_trans.aggcontext; \
-		AGGSTATE->current_set = op->d.agg_trans.setno; \
-		AGGSTATE->curpertrans = op->d.agg_trans.pertrans; \
+		aggstate->curaggcontext = op->d.agg_trans.aggcontext; \
+		aggstate->current_set = op->d.agg_trans.setno; \
+		aggstate->curpertrans = op->d.agg_trans.pertrans; \
 		pergroup->transValue = int8pl_impl(pergroup->transValue, Int64GetDatum(1)); \
 		pergroup->transValueIsNull = false; \
-	} \
-	NEXT();
+	}
 CASE(CP_AGG_COUNT_BYVAL)
 {
 	AGG_COUNT(false)
+	NEXT();
 }
 CASE(CP_AGG_COUNT_STRICT_BYVAL)
 {
 	AGG_COUNT(true)
+	NEXT();
 }
 }								/* the last body's function */
+
+/*
+ * A whole expression of one step and EEOP_DONE as one C-ABI stencil, entered directly (no
+ * CP_JIT_ENTRY, whose call into the preserve_none chain saves and restores five registers):
+ * CP_ALONE_<step> (emit.c makes its start the entry). A scan's count(*) is such an
+ * expression, run once per row that passes the qual.
+ */
+#define ALONE(name, body) \
+	Datum		stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
+	Datum \
+	stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	{ \
+		STEP_PROLOGUE \
+		body \
+		*isnull = state->resnull; \
+		return state->resvalue; \
+	}
+ALONE(CP_ALONE_AGG_COUNT_BYVAL, AGG_COUNT(false))
+ALONE(CP_ALONE_AGG_COUNT_STRICT_BYVAL, AGG_COUNT(true))
 
 /* ---------------------------------------------------------------------------------------------
  * Deforming, specialised for the tuple descriptor (provider.c's deform_plan), as
