@@ -94,6 +94,8 @@ typedef struct InlinedFunction
 	int16		var_var;
 	int16		var_var_notnull;
 	int16		qual[2][QUAL_KINDS];
+	int16		jump_var;
+	int16		jump_var_notnull;
 	int16		scalararrayop;
 } InlinedFunction;
 
@@ -101,7 +103,7 @@ static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
-	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1},
+	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
@@ -110,6 +112,7 @@ static const InlinedFunction inlined_functions[] = {
 	{CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL_NOSTORE, \
 	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, \
 	CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
+	CP_PG_STENCIL_CP_JUMP_VAR_##f, CP_PG_STENCIL_CP_JUMP_VAR_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
@@ -373,6 +376,11 @@ never_null(const ExprEvalStep *w, TupleDesc scan_desc, const bool *nonnull_resul
 	{
 		case EEOP_CONST:
 			return !w->d.constval.isnull;
+		case EEOP_JUMP:
+		case EEOP_JUMP_IF_NULL:
+		case EEOP_JUMP_IF_NOT_NULL:
+		case EEOP_JUMP_IF_NOT_TRUE:
+			return true;		/* a test: writes nothing */
 		case EEOP_SCAN_VAR:
 			return scan_desc != NULL && w->d.var.attnum >= 0 &&
 				w->d.var.attnum < scan_desc->natts &&
@@ -425,6 +433,22 @@ writers_of(const Writer *writers, int n, NullableDatum *arg, int *first)
 	while (lo + count < n && writers[lo + count].resnull == key)
 		count++;
 	return count;
+}
+
+/* never_null for a step fused into an earlier one: the call of a CP_VAR_CONST ('v'), a
+ * CP_JUMP_VAR ('j', and its jump, which writes nothing) or a CP_VAR_VAR ('w') gives what the
+ * fused step does; the jump of a CP_SCAN_VAR_JUMP_IF_NOT_NULL ('n') writes nothing; a qual's
+ * result ('q', 'c'): unknown. */
+static bool
+skipped_never_null(const char *fused, const bool *nonnull_result, int wk)
+{
+	if (wk > 0 && (fused[wk - 1] == 'v' || fused[wk - 1] == 'j'))
+		return nonnull_result[wk - 1];
+	if (wk > 0 && fused[wk - 1] == 'n')
+		return true;
+	if (wk > 1 && (fused[wk - 2] == 'w' || fused[wk - 2] == 'j'))
+		return nonnull_result[wk - 2];
+	return false;
 }
 
 /*
@@ -542,8 +566,33 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				nonnull_result[i] = notnull;
 				fused[i] = 'v';
 				(*ninlined)++;
+				/* and the JUMP_IF_NOT_TRUE testing it (a CASE's WHEN): CP_JUMP_VAR_<f> */
+				if (f->jump_var >= 0 && i + 2 < n && !targeted[i + 2] &&
+					(ExprEvalOp) state->steps[i + 2].opcode == EEOP_JUMP_IF_NOT_TRUE &&
+					state->steps[i + 2].resvalue == call->resvalue &&
+					state->steps[i + 2].resnull == call->resnull)
+				{
+					override[i] = notnull ? f->jump_var_notnull : f->jump_var;
+					skipped[i + 2] = true;
+					fused[i] = 'j';
+				}
 				continue;
 			}
+		}
+		/* SCAN_VAR and the JUMP_IF_NOT_NULL testing it (COALESCE): one step */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n && !targeted[i + 1] &&
+			(ExprEvalOp) state->steps[i + 1].opcode == EEOP_JUMP_IF_NOT_NULL &&
+			state->steps[i + 1].resnull == op->resnull)
+		{
+			override[i] = CP_PG_STENCIL_CP_SCAN_VAR_JUMP_IF_NOT_NULL;
+			skipped[i + 1] = true;
+			fused[i] = 'n';
+			continue;
+		}
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && never_null(op, scan_desc, nonnull_result, i))
+		{
+			override[i] = CP_PG_STENCIL_CP_SCAN_VAR_NOTNULL;
+			continue;
 		}
 		if ((f = inlined_function(op)) != NULL)
 		{
@@ -563,9 +612,8 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 
 					if (wk >= i)
 						nonnull = false;
-					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST/VAR_* */
-						nonnull = wk > 0 && fused[wk - 1] == 'v' ? nonnull_result[wk - 1]
-							: wk > 1 && fused[wk - 2] == 'w' && nonnull_result[wk - 2];
+					else if (skipped[wk])	/* a step fused into an earlier one */
+						nonnull = skipped_never_null(fused, nonnull_result, wk);
 					else
 						nonnull = never_null(&state->steps[wk], scan_desc, nonnull_result, wk);
 				}
@@ -933,12 +981,15 @@ cp_compile_expr(ExprState *state)
 			ndeforms++;
 			continue;
 		}
-		if (fused[i] == 'v')
+		if (fused[i] == 'v' || fused[i] == 'j')
 		{
-			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant */
+			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant; CP_JUMP_VAR_*
+			 * also the JUMP_IF_NOT_TRUE's jump */
 			const ExprEvalStep *call = &state->steps[i + 1];
+			int			jumpdone = fused[i] == 'j' ? state->steps[i + 2].d.jump.jumpdone : -1;
 
-			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+						(uintptr_t) op->d.var.attnum,
 						(uintptr_t) call->d.func.fcinfo_data->args[1].value, 0, 0);
 			s->words[1] = (uintptr_t) call->resvalue;
 			s->words[2] = (uintptr_t) call->resnull;
@@ -974,7 +1025,8 @@ cp_compile_expr(ExprState *state)
 			continue;
 		}
 		/* CP_QUAL_<f>: the call's step, the QUAL's jump */
-		jump = fused[i] == 'c' ? state->steps[i + 1].d.qualexpr.jumpdone : jump_target(op);
+		jump = fused[i] == 'c' ? state->steps[i + 1].d.qualexpr.jumpdone :
+			fused[i] == 'n' ? state->steps[i + 1].d.jump.jumpdone : jump_target(op);
 		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;

@@ -330,6 +330,24 @@ CASE(EEOP_SCAN_VAR)
 {
 	VAR(scanslot)
 }
+/* a NOT NULL column of the scan's known descriptor (provider.c's never_null) */
+CASE(CP_SCAN_VAR_NOTNULL)
+{
+	*op->resvalue = scanslot->tts_values[op->d.var.attnum];
+	*op->resnull = false;
+	NEXT();
+}
+/* SCAN_VAR and the JUMP_IF_NOT_NULL testing it (COALESCE's arguments): the jump its jumpdone */
+CASE(CP_SCAN_VAR_JUMP_IF_NOT_NULL)
+{
+	bool		null_ = scanslot->tts_isnull[op->d.var.attnum];
+
+	*op->resvalue = scanslot->tts_values[op->d.var.attnum];
+	*op->resnull = null_;
+	if (!null_)
+		JUMP(0);
+	NEXT();
+}
 
 CASE(EEOP_INNER_SYSVAR)
 {
@@ -888,6 +906,22 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(scanslot->tts_values[att0], scanslot->tts_values[att1]); \
 	*op->resnull = false; \
 	NEXT();
+/* CP_JUMP_VAR_<f>[_NOTNULL]: VAR_CONST of a comparison and the JUMP_IF_NOT_TRUE testing it (a
+ * CASE's WHEN): the result written where the call's is, the jump its jumpdone */
+#define JUMP_VAR(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	Datum		r; \
+	if ((check_nulls) && scanslot->tts_isnull[attnum]) \
+	{ \
+		*op->resnull = true; \
+		JUMP(0); \
+	} \
+	r = f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1)); \
+	*op->resvalue = r; \
+	*op->resnull = false; \
+	if (!DatumGetBool(r)) \
+		JUMP(0); \
+	NEXT();
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -936,6 +970,14 @@ CASE(CP_QUAL_##f##_NONULL##suffix) \
 }
 #define INLINE_CMP(f) \
 INLINE(f) \
+CASE(CP_JUMP_VAR_##f) \
+{ \
+	JUMP_VAR(f, true) \
+} \
+CASE(CP_JUMP_VAR_##f##_NOTNULL) \
+{ \
+	JUMP_VAR(f, false) \
+} \
 QUAL_CASES(f, , true) \
 QUAL_CASES(f, _NOSTORE, false) \
 CASE(CP_SCALARARRAYOP_##f) \
