@@ -96,6 +96,7 @@ typedef struct InlinedFunction
 	int16		qual[2][QUAL_KINDS];
 	int16		jump_var;
 	int16		jump_var_notnull;
+	int16		bool_call[2][2][2];	/* [nonull][or][first] */
 	int16		scalararrayop;
 } InlinedFunction;
 
@@ -103,7 +104,8 @@ static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
-	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1, -1, -1},
+	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1, -1, \
+	{{{-1, -1}, {-1, -1}}, {{-1, -1}, {-1, -1}}}, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
@@ -113,6 +115,10 @@ static const InlinedFunction inlined_functions[] = {
 	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, \
 	CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
 	CP_PG_STENCIL_CP_JUMP_VAR_##f, CP_PG_STENCIL_CP_JUMP_VAR_##f##_NOTNULL, \
+	{{{CP_PG_STENCIL_CP_BOOL_##f##_AND, CP_PG_STENCIL_CP_BOOL_##f##_AND_FIRST}, \
+	{CP_PG_STENCIL_CP_BOOL_##f##_OR, CP_PG_STENCIL_CP_BOOL_##f##_OR_FIRST}}, \
+	{{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND_FIRST}, \
+	{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR_FIRST}}}, \
 	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
@@ -579,6 +585,19 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				continue;
 			}
 		}
+		/* the last step of an AND/OR and the QUAL testing it */
+		if (((ExprEvalOp) op->opcode == EEOP_BOOL_AND_STEP_LAST ||
+			 (ExprEvalOp) op->opcode == EEOP_BOOL_OR_STEP_LAST) && i + 1 < n &&
+			!targeted[i + 1] && (ExprEvalOp) state->steps[i + 1].opcode == EEOP_QUAL &&
+			state->steps[i + 1].resvalue == op->resvalue &&
+			state->steps[i + 1].resnull == op->resnull)
+		{
+			override[i] = (ExprEvalOp) op->opcode == EEOP_BOOL_AND_STEP_LAST
+				? CP_PG_STENCIL_CP_BOOL_AND_STEP_LAST_QUAL : CP_PG_STENCIL_CP_BOOL_OR_STEP_LAST_QUAL;
+			skipped[i + 1] = true;
+			fused[i] = 'L';
+			continue;
+		}
 		/* SCAN_VAR and the JUMP_IF_NOT_NULL testing it (COALESCE): one step */
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n && !targeted[i + 1] &&
 			(ExprEvalOp) state->steps[i + 1].opcode == EEOP_JUMP_IF_NOT_NULL &&
@@ -630,6 +649,22 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				override[i] = f->qual[0][nonnull ? QUAL_CALL_NONULL : QUAL_CALL];
 				skipped[i + 1] = true;
 				fused[i] = 'c';
+			}
+			/* a comparison and the AND/OR step testing it: CP_BOOL_<f>_<AND|OR>[_FIRST] */
+			else if (f->bool_call[0][0][0] >= 0 && i + 1 < n && !targeted[i + 1] &&
+					 state->steps[i + 1].resvalue == op->resvalue &&
+					 state->steps[i + 1].resnull == op->resnull)
+			{
+				ExprEvalOp	b = (ExprEvalOp) state->steps[i + 1].opcode;
+				bool		or = b == EEOP_BOOL_OR_STEP || b == EEOP_BOOL_OR_STEP_FIRST;
+				bool		first = b == EEOP_BOOL_AND_STEP_FIRST || b == EEOP_BOOL_OR_STEP_FIRST;
+
+				if (or || first || b == EEOP_BOOL_AND_STEP)
+				{
+					override[i] = f->bool_call[nonnull][or][first];
+					skipped[i + 1] = true;
+					fused[i] = 'b';
+				}
 			}
 		}
 		/* count(*), count(x): int8inc inlined */
@@ -1025,8 +1060,9 @@ cp_compile_expr(ExprState *state)
 			continue;
 		}
 		/* CP_QUAL_<f>: the call's step, the QUAL's jump */
-		jump = fused[i] == 'c' ? state->steps[i + 1].d.qualexpr.jumpdone :
-			fused[i] == 'n' ? state->steps[i + 1].d.jump.jumpdone : jump_target(op);
+		jump = fused[i] == 'c' || fused[i] == 'L' ? state->steps[i + 1].d.qualexpr.jumpdone :
+			fused[i] == 'n' ? state->steps[i + 1].d.jump.jumpdone :
+			fused[i] == 'b' ? state->steps[i + 1].d.boolexpr.jumpdone : jump_target(op);
 		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;
@@ -1035,6 +1071,10 @@ cp_compile_expr(ExprState *state)
 		memcpy(s->words, op, sizeof(ExprEvalStep));
 		if (arrays[i] != NULL)
 			s->words[7] = (uintptr_t) arrays[i];	/* D4 of CP_SCALARARRAYOP_<f> */
+		StaticAssertStmt(offsetof(ExprEvalStep, d.func.nargs) + sizeof(int) <=
+						 7 * sizeof(uintptr_t), "d.func reaches D4");
+		if (fused[i] == 'b')	/* D4 of CP_BOOL_<f>_*: the AND/OR's anynull */
+			s->words[7] = (uintptr_t) state->steps[i + 1].d.boolexpr.anynull;
 	}
 	pfree(first);
 	pfree(ndeform);

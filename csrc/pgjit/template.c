@@ -474,6 +474,24 @@ CASE(EEOP_BOOL_OR_STEP_LAST)
 {
 	BOOL_STEP_LAST(true)
 }
+/* BOOL_*_STEP_LAST and the QUAL testing it: the jump the QUAL's jumpdone */
+#define BOOL_LAST_QUAL(stop_on) \
+	if (*op->resnull || !DatumGetBool(*op->resvalue) || \
+		(DatumGetBool(*op->resvalue) != (stop_on) && *op->d.boolexpr.anynull)) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(false); \
+		JUMP(0); \
+	} \
+	NEXT();
+CASE(CP_BOOL_AND_STEP_LAST_QUAL)
+{
+	BOOL_LAST_QUAL(false)
+}
+CASE(CP_BOOL_OR_STEP_LAST_QUAL)
+{
+	BOOL_LAST_QUAL(true)
+}
 
 /* BOOL_NOT_STEP, QUAL, the jumps, NULLTEST_IS[NOT]NULL, the boolean tests: copypatch's */
 #include "../cases_common.h"
@@ -922,6 +940,43 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	if (!DatumGetBool(r)) \
 		JUMP(0); \
 	NEXT();
+/* CP_BOOL_<f>[_NONULL]_<AND|OR>[_FIRST]: an inlined comparison and the BOOL_*_STEP[_FIRST]
+ * testing it (D4: the BOOL step's anynull, the jump its jumpdone) */
+#define BOOL_CALL(f, check_nulls, first, stop_on) \
+	NullableDatum *args = op->d.func.fcinfo_data->args; \
+	bool	   *anynull = (bool *) HOLE(_JIT_D4); \
+	Datum		r; \
+	if (first) \
+		*anynull = false; \
+	if ((check_nulls) && (args[0].isnull | args[1].isnull)) \
+	{ \
+		*op->resnull = true; \
+		*anynull = true; \
+		NEXT(); \
+	} \
+	r = f##_impl(args[0].value, args[1].value); \
+	*op->resvalue = r; \
+	*op->resnull = false; \
+	if (DatumGetBool(r) == (stop_on)) \
+		JUMP(0); \
+	NEXT();
+#define BOOL_CASES(f, suffix, check_nulls) \
+CASE(CP_BOOL_##f##suffix##_AND) \
+{ \
+	BOOL_CALL(f, check_nulls, false, false) \
+} \
+CASE(CP_BOOL_##f##suffix##_AND_FIRST) \
+{ \
+	BOOL_CALL(f, check_nulls, true, false) \
+} \
+CASE(CP_BOOL_##f##suffix##_OR) \
+{ \
+	BOOL_CALL(f, check_nulls, false, true) \
+} \
+CASE(CP_BOOL_##f##suffix##_OR_FIRST) \
+{ \
+	BOOL_CALL(f, check_nulls, true, true) \
+}
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -980,6 +1035,8 @@ CASE(CP_JUMP_VAR_##f##_NOTNULL) \
 } \
 QUAL_CASES(f, , true) \
 QUAL_CASES(f, _NOSTORE, false) \
+BOOL_CASES(f, , true) \
+BOOL_CASES(f, _NONULL, false) \
 CASE(CP_SCALARARRAYOP_##f) \
 { \
 	SCALARARRAYOP_INLINE(f) \
