@@ -97,6 +97,7 @@ typedef struct InlinedFunction
 	int16		jump_var;
 	int16		jump_var_notnull;
 	int16		bool_call[2][2][2];	/* [nonull][or][first] */
+	int16		alone_qual_tup;
 	int16		scalararrayop;
 } InlinedFunction;
 
@@ -105,7 +106,7 @@ static const InlinedFunction inlined_functions[] = {
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
 	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1, -1, \
-	{{{-1, -1}, {-1, -1}}, {{-1, -1}, {-1, -1}}}, -1},
+	{{{-1, -1}, {-1, -1}}, {{-1, -1}, {-1, -1}}}, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
@@ -119,7 +120,7 @@ static const InlinedFunction inlined_functions[] = {
 	{CP_PG_STENCIL_CP_BOOL_##f##_OR, CP_PG_STENCIL_CP_BOOL_##f##_OR_FIRST}}, \
 	{{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND_FIRST}, \
 	{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR_FIRST}}}, \
-	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
+	CP_PG_STENCIL_CP_ALONE_QUAL_TUP_##f, CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
@@ -902,6 +903,8 @@ cp_compile_expr(ExprState *state)
 	DeformAtt  *atts;
 	uintptr_t  *tup_off;
 	int			direct;
+	int			alone_tup;
+	bool		alone;
 	int			err;
 
 	Assert(parent != NULL);
@@ -942,12 +945,23 @@ cp_compile_expr(ExprState *state)
 	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
 	tup_off = palloc0(sizeof(uintptr_t) * n);
 	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off);
+	alone_tup = -1;
 	if (direct >= 0)
 	{
+		int			left = 0;
+
 		skipped[direct] = true;	/* the deform left out */
 		for (int i = 0; i < n; i++)
+		{
 			if (fused[i] == 'q' && !skipped[i])
+			{
 				override[i] = inlined_function(&state->steps[i + 1])->qual[0][QUAL_TUP];
+				alone_tup = i;
+			}
+			left += !skipped[i];
+		}
+		if (left != 2)			/* the qual and DONE: CP_ALONE_QUAL_TUP_<f> if DONE is next */
+			alone_tup = -1;
 	}
 	plan_nostore(state, override, skipped, fused);
 	for (int i = 0; i < n; i++)
@@ -1078,21 +1092,28 @@ cp_compile_expr(ExprState *state)
 	}
 	pfree(first);
 	pfree(ndeform);
-	pfree(override);
 	pfree(skipped);
 	pfree(fused);
 	pfree(arrays);
 	pfree(tup_off);
-	/* count(*) alone (a scan's aggregate): one C-ABI stencil, without the entry's call */
-	if (nsteps == 2 && steps[1].stencil == CP_PG_STENCIL_EEOP_DONE &&
+	/* count(*) alone (a scan's aggregate), or one comparison read from the tuple (a scan's
+	 * `a = 42`): one C-ABI stencil, without the entry's call */
+	alone = nsteps == 2 && steps[1].stencil == CP_PG_STENCIL_EEOP_DONE &&
 		(steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL ||
-		 steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL))
+		 steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL ||
+		 (alone_tup >= 0 && steps[0].stencil == override[alone_tup] && steps[0].jump == 1));
+	if (alone)
 	{
 		steps[0].stencil = steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL
-			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_BYVAL : CP_PG_STENCIL_CP_ALONE_AGG_COUNT_STRICT_BYVAL;
+			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_BYVAL
+			: steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL
+			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_STRICT_BYVAL
+			: inlined_function(&state->steps[alone_tup + 1])->alone_qual_tup;
+		steps[0].jump = -1;
 		nsteps = 1;
 	}
-	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
+	pfree(override);
+	err = cp_pg_emit(steps, nsteps, alone, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
 	{

@@ -851,6 +851,9 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
  * every attribute), read as the interpreter would; an empty one is an error (the interpreter
  * would assert). No call that returns: the fast path keeps its registers */
 #define QUAL_TUP(f, store) \
+	TUP_READ(f) \
+	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+#define TUP_READ(f) \
 	int			attnum = (int) HOLE(_JIT_D0); \
 	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
 	Datum		value; \
@@ -863,8 +866,7 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 			cp_pg_no_tuple(); \
 		value = scanslot->tts_values[attnum]; \
 		null_ = scanslot->tts_isnull[attnum]; \
-	} \
-	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+	}
 /* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
  * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
  * for ALL) the answer, and otherwise a NULL element makes it NULL */
@@ -1093,6 +1095,18 @@ CASE(CP_AGG_COUNT_STRICT_BYVAL)
 	}
 ALONE(CP_ALONE_AGG_COUNT_BYVAL, AGG_COUNT(false))
 ALONE(CP_ALONE_AGG_COUNT_STRICT_BYVAL, AGG_COUNT(true))
+
+/* CP_QUAL_TUP_<f> and DONE, its jump's target (`WHERE a = 42`): QUAL's result, returned */
+#define ALONE_QUAL_TUP(f) \
+	TUP_READ(f) \
+	bool		pass = !null_ && DatumGetBool(f##_impl(value, (Datum) HOLE(_JIT_D1))); \
+	*op->resnull = false; \
+	*op->resvalue = BoolGetDatum(pass);
+#define INLINE(f)
+#define INLINE_CMP(f) ALONE(CP_ALONE_QUAL_TUP_##f, ALONE_QUAL_TUP(f))
+#include "../inline.def"
+#undef INLINE_CMP
+#undef INLINE
 
 /* ---------------------------------------------------------------------------------------------
  * Deforming, specialised for the tuple descriptor (provider.c's deform_plan), as
