@@ -699,106 +699,170 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 	pfree(writers);
 }
 
+/* Where a (not skipped) step jumps, as fused with the steps after it. */
+static int
+fused_jump(ExprState *state, const char *fused, int i)
+{
+	switch (fused[i])
+	{
+		case 'q':
+			return state->steps[i + 2].d.qualexpr.jumpdone;
+		case 'c':
+		case 'L':
+			return state->steps[i + 1].d.qualexpr.jumpdone;
+		case 'n':
+			return state->steps[i + 1].d.jump.jumpdone;
+		case 'j':
+			return state->steps[i + 2].d.jump.jumpdone;
+		case 'b':
+			return state->steps[i + 1].d.boolexpr.jumpdone;
+		default:
+			return jump_target(&state->steps[i]);
+	}
+}
+
+/* Whether a step reads no slot (nor hands econtext to anything that could). */
+static bool
+reads_no_slot(ExprEvalOp opcode)
+{
+	switch (opcode)
+	{
+		case EEOP_DONE:
+		case EEOP_CONST:
+		case EEOP_QUAL:
+		case EEOP_JUMP:
+		case EEOP_JUMP_IF_NULL:
+		case EEOP_JUMP_IF_NOT_NULL:
+		case EEOP_JUMP_IF_NOT_TRUE:
+		case EEOP_BOOL_AND_STEP_FIRST:
+		case EEOP_BOOL_AND_STEP:
+		case EEOP_BOOL_AND_STEP_LAST:
+		case EEOP_BOOL_OR_STEP_FIRST:
+		case EEOP_BOOL_OR_STEP:
+		case EEOP_BOOL_OR_STEP_LAST:
+		case EEOP_BOOL_NOT_STEP:
+		case EEOP_NULLTEST_ISNULL:
+		case EEOP_NULLTEST_ISNOTNULL:
+		case EEOP_BOOLTEST_IS_TRUE:
+		case EEOP_BOOLTEST_IS_NOT_TRUE:
+		case EEOP_BOOLTEST_IS_FALSE:
+		case EEOP_BOOLTEST_IS_NOT_FALSE:
+		case EEOP_FUNCEXPR:
+		case EEOP_FUNCEXPR_STRICT:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* The most fused quals read from the tuple before a deform put off (each costs a few
+ * instructions more than a read from the slot). */
+#define LAZY_MAX_TUP 2
+
 /*
- * Leave the scan's deform out, the expression reading the tuple itself: when its one
- * SCAN_FETCHSOME could be deformed by stencils, every step that reads the scan slot is a fused
- * CP_QUAL_VAR_<f>_NOTNULL of an attribute of the known prefix (NOT NULL, by value, at an offset
- * known at compile time, as wide as f's first argument: CP_QUAL_TUP_<f> reads it there), and
- * every other step is one that reads no slot. Nothing else reads what FETCHSOME would have
- * deformed; the slot is left as it was (tts_nvalid unchanged), correct for any later reader.
- * Every tuple has the attribute: it is NOT NULL without a missing value (llvmjit_deform.c's
- * guaranteed_column_number). Returns the FETCHSOME's index and the offsets in tup_off[], or -1.
+ * Read the scan's tuple directly and leave the deform out, or put it off: when the one
+ * SCAN_FETCHSOME can be deformed by stencils, the steps up to *lazy_at (n: all of them) read no
+ * slot or are fused CP_QUAL_VAR_<f>_NOTNULL of an attribute of the known prefix (NOT NULL, by
+ * value, at an offset known at compile time, as wide as f's first argument: CP_QUAL_TUP_<f>
+ * reads it there). The deform then runs just before step *lazy_at, the first other reader (a
+ * qual on a nullable column after `a = 42 AND ...`): a row the earlier quals reject is never
+ * deformed. Every jump from before *lazy_at lands at or before it, or where no step reads a
+ * slot any more. Without a *lazy_at nothing reads what FETCHSOME would have deformed; the
+ * slot is left as it was (tts_nvalid unchanged), correct for any later reader. Every tuple has
+ * the attribute: it is NOT NULL without a missing value (llvmjit_deform.c's
+ * guaranteed_column_number). Returns the FETCHSOME's index and the offsets in tup_off[] (of
+ * the quals before *lazy_at), or -1.
  */
 static int
 plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *skipped,
-			const char *fused, uintptr_t *tup_off)
+			const char *fused, uintptr_t *tup_off, int *lazy_at)
 {
 	int			n = state->steps_len;
 	int			fetch = -1;
 	int			nq = 0;
 	int			found;
+	int			clean_from = n;
 	uint32		known_end;
 	bool		varwidth;
 	bool		guaranteed;
 	DeformAtt  *atts;
+	int			last_var;
 
+	*lazy_at = n;
 	for (int i = 0; i < n; i++)
-	{
-		if (skipped[i])
-			continue;
-		switch ((ExprEvalOp) state->steps[i].opcode)
+		if (!skipped[i] && (ExprEvalOp) state->steps[i].opcode == EEOP_SCAN_FETCHSOME)
 		{
-			case EEOP_SCAN_FETCHSOME:
-				if (fetch >= 0)
-					return -1;
-				fetch = i;
-				break;
-			case EEOP_SCAN_VAR:
-				if (fused[i] != 'q')
-					return -1;
-				nq++;
-				break;
-			case EEOP_DONE:
-			case EEOP_CONST:
-			case EEOP_QUAL:
-			case EEOP_JUMP:
-			case EEOP_JUMP_IF_NULL:
-			case EEOP_JUMP_IF_NOT_NULL:
-			case EEOP_JUMP_IF_NOT_TRUE:
-			case EEOP_BOOL_AND_STEP_FIRST:
-			case EEOP_BOOL_AND_STEP:
-			case EEOP_BOOL_AND_STEP_LAST:
-			case EEOP_BOOL_OR_STEP_FIRST:
-			case EEOP_BOOL_OR_STEP:
-			case EEOP_BOOL_OR_STEP_LAST:
-			case EEOP_BOOL_NOT_STEP:
-			case EEOP_NULLTEST_ISNULL:
-			case EEOP_NULLTEST_ISNOTNULL:
-			case EEOP_BOOLTEST_IS_TRUE:
-			case EEOP_BOOLTEST_IS_NOT_TRUE:
-			case EEOP_BOOLTEST_IS_FALSE:
-			case EEOP_BOOLTEST_IS_NOT_FALSE:
-			case EEOP_FUNCEXPR:
-			case EEOP_FUNCEXPR_STRICT:
-				break;
-			default:
+			if (fetch >= 0)
 				return -1;
+			fetch = i;
 		}
-	}
-	if (fetch < 0 || nq == 0)
+	if (fetch != 0)				/* none, or after steps that could read the slot */
 		return -1;
-	atts = palloc(sizeof(DeformAtt) * Max(state->steps[fetch].d.fetch.last_var, 1));
-	found = deform_plan(jit_flags, &state->steps[fetch], atts, &known_end, &varwidth,
-						&guaranteed) > 0 ? fetch : -1;
-	for (int i = 0; i < n && found >= 0; i++)
+	last_var = state->steps[fetch].d.fetch.last_var;
+	atts = palloc(sizeof(DeformAtt) * Max(last_var, 1));
+	if (deform_plan(jit_flags, &state->steps[fetch], atts, &known_end, &varwidth,
+					&guaranteed) <= 0)
+	{
+		pfree(atts);
+		return -1;
+	}
+	found = fetch;
+	for (int i = fetch + 1; i < n && *lazy_at == n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
 		const InlinedFunction *f;
 		int			attnum = op->d.var.attnum;
-		Oid			rettype;
 		Oid		   *argtypes;
 		int			nargs;
 		int			st;
+		bool		ok;
 
-		if (skipped[i] || fused[i] != 'q')
+		if (skipped[i])
 			continue;
-		f = inlined_function(&state->steps[i + 1]);
-		st = attnum >= 0 && attnum < state->steps[fetch].d.fetch.last_var ? atts[attnum].stencil : -1;
-		if (f == NULL || override[i] != f->qual[0][QUAL_VAR_NOTNULL] ||
-			(st != CP_PG_STENCIL_CP_DEFORM_KNOWN_1 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_2 &&
-			 st != CP_PG_STENCIL_CP_DEFORM_KNOWN_4 && st != CP_PG_STENCIL_CP_DEFORM_KNOWN_8))
+		if (reads_no_slot((ExprEvalOp) op->opcode))
+			continue;
+		if ((ExprEvalOp) op->opcode != EEOP_SCAN_VAR || fused[i] != 'q')
 		{
-			found = -1;
+			*lazy_at = i;
 			break;
 		}
-		rettype = get_func_signature(state->steps[i + 1].d.func.finfo->fn_oid, &argtypes, &nargs);
-		(void) rettype;
-		if (nargs != 2 || get_typlen(argtypes[0]) != (int) atts[attnum].d2)
-			found = -1;
-		pfree(argtypes);
+		f = inlined_function(&state->steps[i + 1]);
+		st = attnum >= 0 && attnum < last_var ? atts[attnum].stencil : -1;
+		ok = f != NULL && override[i] == f->qual[0][QUAL_VAR_NOTNULL] &&
+			(st == CP_PG_STENCIL_CP_DEFORM_KNOWN_1 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_2 ||
+			 st == CP_PG_STENCIL_CP_DEFORM_KNOWN_4 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_8);
+		if (ok)
+		{
+			(void) get_func_signature(state->steps[i + 1].d.func.finfo->fn_oid, &argtypes, &nargs);
+			ok = nargs == 2 && get_typlen(argtypes[0]) == (int) atts[attnum].d2;
+			pfree(argtypes);
+		}
+		if (!ok)
+		{
+			*lazy_at = i;
+			break;
+		}
 		tup_off[i] = atts[attnum].d1;
+		nq++;
 	}
 	pfree(atts);
+	if (nq == 0 || (*lazy_at < n && nq > LAZY_MAX_TUP))
+		return -1;
+	if (*lazy_at < n)
+	{
+		/* where no step reads a slot any more */
+		while (clean_from > 0 && (skipped[clean_from - 1] ||
+								  reads_no_slot((ExprEvalOp) state->steps[clean_from - 1].opcode)))
+			clean_from--;
+		for (int i = 0; i < *lazy_at && found >= 0; i++)
+		{
+			int			j = skipped[i] ? -1 : fused_jump(state, fused, i);
+
+			if (j > *lazy_at && j < clean_from)
+				found = -1;
+		}
+		/* steps skipped into a fused one before lazy_at jump as it does: covered above */
+	}
 	return found;
 }
 
@@ -880,6 +944,39 @@ run_first(ExprState *state, ExprContext *econtext, bool *isnull)
 	return code(state, econtext, isnull);
 }
 
+/*
+ * A FETCHSOME's deform (deform_plan's) as steps from s: BEGIN, which jumps to step `past` (past
+ * the whole deform) when PostgreSQL does the work, the attributes, END.
+ */
+static void
+emit_deform(CpPgStep *s, const ExprEvalStep *op, int jit_flags, int past)
+{
+	static const int begin[2][3] = {{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
+		CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN},
+	{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER_GUARANTEED,
+		CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER_GUARANTEED,
+	CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN_GUARANTEED}};
+	static const int finish[2][3] = {{CP_PG_STENCIL_CP_DEFORM_END_INNER,
+		CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN},
+	{CP_PG_STENCIL_CP_DEFORM_END_INNER_SLOW, CP_PG_STENCIL_CP_DEFORM_END_OUTER_SLOW,
+	CP_PG_STENCIL_CP_DEFORM_END_SCAN_SLOW}};
+	ExprEvalOp	opcode = (ExprEvalOp) op->opcode;
+	int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
+	int			last_var = op->d.fetch.last_var;
+	uint32		known_end;
+	bool		varwidth;
+	bool		guaranteed;
+	DeformAtt  *atts = palloc(sizeof(DeformAtt) * last_var);
+
+	deform_plan(jit_flags, op, atts, &known_end, &varwidth, &guaranteed);
+	pseudo_step(s++, begin[guaranteed][which], past, (uintptr_t) last_var, known_end, 0, 0);
+	for (int a = 0; a < last_var; a++)
+		pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
+					atts[a].d3);
+	pseudo_step(s, finish[varwidth][which], -1, (uintptr_t) last_var, 0, 0, 0);
+	pfree(atts);
+}
+
 static bool
 cp_compile_expr(ExprState *state)
 {
@@ -903,6 +1000,7 @@ cp_compile_expr(ExprState *state)
 	DeformAtt  *atts;
 	uintptr_t  *tup_off;
 	int			direct;
+	int			lazy_at;
 	int			alone_tup;
 	bool		alone;
 	int			err;
@@ -944,24 +1042,29 @@ cp_compile_expr(ExprState *state)
 	fused = palloc(n);
 	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
 	tup_off = palloc0(sizeof(uintptr_t) * n);
-	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off);
+	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off,
+						 &lazy_at);
 	alone_tup = -1;
+	if (direct < 0)
+		lazy_at = -1;
 	if (direct >= 0)
 	{
 		int			left = 0;
 
-		skipped[direct] = true;	/* the deform left out */
+		skipped[direct] = true;	/* the deform left out (or put off: at lazy_at) */
 		for (int i = 0; i < n; i++)
 		{
-			if (fused[i] == 'q' && !skipped[i])
+			if (fused[i] == 'q' && !skipped[i] && i < lazy_at)
 			{
 				override[i] = inlined_function(&state->steps[i + 1])->qual[0][QUAL_TUP];
 				alone_tup = i;
 			}
 			left += !skipped[i];
 		}
-		if (left != 2)			/* the qual and DONE: CP_ALONE_QUAL_TUP_<f> if DONE is next */
+		if (left != 2 || lazy_at < n)	/* the qual and DONE: CP_ALONE_QUAL_TUP_<f> */
 			alone_tup = -1;
+		if (lazy_at == n)
+			lazy_at = -1;
 	}
 	plan_nostore(state, override, skipped, fused);
 	for (int i = 0; i < n; i++)
@@ -971,6 +1074,8 @@ cp_compile_expr(ExprState *state)
 
 		first[i] = nsteps;
 		ndeform[i] = 0;
+		if (i == lazy_at)
+			nsteps += state->steps[direct].d.fetch.last_var + 2;	/* the deform put off */
 		if (skipped[i])
 			continue;
 		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
@@ -1001,34 +1106,19 @@ cp_compile_expr(ExprState *state)
 			continue;
 		if (ndeform[i] > 0)
 		{
-			static const int begin[2][3] = {{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
-				CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN},
-			{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER_GUARANTEED,
-				CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER_GUARANTEED,
-			CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN_GUARANTEED}};
-			static const int finish[2][3] = {{CP_PG_STENCIL_CP_DEFORM_END_INNER,
-				CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN},
-			{CP_PG_STENCIL_CP_DEFORM_END_INNER_SLOW, CP_PG_STENCIL_CP_DEFORM_END_OUTER_SLOW,
-			CP_PG_STENCIL_CP_DEFORM_END_SCAN_SLOW}};
-			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
-			int			last_var = op->d.fetch.last_var;
-			uint32		known_end;
-			bool		varwidth;
-			bool		guaranteed;
-
-			atts = palloc(sizeof(DeformAtt) * last_var);
-			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth,
-						&guaranteed);
-			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
-			pseudo_step(s++, begin[guaranteed][which], first[i + 1], (uintptr_t) last_var,
-						known_end, 0, 0);
-			for (int a = 0; a < last_var; a++)
-				pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
-							atts[a].d3);
-			pseudo_step(s, finish[varwidth][which], -1, (uintptr_t) last_var, 0, 0, 0);
-			pfree(atts);
+			emit_deform(s, op, parent->state->es_jit_flags, first[i + 1]);
 			ndeforms++;
 			continue;
+		}
+		if (i == lazy_at)
+		{
+			/* the deform put off: here, then the step; BEGIN jumps to the step */
+			int			last_var = state->steps[direct].d.fetch.last_var;
+
+			emit_deform(s, &state->steps[direct], parent->state->es_jit_flags,
+						first[i] + last_var + 2);
+			s += last_var + 2;
+			ndeforms++;
 		}
 		if (fused[i] == 'v' || fused[i] == 'j')
 		{
