@@ -81,7 +81,7 @@ StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
  */
 enum
 {
-	QUAL_VAR, QUAL_VAR_NOTNULL, QUAL_TUP, QUAL_CALL, QUAL_CALL_NONULL, QUAL_KINDS
+	QUAL_VAR, QUAL_VAR_NOTNULL, QUAL_TUP, QUAL_TUP_N, QUAL_CALL, QUAL_CALL_NONULL, QUAL_KINDS
 };
 
 typedef struct InlinedFunction
@@ -105,16 +105,17 @@ static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
-	{{-1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1}}, -1, -1, \
+	{{-1, -1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1, -1}}, -1, -1, \
 	{{{-1, -1}, {-1, -1}}, {{-1, -1}, {-1, -1}}}, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
 	{{CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_QUAL_##f, CP_PG_STENCIL_CP_QUAL_##f##_NONULL}, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_QUAL_TUP_##f##_N, \
+	CP_PG_STENCIL_CP_QUAL_##f, CP_PG_STENCIL_CP_QUAL_##f##_NONULL}, \
 	{CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL_NOSTORE, \
-	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, \
-	CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_TUP_##f##_N_NOSTORE, \
+	CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
 	CP_PG_STENCIL_CP_JUMP_VAR_##f, CP_PG_STENCIL_CP_JUMP_VAR_##f##_NOTNULL, \
 	{{{CP_PG_STENCIL_CP_BOOL_##f##_AND, CP_PG_STENCIL_CP_BOOL_##f##_AND_FIRST}, \
 	{CP_PG_STENCIL_CP_BOOL_##f##_OR, CP_PG_STENCIL_CP_BOOL_##f##_OR_FIRST}}, \
@@ -240,6 +241,8 @@ typedef struct DeformAtt
 	uintptr_t	d1;				/* the known offset, or the alignment */
 	uintptr_t	d2;				/* a fixed width by reference */
 	uintptr_t	d3;				/* 1: the column is nullable */
+	intptr_t	tup_at;			/* by value, after NOT NULL fixed-width ones only: its offset
+								 * when present (NOT NULL or not), else -1 */
 } DeformAtt;
 
 static int
@@ -291,6 +294,8 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 			(att->attbyval && len != 1 && len != 2 && len != 4 && len != 8) ||
 			(len <= 0 && len != -1 && len != -2))
 			return 0;
+		d->tup_at = known && att->attbyval && len > 0
+			? (intptr_t) att_align_nominal(off, att->attalign) : -1;
 		known = known && att->attnotnull && len > 0;
 		d->d2 = len > 0 ? (uintptr_t) len : 0;
 		d->d3 = nullable ? 1 : 0;
@@ -828,9 +833,13 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 		}
 		f = inlined_function(&state->steps[i + 1]);
 		st = attnum >= 0 && attnum < last_var ? atts[attnum].stencil : -1;
-		ok = f != NULL && override[i] == f->qual[0][QUAL_VAR_NOTNULL] &&
-			(st == CP_PG_STENCIL_CP_DEFORM_KNOWN_1 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_2 ||
-			 st == CP_PG_STENCIL_CP_DEFORM_KNOWN_4 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_8);
+		/* NOT NULL and of the known prefix, or nullable at a known offset when present (after
+		 * NOT NULL fixed-width ones only) in tuples that have it (guaranteed) */
+		ok = f != NULL && st >= 0 &&
+			((override[i] == f->qual[0][QUAL_VAR_NOTNULL] &&
+			  (st == CP_PG_STENCIL_CP_DEFORM_KNOWN_1 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_2 ||
+			   st == CP_PG_STENCIL_CP_DEFORM_KNOWN_4 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_8)) ||
+			 (override[i] == f->qual[0][QUAL_VAR] && atts[attnum].tup_at >= 0 && guaranteed));
 		if (ok)
 		{
 			(void) get_func_signature(state->steps[i + 1].d.func.finfo->fn_oid, &argtypes, &nargs);
@@ -842,7 +851,7 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 			*lazy_at = i;
 			break;
 		}
-		tup_off[i] = atts[attnum].d1;
+		tup_off[i] = (uintptr_t) atts[attnum].tup_at;
 		nq++;
 	}
 	pfree(atts);
@@ -1056,8 +1065,11 @@ cp_compile_expr(ExprState *state)
 		{
 			if (fused[i] == 'q' && !skipped[i] && i < lazy_at)
 			{
-				override[i] = inlined_function(&state->steps[i + 1])->qual[0][QUAL_TUP];
-				alone_tup = i;
+				const InlinedFunction *f = inlined_function(&state->steps[i + 1]);
+
+				override[i] = f->qual[0][override[i] == f->qual[0][QUAL_VAR] ? QUAL_TUP_N : QUAL_TUP];
+				if (override[i] == f->qual[0][QUAL_TUP])
+					alone_tup = i;
 			}
 			left += !skipped[i];
 		}

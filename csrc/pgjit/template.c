@@ -853,6 +853,31 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 #define QUAL_TUP(f, store) \
 	TUP_READ(f) \
 	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+#define QUAL_TUP_N(f, store) \
+	TUP_READ_N(f) \
+	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+/* CP_QUAL_TUP_<f>_N: a nullable column at a known offset when present (after NOT NULL
+ * fixed-width columns only), in tuples that have it (provider.c: guaranteed): the null bitmap,
+ * then the data */
+#define TUP_READ_N(f) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
+	Datum		value = 0; \
+	bool		null_; \
+	if (likely(tuple != NULL)) \
+	{ \
+		HeapTupleHeader th = tuple->t_data; \
+		null_ = (th->t_infomask & HEAP_HASNULL) && att_isnull(attnum, th->t_bits); \
+		if (!null_) \
+			value = f##_tup0((char *) th + th->t_hoff + HOLE(_JIT_D2)); \
+	} \
+	else \
+	{ \
+		if (unlikely(scanslot->tts_nvalid <= attnum)) \
+			cp_pg_no_tuple(); \
+		value = scanslot->tts_values[attnum]; \
+		null_ = scanslot->tts_isnull[attnum]; \
+	}
 #define TUP_READ(f) \
 	int			attnum = (int) HOLE(_JIT_D0); \
 	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
@@ -1016,6 +1041,10 @@ CASE(CP_QUAL_VAR_##f##_NOTNULL##suffix) \
 CASE(CP_QUAL_TUP_##f##suffix) \
 { \
 	QUAL_TUP(f, store) \
+} \
+CASE(CP_QUAL_TUP_##f##_N##suffix) \
+{ \
+	QUAL_TUP_N(f, store) \
 } \
 CASE(CP_QUAL_##f##suffix) \
 { \
