@@ -704,6 +704,26 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 	pfree(writers);
 }
 
+/* The width of an inlined function's first argument's type (-1: not two arguments), looked up
+ * once per backend (a built-in's signature does not change). */
+static int
+first_arg_width(const InlinedFunction *f, Oid fn_oid)
+{
+	static int16 widths[lengthof(inlined_functions)];
+	int			k = (int) (f - inlined_functions);
+
+	if (widths[k] == 0)
+	{
+		Oid		   *argtypes;
+		int			nargs;
+
+		(void) get_func_signature(fn_oid, &argtypes, &nargs);
+		widths[k] = nargs == 2 ? get_typlen(argtypes[0]) : -1;
+		pfree(argtypes);
+	}
+	return widths[k];
+}
+
 /* Where a (not skipped) step jumps, as fused with the steps after it. */
 static int
 fused_jump(ExprState *state, const char *fused, int i)
@@ -817,8 +837,6 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 		const ExprEvalStep *op = &state->steps[i];
 		const InlinedFunction *f;
 		int			attnum = op->d.var.attnum;
-		Oid		   *argtypes;
-		int			nargs;
 		int			st;
 		bool		ok;
 
@@ -840,12 +858,8 @@ plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *
 			  (st == CP_PG_STENCIL_CP_DEFORM_KNOWN_1 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_2 ||
 			   st == CP_PG_STENCIL_CP_DEFORM_KNOWN_4 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_8)) ||
 			 (override[i] == f->qual[0][QUAL_VAR] && atts[attnum].tup_at >= 0 && guaranteed));
-		if (ok)
-		{
-			(void) get_func_signature(state->steps[i + 1].d.func.finfo->fn_oid, &argtypes, &nargs);
-			ok = nargs == 2 && get_typlen(argtypes[0]) == (int) atts[attnum].d2;
-			pfree(argtypes);
-		}
+		ok = ok && first_arg_width(f, state->steps[i + 1].d.func.finfo->fn_oid) ==
+			(int) atts[attnum].d2;
 		if (!ok)
 		{
 			*lazy_at = i;
