@@ -315,6 +315,53 @@ def test_inlined_builtins_same_with_the_provider(db: Any, sql: str, inlined: int
     assert answer(db.evaluate, sql, jit="on") == answer(db.evaluate, sql, jit="off")
 
 
+def test_deform_left_out_when_the_qual_reads_the_tuple(db: Any) -> None:
+    """A qual whose only reads of the scan are fused comparisons of NOT NULL fixed-width
+    columns at known offsets reads the tuple's data itself (CP_QUAL_TUP_<f>): no deform,
+    counted as direct; when up to two such quals come first and others follow, the deform is
+    put off until after them (counted as direct too). The same rows as the JIT off for every
+    width of the prefix, NULLs after it, a column with a missing value (added later: deformed)
+    and quals that read columns after a nullable one."""
+    with db.conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS dq")
+        cur.execute("CREATE TABLE dq (s int2 NOT NULL, i int4 NOT NULL, l int8 NOT NULL, "
+                    "f float8 NOT NULL, n int4, k int4 NOT NULL)")
+        cur.execute("INSERT INTO dq SELECT g % 300, g % 97, g * 1000003, g / 7.0, "
+                    "CASE WHEN g % 5 = 0 THEN NULL ELSE g END, g % 11 "
+                    "FROM generate_series(1, 2000) g")
+        cur.execute("ALTER TABLE dq ADD COLUMN m int4 NOT NULL DEFAULT 7")
+        cur.execute("INSERT INTO dq VALUES (1, 2, 3, 4.5, NULL, 6, 8)")
+        # a nullable column added without a default: older tuples do not have it (NULL)
+        cur.execute("DROP TABLE IF EXISTS dn")
+        cur.execute("CREATE TABLE dn (i int4 NOT NULL)")
+        cur.execute("INSERT INTO dn SELECT g FROM generate_series(1, 300) g")
+        cur.execute("ALTER TABLE dn ADD COLUMN n int4")
+        cur.execute("INSERT INTO dn SELECT g, g FROM generate_series(1, 300) g")
+    db.conn.commit()
+    cases = [  # (qual, read directly)
+        ("s = 42::int2", True), ("i = 42", True), ("l > 1000003000", True),
+        ("f < 10.5", True), ("i = 42 AND l < 50000000 AND f >= 2", True),
+        ("i = 42 OR NOT (f > 100)", False), ("m = 7", False), ("m = 8 AND i = 2", False),
+        # the deform put off until after the first quals
+        ("i <> 3 AND k = 4", True),
+        ("s > 3::int2 AND l > 0 AND n < 1000", True), ("i = 2 AND m = 8", False),
+        ("i <> 3 AND l > 0 AND f > 1 AND k = 4", False),  # three before k: not worth it
+        # a nullable column after NOT NULL fixed-width ones only: at a known offset when
+        # present (the null bitmap read), in tuples that have it (k NOT NULL after it)
+        ("n < 1000", True), ("n > 100 AND i <> 3", True), ("n <> 5 AND k = 4", True),
+        ("dn: n > 3", False), ("dn: n < 100 OR i = 7", False),  # not every tuple has n
+    ]
+    for qual, direct in cases:
+        table, _, qual = qual.rpartition(": ")
+        q = f"SELECT count(*), sum(i) FROM {table or 'dq'} WHERE {qual}"
+        before = stats(db)
+        got = rows(db, q, "on")
+        after = stats(db)
+        assert got == rows(db, q, "off") and got[0] == "ok", qual
+        assert after["compiled"] > before["compiled"], qual
+        assert after["direct"] - before["direct"] == int(direct), (qual, after)
+
+
 def test_count_is_inlined(db: Any) -> None:
     """count(*) and count(x) (int8inc, int8inc_any) run inlined (int8pl_impl) in the
     aggregate's transition steps: the same counts, plain, grouped, hashed and with NULLs."""

@@ -224,7 +224,7 @@ copy_stencil(PgBuild *b, int32_t i)
 }
 
 int
-cp_pg_emit(const CpPgStep *steps, int32_t n, void *const *symbols, CpPgCode **out)
+cp_pg_emit(const CpPgStep *steps, int32_t n, bool alone, void *const *symbols, CpPgCode **out)
 {
 	PgBuild		b;
 	CpPgCode   *code;
@@ -270,7 +270,8 @@ cp_pg_emit(const CpPgStep *steps, int32_t n, void *const *symbols, CpPgCode **ou
 	if (code->size < b.end + CP_TRAP_SIZE)
 		code->size = b.end + CP_TRAP_SIZE;
 	cp_jit_arena_shrink(&code->region, (size_t) code->size);
-	code->entry = b.entry;
+	/* a CP_ALONE_* stencil is the whole expression, a C-ABI function itself */
+	code->entry = alone && n == 1 ? b.offsets[0] : b.entry;
 
 	/* publish: the instruction cache, then nothing writes this program again */
 	cp_jit_code_written(code->region.rx, (size_t) code->size);

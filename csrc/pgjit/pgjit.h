@@ -88,8 +88,14 @@ enum
  */
 extern void cp_pg_error(int code) __attribute__((noreturn, cold, visibility("hidden")));
 
+/* provider.c: a scan slot read directly (template.c's CP_QUAL_TUP_*) holds neither a tuple nor
+ * its values: an error (the interpreter asserts that the slot is not empty) */
+extern void cp_pg_no_tuple(void) __attribute__((noreturn, cold, visibility("hidden")));
+
 /* emit.c */
-extern int	cp_pg_emit(const CpPgStep *steps, int32_t n, void *const *symbols, CpPgCode **out);
+/* alone: steps[0] (n == 1) is a C-ABI stencil (template.c's CP_ALONE_*), the entry itself */
+extern int	cp_pg_emit(const CpPgStep *steps, int32_t n, bool alone, void *const *symbols,
+					   CpPgCode **out);
 extern void *cp_pg_code_entry(const CpPgCode *code);
 extern int64_t cp_pg_code_size(const CpPgCode *code);
 extern void cp_pg_code_free(CpPgCode *code);

@@ -74,9 +74,16 @@ StaticAssertDecl(lengthof(opcode_names) == EEOP_LAST,
 /*
  * copypatch's inlined built-ins (csrc/inline.def), by PostgreSQL's function: a FUNCEXPR_STRICT
  * step calling one of them becomes its CP_INLINE_<f> stencil (_NONULL when its arguments are
- * known never to be NULL), and a comparison of a scan's column with a constant that feeds a
- * QUAL becomes CP_QUAL_VAR_<f>[_NOTNULL] (-1: f is not a comparison).
+ * known never to be NULL), and a comparison that feeds a QUAL becomes one of its
+ * compare-and-branch stencils qual[nostore][kind] (-1: f is not a comparison): of a scan's
+ * column with a constant CP_QUAL_VAR_<f>[_NOTNULL] or, read from the tuple, CP_QUAL_TUP_<f>; of
+ * its arguments CP_QUAL_<f>[_NONULL]; _NOSTORE when the next step is another such qual.
  */
+enum
+{
+	QUAL_VAR, QUAL_VAR_NOTNULL, QUAL_TUP, QUAL_TUP_N, QUAL_CALL, QUAL_CALL_NONULL, QUAL_KINDS
+};
+
 typedef struct InlinedFunction
 {
 	PGFunction	fn;
@@ -86,20 +93,35 @@ typedef struct InlinedFunction
 	int16		var_const_notnull;
 	int16		var_var;
 	int16		var_var_notnull;
-	int16		qual_var;
-	int16		qual_var_notnull;
+	int16		qual[2][QUAL_KINDS];
+	int16		jump_var;
+	int16		jump_var_notnull;
+	int16		bool_call[2][2][2];	/* [nonull][or][first] */
+	int16		alone_qual_tup;
 	int16		scalararrayop;
 } InlinedFunction;
 
 static const InlinedFunction inlined_functions[] = {
 #define INLINE(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, -1, -1, -1},
+	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
+	{{-1, -1, -1, -1, -1, -1}, {-1, -1, -1, -1, -1, -1}}, -1, -1, \
+	{{{-1, -1}, {-1, -1}}, {{-1, -1}, {-1, -1}}}, -1, -1},
 #define INLINE_CMP(f) {f, CP_PG_STENCIL_CP_INLINE_##f, CP_PG_STENCIL_CP_INLINE_##f##_NONULL, \
 	CP_PG_STENCIL_CP_VAR_CONST_##f, CP_PG_STENCIL_CP_VAR_CONST_##f##_NOTNULL, \
 	CP_PG_STENCIL_CP_VAR_VAR_##f, CP_PG_STENCIL_CP_VAR_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
-	CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
+	{{CP_PG_STENCIL_CP_QUAL_VAR_##f, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f, CP_PG_STENCIL_CP_QUAL_TUP_##f##_N, \
+	CP_PG_STENCIL_CP_QUAL_##f, CP_PG_STENCIL_CP_QUAL_##f##_NONULL}, \
+	{CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_VAR_##f##_NOTNULL_NOSTORE, \
+	CP_PG_STENCIL_CP_QUAL_TUP_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_TUP_##f##_N_NOSTORE, \
+	CP_PG_STENCIL_CP_QUAL_##f##_NOSTORE, CP_PG_STENCIL_CP_QUAL_##f##_NONULL_NOSTORE}}, \
+	CP_PG_STENCIL_CP_JUMP_VAR_##f, CP_PG_STENCIL_CP_JUMP_VAR_##f##_NOTNULL, \
+	{{{CP_PG_STENCIL_CP_BOOL_##f##_AND, CP_PG_STENCIL_CP_BOOL_##f##_AND_FIRST}, \
+	{CP_PG_STENCIL_CP_BOOL_##f##_OR, CP_PG_STENCIL_CP_BOOL_##f##_OR_FIRST}}, \
+	{{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_AND_FIRST}, \
+	{CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR, CP_PG_STENCIL_CP_BOOL_##f##_NONULL_OR_FIRST}}}, \
+	CP_PG_STENCIL_CP_ALONE_QUAL_TUP_##f, CP_PG_STENCIL_CP_SCALARARRAYOP_##f},
 #include "../inline.def"
 #undef INLINE_CMP
 #undef INLINE
@@ -127,6 +149,13 @@ cp_pg_error(int code)
 	ereport(ERROR,
 			(errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
 			 errmsg("%s", cp_errors[code].message)));
+	pg_unreachable();
+}
+
+void
+cp_pg_no_tuple(void)
+{
+	elog(ERROR, "copypatch JIT: a scan slot without a tuple or its values");
 	pg_unreachable();
 }
 
@@ -168,9 +197,10 @@ static struct
 	int64		deforms;		/* FETCHSOME steps compiled as a specialised deform */
 	int64		inlined;		/* function calls compiled as an inlined built-in */
 	int64		fused;			/* Var-op-Const quals compiled as one CP_QUAL_VAR_* step */
+	int64		direct;			/* expressions whose deform is left out (CP_QUAL_TUP_*) */
 	int			last_opcode;	/* the opcode of the last fallback (-1: none, or not an opcode) */
 	char		last_reason[128];
-} stats = {0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
+} stats = {0, 0, 0, 0, 0, 0, 0, 0, 0, -1, ""};
 
 /* The jump target of a step whose stencil has a JUMP_TARGET hole; -1 if the opcode has none. */
 static int
@@ -211,6 +241,8 @@ typedef struct DeformAtt
 	uintptr_t	d1;				/* the known offset, or the alignment */
 	uintptr_t	d2;				/* a fixed width by reference */
 	uintptr_t	d3;				/* 1: the column is nullable */
+	intptr_t	tup_at;			/* by value, after NOT NULL fixed-width ones only: its offset
+								 * when present (NOT NULL or not), else -1 */
 } DeformAtt;
 
 static int
@@ -230,7 +262,7 @@ alignment(char attalign)
  */
 static int
 deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *known_end,
-			bool *varwidth)
+			bool *varwidth, bool *guaranteed)
 {
 	TupleDesc	desc = op->d.fetch.known_desc;
 	int			n = op->d.fetch.last_var;
@@ -242,19 +274,31 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 		(op->d.fetch.kind != &TTSOpsBufferHeapTuple && op->d.fetch.kind != &TTSOpsHeapTuple))
 		return 0;
 	*varwidth = false;
+	/* every tuple has the attributes up to a NOT NULL column without a missing value, as
+	 * llvmjit_deform.c's guaranteed_column_number says: no need to read the tuple's count */
+	*guaranteed = false;
+	for (int i = desc->natts - 1; i >= n - 1 && !*guaranteed; i--)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		*guaranteed = att->attnotnull && !att->atthasmissing && !att->attisdropped;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		DeformAtt  *d = &atts[i];
 		int			len = att->attlen;
+		bool		nullable = !att->attnotnull;
 
 		if (att->attisdropped || att->atthasmissing ||
 			(att->attbyval && len != 1 && len != 2 && len != 4 && len != 8) ||
 			(len <= 0 && len != -1 && len != -2))
 			return 0;
+		d->tup_at = known && att->attbyval && len > 0
+			? (intptr_t) att_align_nominal(off, att->attalign) : -1;
 		known = known && att->attnotnull && len > 0;
 		d->d2 = len > 0 ? (uintptr_t) len : 0;
-		d->d3 = att->attnotnull ? 0 : 1;
+		d->d3 = nullable ? 1 : 0;
 		if (known)
 		{
 			off = att_align_nominal(off, att->attalign);
@@ -268,12 +312,16 @@ deform_plan(int jit_flags, const ExprEvalStep *op, DeformAtt *atts, uint32 *know
 			continue;
 		}
 		d->d1 = (uintptr_t) alignment(att->attalign);
-		d->stencil = len == -1 ? CP_PG_STENCIL_CP_DEFORM_VARLENA :
-			len == -2 ? CP_PG_STENCIL_CP_DEFORM_CSTRING :
-			!att->attbyval ? CP_PG_STENCIL_CP_DEFORM_REF :
-			len == 1 ? CP_PG_STENCIL_CP_DEFORM_1 :
-			len == 2 ? CP_PG_STENCIL_CP_DEFORM_2 :
-			len == 4 ? CP_PG_STENCIL_CP_DEFORM_4 : CP_PG_STENCIL_CP_DEFORM_8;
+		/* CP_DEFORM_<len> aligns to its width */
+		if (att->attbyval && d->d1 != (uintptr_t) len)
+			return 0;
+		d->stencil = len == -1 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_VARLENA_N : CP_PG_STENCIL_CP_DEFORM_VARLENA) :
+			len == -2 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_CSTRING_N : CP_PG_STENCIL_CP_DEFORM_CSTRING) :
+			!att->attbyval ? (nullable ? CP_PG_STENCIL_CP_DEFORM_REF_N : CP_PG_STENCIL_CP_DEFORM_REF) :
+			len == 1 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_1_N : CP_PG_STENCIL_CP_DEFORM_1) :
+			len == 2 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_2_N : CP_PG_STENCIL_CP_DEFORM_2) :
+			len == 4 ? (nullable ? CP_PG_STENCIL_CP_DEFORM_4_N : CP_PG_STENCIL_CP_DEFORM_4) :
+			(nullable ? CP_PG_STENCIL_CP_DEFORM_8_N : CP_PG_STENCIL_CP_DEFORM_8);
 		*varwidth = *varwidth || len < 0;
 	}
 	if (off == 0)
@@ -340,6 +388,11 @@ never_null(const ExprEvalStep *w, TupleDesc scan_desc, const bool *nonnull_resul
 	{
 		case EEOP_CONST:
 			return !w->d.constval.isnull;
+		case EEOP_JUMP:
+		case EEOP_JUMP_IF_NULL:
+		case EEOP_JUMP_IF_NOT_NULL:
+		case EEOP_JUMP_IF_NOT_TRUE:
+			return true;		/* a test: writes nothing */
 		case EEOP_SCAN_VAR:
 			return scan_desc != NULL && w->d.var.attnum >= 0 &&
 				w->d.var.attnum < scan_desc->natts &&
@@ -392,6 +445,22 @@ writers_of(const Writer *writers, int n, NullableDatum *arg, int *first)
 	while (lo + count < n && writers[lo + count].resnull == key)
 		count++;
 	return count;
+}
+
+/* never_null for a step fused into an earlier one: the call of a CP_VAR_CONST ('v'), a
+ * CP_JUMP_VAR ('j', and its jump, which writes nothing) or a CP_VAR_VAR ('w') gives what the
+ * fused step does; the jump of a CP_SCAN_VAR_JUMP_IF_NOT_NULL ('n') writes nothing; a qual's
+ * result ('q', 'c'): unknown. */
+static bool
+skipped_never_null(const char *fused, const bool *nonnull_result, int wk)
+{
+	if (wk > 0 && (fused[wk - 1] == 'v' || fused[wk - 1] == 'j'))
+		return nonnull_result[wk - 1];
+	if (wk > 0 && fused[wk - 1] == 'n')
+		return true;
+	if (wk > 1 && (fused[wk - 2] == 'w' || fused[wk - 2] == 'j'))
+		return nonnull_result[wk - 2];
+	return false;
 }
 
 /*
@@ -447,7 +516,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 			continue;
 		/* SCAN_VAR, the comparison with a constant, QUAL */
 		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 2 < n &&
-			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual_var >= 0 &&
+			(f = inlined_function(&state->steps[i + 1])) != NULL && f->qual[0][QUAL_VAR] >= 0 &&
 			(ExprEvalOp) state->steps[i + 2].opcode == EEOP_QUAL &&
 			!targeted[i + 1] && !targeted[i + 2])
 		{
@@ -460,7 +529,7 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				call->resvalue == qual->resvalue && call->resnull == qual->resnull)
 			{
 				override[i] = never_null(op, scan_desc, nonnull_result, i)
-					? f->qual_var_notnull : f->qual_var;
+					? f->qual[0][QUAL_VAR_NOTNULL] : f->qual[0][QUAL_VAR];
 				skipped[i + 1] = skipped[i + 2] = true;
 				fused[i] = 'q';
 				(*nfused)++;
@@ -509,8 +578,46 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 				nonnull_result[i] = notnull;
 				fused[i] = 'v';
 				(*ninlined)++;
+				/* and the JUMP_IF_NOT_TRUE testing it (a CASE's WHEN): CP_JUMP_VAR_<f> */
+				if (f->jump_var >= 0 && i + 2 < n && !targeted[i + 2] &&
+					(ExprEvalOp) state->steps[i + 2].opcode == EEOP_JUMP_IF_NOT_TRUE &&
+					state->steps[i + 2].resvalue == call->resvalue &&
+					state->steps[i + 2].resnull == call->resnull)
+				{
+					override[i] = notnull ? f->jump_var_notnull : f->jump_var;
+					skipped[i + 2] = true;
+					fused[i] = 'j';
+				}
 				continue;
 			}
+		}
+		/* the last step of an AND/OR and the QUAL testing it */
+		if (((ExprEvalOp) op->opcode == EEOP_BOOL_AND_STEP_LAST ||
+			 (ExprEvalOp) op->opcode == EEOP_BOOL_OR_STEP_LAST) && i + 1 < n &&
+			!targeted[i + 1] && (ExprEvalOp) state->steps[i + 1].opcode == EEOP_QUAL &&
+			state->steps[i + 1].resvalue == op->resvalue &&
+			state->steps[i + 1].resnull == op->resnull)
+		{
+			override[i] = (ExprEvalOp) op->opcode == EEOP_BOOL_AND_STEP_LAST
+				? CP_PG_STENCIL_CP_BOOL_AND_STEP_LAST_QUAL : CP_PG_STENCIL_CP_BOOL_OR_STEP_LAST_QUAL;
+			skipped[i + 1] = true;
+			fused[i] = 'L';
+			continue;
+		}
+		/* SCAN_VAR and the JUMP_IF_NOT_NULL testing it (COALESCE): one step */
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && i + 1 < n && !targeted[i + 1] &&
+			(ExprEvalOp) state->steps[i + 1].opcode == EEOP_JUMP_IF_NOT_NULL &&
+			state->steps[i + 1].resnull == op->resnull)
+		{
+			override[i] = CP_PG_STENCIL_CP_SCAN_VAR_JUMP_IF_NOT_NULL;
+			skipped[i + 1] = true;
+			fused[i] = 'n';
+			continue;
+		}
+		if ((ExprEvalOp) op->opcode == EEOP_SCAN_VAR && never_null(op, scan_desc, nonnull_result, i))
+		{
+			override[i] = CP_PG_STENCIL_CP_SCAN_VAR_NOTNULL;
+			continue;
 		}
 		if ((f = inlined_function(op)) != NULL)
 		{
@@ -530,9 +637,8 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 
 					if (wk >= i)
 						nonnull = false;
-					else if (skipped[wk])	/* a call fused into a CP_VAR_CONST/VAR_* */
-						nonnull = wk > 0 && fused[wk - 1] == 'v' ? nonnull_result[wk - 1]
-							: wk > 1 && fused[wk - 2] == 'w' && nonnull_result[wk - 2];
+					else if (skipped[wk])	/* a step fused into an earlier one */
+						nonnull = skipped_never_null(fused, nonnull_result, wk);
 					else
 						nonnull = never_null(&state->steps[wk], scan_desc, nonnull_result, wk);
 				}
@@ -540,6 +646,32 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 			override[i] = nonnull ? f->nonull : f->nullable;
 			nonnull_result[i] = nonnull;
 			(*ninlined)++;
+			/* a comparison and the QUAL testing it: one compare-and-branch */
+			if (f->qual[0][QUAL_CALL] >= 0 && i + 1 < n && !targeted[i + 1] &&
+				(ExprEvalOp) state->steps[i + 1].opcode == EEOP_QUAL &&
+				state->steps[i + 1].resvalue == op->resvalue &&
+				state->steps[i + 1].resnull == op->resnull)
+			{
+				override[i] = f->qual[0][nonnull ? QUAL_CALL_NONULL : QUAL_CALL];
+				skipped[i + 1] = true;
+				fused[i] = 'c';
+			}
+			/* a comparison and the AND/OR step testing it: CP_BOOL_<f>_<AND|OR>[_FIRST] */
+			else if (f->bool_call[0][0][0] >= 0 && i + 1 < n && !targeted[i + 1] &&
+					 state->steps[i + 1].resvalue == op->resvalue &&
+					 state->steps[i + 1].resnull == op->resnull)
+			{
+				ExprEvalOp	b = (ExprEvalOp) state->steps[i + 1].opcode;
+				bool		or = b == EEOP_BOOL_OR_STEP || b == EEOP_BOOL_OR_STEP_FIRST;
+				bool		first = b == EEOP_BOOL_AND_STEP_FIRST || b == EEOP_BOOL_OR_STEP_FIRST;
+
+				if (or || first || b == EEOP_BOOL_AND_STEP)
+				{
+					override[i] = f->bool_call[nonnull][or][first];
+					skipped[i + 1] = true;
+					fused[i] = 'b';
+				}
+			}
 		}
 		/* count(*), count(x): int8inc inlined */
 		else if (((ExprEvalOp) op->opcode == EEOP_AGG_PLAIN_TRANS_BYVAL ||
@@ -570,6 +702,233 @@ plan_inlining(ExprState *state, int16 *override, bool *skipped, char *fused, CpP
 	pfree(targeted);
 	pfree(nonnull_result);
 	pfree(writers);
+}
+
+/* The width of an inlined function's first argument's type (-1: not two arguments), looked up
+ * once per backend (a built-in's signature does not change). */
+static int
+first_arg_width(const InlinedFunction *f, Oid fn_oid)
+{
+	static int16 widths[lengthof(inlined_functions)];
+	int			k = (int) (f - inlined_functions);
+
+	if (widths[k] == 0)
+	{
+		Oid		   *argtypes;
+		int			nargs;
+
+		(void) get_func_signature(fn_oid, &argtypes, &nargs);
+		widths[k] = nargs == 2 ? get_typlen(argtypes[0]) : -1;
+		pfree(argtypes);
+	}
+	return widths[k];
+}
+
+/* Where a (not skipped) step jumps, as fused with the steps after it. */
+static int
+fused_jump(ExprState *state, const char *fused, int i)
+{
+	switch (fused[i])
+	{
+		case 'q':
+			return state->steps[i + 2].d.qualexpr.jumpdone;
+		case 'c':
+		case 'L':
+			return state->steps[i + 1].d.qualexpr.jumpdone;
+		case 'n':
+			return state->steps[i + 1].d.jump.jumpdone;
+		case 'j':
+			return state->steps[i + 2].d.jump.jumpdone;
+		case 'b':
+			return state->steps[i + 1].d.boolexpr.jumpdone;
+		default:
+			return jump_target(&state->steps[i]);
+	}
+}
+
+/* Whether a step reads no slot (nor hands econtext to anything that could). */
+static bool
+reads_no_slot(ExprEvalOp opcode)
+{
+	switch (opcode)
+	{
+		case EEOP_DONE:
+		case EEOP_CONST:
+		case EEOP_QUAL:
+		case EEOP_JUMP:
+		case EEOP_JUMP_IF_NULL:
+		case EEOP_JUMP_IF_NOT_NULL:
+		case EEOP_JUMP_IF_NOT_TRUE:
+		case EEOP_BOOL_AND_STEP_FIRST:
+		case EEOP_BOOL_AND_STEP:
+		case EEOP_BOOL_AND_STEP_LAST:
+		case EEOP_BOOL_OR_STEP_FIRST:
+		case EEOP_BOOL_OR_STEP:
+		case EEOP_BOOL_OR_STEP_LAST:
+		case EEOP_BOOL_NOT_STEP:
+		case EEOP_NULLTEST_ISNULL:
+		case EEOP_NULLTEST_ISNOTNULL:
+		case EEOP_BOOLTEST_IS_TRUE:
+		case EEOP_BOOLTEST_IS_NOT_TRUE:
+		case EEOP_BOOLTEST_IS_FALSE:
+		case EEOP_BOOLTEST_IS_NOT_FALSE:
+		case EEOP_FUNCEXPR:
+		case EEOP_FUNCEXPR_STRICT:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* The most fused quals read from the tuple before a deform put off (each costs a few
+ * instructions more than a read from the slot). */
+#define LAZY_MAX_TUP 2
+
+/*
+ * Read the scan's tuple directly and leave the deform out, or put it off: when the one
+ * SCAN_FETCHSOME can be deformed by stencils, the steps up to *lazy_at (n: all of them) read no
+ * slot or are fused CP_QUAL_VAR_<f>_NOTNULL of an attribute of the known prefix (NOT NULL, by
+ * value, at an offset known at compile time, as wide as f's first argument: CP_QUAL_TUP_<f>
+ * reads it there). The deform then runs just before step *lazy_at, the first other reader (a
+ * qual on a nullable column after `a = 42 AND ...`): a row the earlier quals reject is never
+ * deformed. Every jump from before *lazy_at lands at or before it, or where no step reads a
+ * slot any more. Without a *lazy_at nothing reads what FETCHSOME would have deformed; the
+ * slot is left as it was (tts_nvalid unchanged), correct for any later reader. Every tuple has
+ * the attribute: it is NOT NULL without a missing value (llvmjit_deform.c's
+ * guaranteed_column_number). Returns the FETCHSOME's index and the offsets in tup_off[] (of
+ * the quals before *lazy_at), or -1.
+ */
+static int
+plan_direct(ExprState *state, int jit_flags, const int16 *override, const bool *skipped,
+			const char *fused, uintptr_t *tup_off, int *lazy_at)
+{
+	int			n = state->steps_len;
+	int			fetch = -1;
+	int			nq = 0;
+	int			found;
+	int			clean_from = n;
+	uint32		known_end;
+	bool		varwidth;
+	bool		guaranteed;
+	DeformAtt  *atts;
+	int			last_var;
+
+	*lazy_at = n;
+	for (int i = 0; i < n; i++)
+		if (!skipped[i] && (ExprEvalOp) state->steps[i].opcode == EEOP_SCAN_FETCHSOME)
+		{
+			if (fetch >= 0)
+				return -1;
+			fetch = i;
+		}
+	if (fetch != 0)				/* none, or after steps that could read the slot */
+		return -1;
+	last_var = state->steps[fetch].d.fetch.last_var;
+	atts = palloc(sizeof(DeformAtt) * Max(last_var, 1));
+	if (deform_plan(jit_flags, &state->steps[fetch], atts, &known_end, &varwidth,
+					&guaranteed) <= 0)
+	{
+		pfree(atts);
+		return -1;
+	}
+	found = fetch;
+	for (int i = fetch + 1; i < n && *lazy_at == n; i++)
+	{
+		const ExprEvalStep *op = &state->steps[i];
+		const InlinedFunction *f;
+		int			attnum = op->d.var.attnum;
+		int			st;
+		bool		ok;
+
+		if (skipped[i])
+			continue;
+		if (reads_no_slot((ExprEvalOp) op->opcode))
+			continue;
+		if ((ExprEvalOp) op->opcode != EEOP_SCAN_VAR || fused[i] != 'q')
+		{
+			*lazy_at = i;
+			break;
+		}
+		f = inlined_function(&state->steps[i + 1]);
+		st = attnum >= 0 && attnum < last_var ? atts[attnum].stencil : -1;
+		/* NOT NULL and of the known prefix, or nullable at a known offset when present (after
+		 * NOT NULL fixed-width ones only) in tuples that have it (guaranteed) */
+		ok = f != NULL && st >= 0 &&
+			((override[i] == f->qual[0][QUAL_VAR_NOTNULL] &&
+			  (st == CP_PG_STENCIL_CP_DEFORM_KNOWN_1 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_2 ||
+			   st == CP_PG_STENCIL_CP_DEFORM_KNOWN_4 || st == CP_PG_STENCIL_CP_DEFORM_KNOWN_8)) ||
+			 (override[i] == f->qual[0][QUAL_VAR] && atts[attnum].tup_at >= 0 && guaranteed));
+		ok = ok && first_arg_width(f, state->steps[i + 1].d.func.finfo->fn_oid) ==
+			(int) atts[attnum].d2;
+		if (!ok)
+		{
+			*lazy_at = i;
+			break;
+		}
+		tup_off[i] = (uintptr_t) atts[attnum].tup_at;
+		nq++;
+	}
+	pfree(atts);
+	if (nq == 0 || (*lazy_at < n && nq > LAZY_MAX_TUP))
+		return -1;
+	if (*lazy_at < n)
+	{
+		/* where no step reads a slot any more */
+		while (clean_from > 0 && (skipped[clean_from - 1] ||
+								  reads_no_slot((ExprEvalOp) state->steps[clean_from - 1].opcode)))
+			clean_from--;
+		for (int i = 0; i < *lazy_at && found >= 0; i++)
+		{
+			int			j = skipped[i] ? -1 : fused_jump(state, fused, i);
+
+			if (j > *lazy_at && j < clean_from)
+				found = -1;
+		}
+		/* steps skipped into a fused one before lazy_at jump as it does: covered above */
+	}
+	return found;
+}
+
+/* The kind of a fused qual's stencil (QUAL_VAR ... QUAL_CALL_NONULL). */
+static int
+qual_kind(const InlinedFunction *f, int stencil)
+{
+	for (int k = 0; k < QUAL_KINDS; k++)
+		if (f->qual[0][k] == stencil)
+			return k;
+	return -1;
+}
+
+/*
+ * _NOSTORE: a fused qual (fused[i] 'q': SCAN_VAR, call, QUAL; 'c': call, QUAL) whose next step
+ * (run when it passes) is another fused qual writing the same result leaves the storing of
+ * TRUE to it (ExecInitQual's quals all write state->resvalue; the last one stores).
+ */
+static void
+plan_nostore(ExprState *state, int16 *override, const bool *skipped, const char *fused)
+{
+	int			n = state->steps_len;
+
+	for (int i = n - 1; i >= 0; i--)
+	{
+		int			qual = fused[i] == 'q' ? i + 2 : i + 1;
+		int			next = qual + 1;
+		const InlinedFunction *f;
+		int			k;
+
+		if (skipped[i] || (fused[i] != 'q' && fused[i] != 'c') || next >= n || skipped[next] ||
+			(fused[next] != 'q' && fused[next] != 'c'))
+			continue;
+		if (state->steps[fused[next] == 'q' ? next + 2 : next + 1].resvalue !=
+			state->steps[qual].resvalue ||
+			state->steps[fused[next] == 'q' ? next + 2 : next + 1].resnull !=
+			state->steps[qual].resnull)
+			continue;
+		f = inlined_function(&state->steps[fused[i] == 'q' ? i + 1 : i]);
+		k = f != NULL ? qual_kind(f, override[i]) : -1;
+		if (k >= 0)
+			override[i] = f->qual[1][k];
+	}
 }
 
 static void
@@ -608,6 +967,39 @@ run_first(ExprState *state, ExprContext *econtext, bool *isnull)
 	return code(state, econtext, isnull);
 }
 
+/*
+ * A FETCHSOME's deform (deform_plan's) as steps from s: BEGIN, which jumps to step `past` (past
+ * the whole deform) when PostgreSQL does the work, the attributes, END.
+ */
+static void
+emit_deform(CpPgStep *s, const ExprEvalStep *op, int jit_flags, int past)
+{
+	static const int begin[2][3] = {{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
+		CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN},
+	{CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER_GUARANTEED,
+		CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER_GUARANTEED,
+	CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN_GUARANTEED}};
+	static const int finish[2][3] = {{CP_PG_STENCIL_CP_DEFORM_END_INNER,
+		CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN},
+	{CP_PG_STENCIL_CP_DEFORM_END_INNER_SLOW, CP_PG_STENCIL_CP_DEFORM_END_OUTER_SLOW,
+	CP_PG_STENCIL_CP_DEFORM_END_SCAN_SLOW}};
+	ExprEvalOp	opcode = (ExprEvalOp) op->opcode;
+	int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
+	int			last_var = op->d.fetch.last_var;
+	uint32		known_end;
+	bool		varwidth;
+	bool		guaranteed;
+	DeformAtt  *atts = palloc(sizeof(DeformAtt) * last_var);
+
+	deform_plan(jit_flags, op, atts, &known_end, &varwidth, &guaranteed);
+	pseudo_step(s++, begin[guaranteed][which], past, (uintptr_t) last_var, known_end, 0, 0);
+	for (int a = 0; a < last_var; a++)
+		pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
+					atts[a].d3);
+	pseudo_step(s, finish[varwidth][which], -1, (uintptr_t) last_var, 0, 0, 0);
+	pfree(atts);
+}
+
 static bool
 cp_compile_expr(ExprState *state)
 {
@@ -629,6 +1021,11 @@ cp_compile_expr(ExprState *state)
 	char	   *fused;
 	CpPgArray **arrays;
 	DeformAtt  *atts;
+	uintptr_t  *tup_off;
+	int			direct;
+	int			lazy_at;
+	int			alone_tup;
+	bool		alone;
 	int			err;
 
 	Assert(parent != NULL);
@@ -667,6 +1064,35 @@ cp_compile_expr(ExprState *state)
 	arrays = palloc(sizeof(CpPgArray *) * n);
 	fused = palloc(n);
 	plan_inlining(state, override, skipped, fused, arrays, &ninlined, &nfused);
+	tup_off = palloc0(sizeof(uintptr_t) * n);
+	direct = plan_direct(state, parent->state->es_jit_flags, override, skipped, fused, tup_off,
+						 &lazy_at);
+	alone_tup = -1;
+	if (direct < 0)
+		lazy_at = -1;
+	if (direct >= 0)
+	{
+		int			left = 0;
+
+		skipped[direct] = true;	/* the deform left out (or put off: at lazy_at) */
+		for (int i = 0; i < n; i++)
+		{
+			if (fused[i] == 'q' && !skipped[i] && i < lazy_at)
+			{
+				const InlinedFunction *f = inlined_function(&state->steps[i + 1]);
+
+				override[i] = f->qual[0][override[i] == f->qual[0][QUAL_VAR] ? QUAL_TUP_N : QUAL_TUP];
+				if (override[i] == f->qual[0][QUAL_TUP])
+					alone_tup = i;
+			}
+			left += !skipped[i];
+		}
+		if (left != 2 || lazy_at < n)	/* the qual and DONE: CP_ALONE_QUAL_TUP_<f> */
+			alone_tup = -1;
+		if (lazy_at == n)
+			lazy_at = -1;
+	}
+	plan_nostore(state, override, skipped, fused);
 	for (int i = 0; i < n; i++)
 	{
 		const ExprEvalStep *op = &state->steps[i];
@@ -674,6 +1100,8 @@ cp_compile_expr(ExprState *state)
 
 		first[i] = nsteps;
 		ndeform[i] = 0;
+		if (i == lazy_at)
+			nsteps += state->steps[direct].d.fetch.last_var + 2;	/* the deform put off */
 		if (skipped[i])
 			continue;
 		if (opcode == EEOP_INNER_FETCHSOME || opcode == EEOP_OUTER_FETCHSOME ||
@@ -681,10 +1109,11 @@ cp_compile_expr(ExprState *state)
 		{
 			uint32		known_end;
 			bool		varwidth;
+			bool		guaranteed;
 
 			atts = palloc(sizeof(DeformAtt) * Max(op->d.fetch.last_var, 1));
 			ndeform[i] = deform_plan(parent->state->es_jit_flags, op, atts, &known_end,
-									 &varwidth);
+									 &varwidth, &guaranteed);
 			pfree(atts);
 		}
 		nsteps += ndeform[i] > 0 ? ndeform[i] + 2 : 1;
@@ -703,33 +1132,29 @@ cp_compile_expr(ExprState *state)
 			continue;
 		if (ndeform[i] > 0)
 		{
-			static const int begin[] = {CP_PG_STENCIL_CP_DEFORM_BEGIN_INNER,
-			CP_PG_STENCIL_CP_DEFORM_BEGIN_OUTER, CP_PG_STENCIL_CP_DEFORM_BEGIN_SCAN};
-			static const int finish[] = {CP_PG_STENCIL_CP_DEFORM_END_INNER,
-			CP_PG_STENCIL_CP_DEFORM_END_OUTER, CP_PG_STENCIL_CP_DEFORM_END_SCAN};
-			int			which = opcode == EEOP_INNER_FETCHSOME ? 0 : opcode == EEOP_OUTER_FETCHSOME ? 1 : 2;
-			int			last_var = op->d.fetch.last_var;
-			uint32		known_end;
-			bool		varwidth;
-
-			atts = palloc(sizeof(DeformAtt) * last_var);
-			deform_plan(parent->state->es_jit_flags, op, atts, &known_end, &varwidth);
-			/* BEGIN jumps past the whole deform, to PostgreSQL's next step */
-			pseudo_step(s++, begin[which], first[i + 1], (uintptr_t) last_var, known_end, 0, 0);
-			for (int a = 0; a < last_var; a++)
-				pseudo_step(s++, atts[a].stencil, -1, (uintptr_t) a, atts[a].d1, atts[a].d2,
-							atts[a].d3);
-			pseudo_step(s, finish[which], -1, (uintptr_t) last_var, varwidth, 0, 0);
-			pfree(atts);
+			emit_deform(s, op, parent->state->es_jit_flags, first[i + 1]);
 			ndeforms++;
 			continue;
 		}
-		if (fused[i] == 'v')
+		if (i == lazy_at)
 		{
-			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant */
-			const ExprEvalStep *call = &state->steps[i + 1];
+			/* the deform put off: here, then the step; BEGIN jumps to the step */
+			int			last_var = state->steps[direct].d.fetch.last_var;
 
-			pseudo_step(s, override[i], -1, (uintptr_t) op->d.var.attnum,
+			emit_deform(s, &state->steps[direct], parent->state->es_jit_flags,
+						first[i] + last_var + 2);
+			s += last_var + 2;
+			ndeforms++;
+		}
+		if (fused[i] == 'v' || fused[i] == 'j')
+		{
+			/* CP_VAR_CONST_*: the call's result, the Var's attnum, the constant; CP_JUMP_VAR_*
+			 * also the JUMP_IF_NOT_TRUE's jump */
+			const ExprEvalStep *call = &state->steps[i + 1];
+			int			jumpdone = fused[i] == 'j' ? state->steps[i + 2].d.jump.jumpdone : -1;
+
+			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+						(uintptr_t) op->d.var.attnum,
 						(uintptr_t) call->d.func.fcinfo_data->args[1].value, 0, 0);
 			s->words[1] = (uintptr_t) call->resvalue;
 			s->words[2] = (uintptr_t) call->resnull;
@@ -754,15 +1179,20 @@ cp_compile_expr(ExprState *state)
 			const ExprEvalStep *qual = &state->steps[i + 2];
 			int			jumpdone = qual->d.qualexpr.jumpdone;
 
-			pseudo_step(s, override[i], jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
+			pseudo_step(s, override[i],
+						jumpdone >= 0 && jumpdone <= n ? first[jumpdone] : -1,
 						(uintptr_t) op->d.var.attnum,
-						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value, 0, 0);
+						(uintptr_t) state->steps[i + 1].d.func.fcinfo_data->args[1].value,
+						tup_off[i], 0);
 			s->words[1] = (uintptr_t) qual->resvalue;
 			s->words[2] = (uintptr_t) qual->resnull;
 			s->self = (uintptr_t) qual;
 			continue;
 		}
-		jump = jump_target(op);
+		/* CP_QUAL_<f>: the call's step, the QUAL's jump */
+		jump = fused[i] == 'c' || fused[i] == 'L' ? state->steps[i + 1].d.qualexpr.jumpdone :
+			fused[i] == 'n' ? state->steps[i + 1].d.jump.jumpdone :
+			fused[i] == 'b' ? state->steps[i + 1].d.boolexpr.jumpdone : jump_target(op);
 		s->stencil = override[i] >= 0 ? override[i] : stencil_of[opcode] - 1;
 		s->jump = jump >= 0 && jump <= n ? first[jump] : -1;
 		s->self = (uintptr_t) op;
@@ -771,14 +1201,35 @@ cp_compile_expr(ExprState *state)
 		memcpy(s->words, op, sizeof(ExprEvalStep));
 		if (arrays[i] != NULL)
 			s->words[7] = (uintptr_t) arrays[i];	/* D4 of CP_SCALARARRAYOP_<f> */
+		StaticAssertStmt(offsetof(ExprEvalStep, d.func.nargs) + sizeof(int) <=
+						 7 * sizeof(uintptr_t), "d.func reaches D4");
+		if (fused[i] == 'b')	/* D4 of CP_BOOL_<f>_*: the AND/OR's anynull */
+			s->words[7] = (uintptr_t) state->steps[i + 1].d.boolexpr.anynull;
 	}
 	pfree(first);
 	pfree(ndeform);
-	pfree(override);
 	pfree(skipped);
 	pfree(fused);
 	pfree(arrays);
-	err = cp_pg_emit(steps, nsteps, cp_pg_symbols, &code);
+	pfree(tup_off);
+	/* count(*) alone (a scan's aggregate), or one comparison read from the tuple (a scan's
+	 * `a = 42`): one C-ABI stencil, without the entry's call */
+	alone = nsteps == 2 && steps[1].stencil == CP_PG_STENCIL_EEOP_DONE &&
+		(steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL ||
+		 steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL ||
+		 (alone_tup >= 0 && steps[0].stencil == override[alone_tup] && steps[0].jump == 1));
+	if (alone)
+	{
+		steps[0].stencil = steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_BYVAL
+			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_BYVAL
+			: steps[0].stencil == CP_PG_STENCIL_CP_AGG_COUNT_STRICT_BYVAL
+			? CP_PG_STENCIL_CP_ALONE_AGG_COUNT_STRICT_BYVAL
+			: inlined_function(&state->steps[alone_tup + 1])->alone_qual_tup;
+		steps[0].jump = -1;
+		nsteps = 1;
+	}
+	pfree(override);
+	err = cp_pg_emit(steps, nsteps, alone, cp_pg_symbols, &code);
 	pfree(steps);
 	if (err != CP_PG_OK)
 	{
@@ -808,6 +1259,7 @@ cp_compile_expr(ExprState *state)
 	stats.deforms += ndeforms;
 	stats.inlined += ninlined;
 	stats.fused += nfused;
+	stats.direct += direct >= 0;
 	stats.steps += n;
 	stats.code_bytes += cp_pg_code_size(code);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -866,8 +1318,8 @@ Datum
 copypatch_jit_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	Datum		values[12];
+	bool		nulls[12] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "copypatch_jit_stats must return a record");
@@ -886,5 +1338,6 @@ copypatch_jit_stats(PG_FUNCTION_ARGS)
 	values[8] = Int64GetDatum(stats.deforms);
 	values[9] = Int64GetDatum(stats.inlined);
 	values[10] = Int64GetDatum(stats.fused);
+	values[11] = Int64GetDatum(stats.direct);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -59,7 +59,9 @@ enum
 #undef ERR
 };
 #define cp_error(code) cp_pg_error(code)
-#define CP_LOAD0(name, T1)
+/* a comparison's first argument read from a tuple's data (CP_QUAL_TUP_<f>) */
+#define CP_LOAD0(name, T1) \
+	static inline Datum name##_tup0(const char *p) { return T1##GetDatum(*(const cp_##T1 *) p); }
 #include "../functions_arith.h"
 /* functions.def's lines of those families; every other family is functions.h's alone */
 #define IUNARY(...)
@@ -123,6 +125,10 @@ _Static_assert(offsetof(ExprEvalStep, d) == 3 * sizeof(uintptr_t), "d is not at 
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
 	CP_CHAIN Datum stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
 	{ \
+		STEP_PROLOGUE
+
+/* the step rebuilt from its holes, as `op` */
+#define STEP_PROLOGUE \
 		CpPgStepWords jit_step_; \
 		ExprEvalStep *const op = &jit_step_.step; \
 		jit_step_.words[0] = 0; \
@@ -324,6 +330,24 @@ CASE(EEOP_SCAN_VAR)
 {
 	VAR(scanslot)
 }
+/* a NOT NULL column of the scan's known descriptor (provider.c's never_null) */
+CASE(CP_SCAN_VAR_NOTNULL)
+{
+	*op->resvalue = scanslot->tts_values[op->d.var.attnum];
+	*op->resnull = false;
+	NEXT();
+}
+/* SCAN_VAR and the JUMP_IF_NOT_NULL testing it (COALESCE's arguments): the jump its jumpdone */
+CASE(CP_SCAN_VAR_JUMP_IF_NOT_NULL)
+{
+	bool		null_ = scanslot->tts_isnull[op->d.var.attnum];
+
+	*op->resvalue = scanslot->tts_values[op->d.var.attnum];
+	*op->resnull = null_;
+	if (!null_)
+		JUMP(0);
+	NEXT();
+}
 
 CASE(EEOP_INNER_SYSVAR)
 {
@@ -449,6 +473,24 @@ CASE(EEOP_BOOL_OR_STEP)
 CASE(EEOP_BOOL_OR_STEP_LAST)
 {
 	BOOL_STEP_LAST(true)
+}
+/* BOOL_*_STEP_LAST and the QUAL testing it: the jump the QUAL's jumpdone */
+#define BOOL_LAST_QUAL(stop_on) \
+	if (*op->resnull || !DatumGetBool(*op->resvalue) || \
+		(DatumGetBool(*op->resvalue) != (stop_on) && *op->d.boolexpr.anynull)) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(false); \
+		JUMP(0); \
+	} \
+	NEXT();
+CASE(CP_BOOL_AND_STEP_LAST_QUAL)
+{
+	BOOL_LAST_QUAL(false)
+}
+CASE(CP_BOOL_OR_STEP_LAST_QUAL)
+{
+	BOOL_LAST_QUAL(true)
 }
 
 /* BOOL_NOT_STEP, QUAL, the jumps, NULLTEST_IS[NOT]NULL, the boolean tests: copypatch's */
@@ -778,15 +820,78 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(args[0].value, args[1].value); \
 	*op->resnull = false; \
 	NEXT();
-#define QUAL_VAR(f, check_nulls) \
-	int			attnum = (int) HOLE(_JIT_D0); \
-	bool		pass = (!(check_nulls) || !scanslot->tts_isnull[attnum]) && \
-		DatumGetBool(f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1))); \
-	*op->resnull = false; \
-	*op->resvalue = BoolGetDatum(pass); \
-	if (!pass) \
+/* the fused compare-and-branch: f(a, b) unless NULL, QUAL's jump on anything but TRUE; on
+ * TRUE the result is stored unless `store` is false (_NOSTORE: provider.c knows the next step
+ * is another such qual, which overwrites it) */
+#define QUAL_VALUE(f, a, b, null_, store) \
+	if ((null_) || !DatumGetBool(f##_impl((a), (b)))) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(false); \
 		JUMP(0); \
+	} \
+	if (store) \
+	{ \
+		*op->resnull = false; \
+		*op->resvalue = BoolGetDatum(true); \
+	} \
 	NEXT();
+#define QUAL_VAR(f, check_nulls, store) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	QUAL_VALUE(f, scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1), \
+			   (check_nulls) && scanslot->tts_isnull[attnum], store)
+/* CP_QUAL_<f>[_NONULL]: an inlined comparison (INLINE_CALL) and the QUAL testing it */
+#define QUAL_CALL(f, check_nulls, store) \
+	NullableDatum *args = op->d.func.fcinfo_data->args; \
+	QUAL_VALUE(f, args[0].value, args[1].value, (check_nulls) && (args[0].isnull | args[1].isnull), \
+			   store)
+/* CP_QUAL_TUP_<f>: QUAL_VAR of a NOT NULL column of the known prefix (provider.c leaves the
+ * expression's deform out: nothing else reads the slot) read from the tuple's data at its
+ * offset (D2). A heap slot without a tuple holds its values (stored as values: tts_nvalid is
+ * every attribute), read as the interpreter would; an empty one is an error (the interpreter
+ * would assert). No call that returns: the fast path keeps its registers */
+#define QUAL_TUP(f, store) \
+	TUP_READ(f) \
+	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+#define QUAL_TUP_N(f, store) \
+	TUP_READ_N(f) \
+	QUAL_VALUE(f, value, (Datum) HOLE(_JIT_D1), null_, store)
+/* CP_QUAL_TUP_<f>_N: a nullable column at a known offset when present (after NOT NULL
+ * fixed-width columns only), in tuples that have it (provider.c: guaranteed): the null bitmap,
+ * then the data */
+#define TUP_READ_N(f) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
+	Datum		value = 0; \
+	bool		null_; \
+	if (likely(tuple != NULL)) \
+	{ \
+		HeapTupleHeader th = tuple->t_data; \
+		null_ = (th->t_infomask & HEAP_HASNULL) && att_isnull(attnum, th->t_bits); \
+		if (!null_) \
+			value = f##_tup0((char *) th + th->t_hoff + HOLE(_JIT_D2)); \
+	} \
+	else \
+	{ \
+		if (unlikely(scanslot->tts_nvalid <= attnum)) \
+			cp_pg_no_tuple(); \
+		value = scanslot->tts_values[attnum]; \
+		null_ = scanslot->tts_isnull[attnum]; \
+	}
+#define TUP_READ(f) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	HeapTuple	tuple = ((HeapTupleTableSlot *) scanslot)->tuple; \
+	Datum		value; \
+	bool		null_ = false; \
+	if (likely(tuple != NULL)) \
+		value = f##_tup0((char *) tuple->t_data + tuple->t_data->t_hoff + HOLE(_JIT_D2)); \
+	else \
+	{ \
+		if (unlikely(scanslot->tts_nvalid <= attnum)) \
+			cp_pg_no_tuple(); \
+		value = scanslot->tts_values[attnum]; \
+		null_ = scanslot->tts_isnull[attnum]; \
+	}
 /* ExecEvalScalarArrayOp over a constant array (D4: its CpPgArray) with <f>_impl in place of the
  * call: an empty array gives !useOr, a NULL scalar NULL, a deciding element (TRUE for ANY, FALSE
  * for ALL) the answer, and otherwise a NULL element makes it NULL */
@@ -846,6 +951,59 @@ CASE(EEOP_AGG_ORDERED_TRANS_TUPLE)
 	*op->resvalue = f##_impl(scanslot->tts_values[att0], scanslot->tts_values[att1]); \
 	*op->resnull = false; \
 	NEXT();
+/* CP_JUMP_VAR_<f>[_NOTNULL]: VAR_CONST of a comparison and the JUMP_IF_NOT_TRUE testing it (a
+ * CASE's WHEN): the result written where the call's is, the jump its jumpdone */
+#define JUMP_VAR(f, check_nulls) \
+	int			attnum = (int) HOLE(_JIT_D0); \
+	Datum		r; \
+	if ((check_nulls) && scanslot->tts_isnull[attnum]) \
+	{ \
+		*op->resnull = true; \
+		JUMP(0); \
+	} \
+	r = f##_impl(scanslot->tts_values[attnum], (Datum) HOLE(_JIT_D1)); \
+	*op->resvalue = r; \
+	*op->resnull = false; \
+	if (!DatumGetBool(r)) \
+		JUMP(0); \
+	NEXT();
+/* CP_BOOL_<f>[_NONULL]_<AND|OR>[_FIRST]: an inlined comparison and the BOOL_*_STEP[_FIRST]
+ * testing it (D4: the BOOL step's anynull, the jump its jumpdone) */
+#define BOOL_CALL(f, check_nulls, first, stop_on) \
+	NullableDatum *args = op->d.func.fcinfo_data->args; \
+	bool	   *anynull = (bool *) HOLE(_JIT_D4); \
+	Datum		r; \
+	if (first) \
+		*anynull = false; \
+	if ((check_nulls) && (args[0].isnull | args[1].isnull)) \
+	{ \
+		*op->resnull = true; \
+		*anynull = true; \
+		NEXT(); \
+	} \
+	r = f##_impl(args[0].value, args[1].value); \
+	*op->resvalue = r; \
+	*op->resnull = false; \
+	if (DatumGetBool(r) == (stop_on)) \
+		JUMP(0); \
+	NEXT();
+#define BOOL_CASES(f, suffix, check_nulls) \
+CASE(CP_BOOL_##f##suffix##_AND) \
+{ \
+	BOOL_CALL(f, check_nulls, false, false) \
+} \
+CASE(CP_BOOL_##f##suffix##_AND_FIRST) \
+{ \
+	BOOL_CALL(f, check_nulls, true, false) \
+} \
+CASE(CP_BOOL_##f##suffix##_OR) \
+{ \
+	BOOL_CALL(f, check_nulls, false, true) \
+} \
+CASE(CP_BOOL_##f##suffix##_OR_FIRST) \
+{ \
+	BOOL_CALL(f, check_nulls, true, true) \
+}
 #define INLINE(f) \
 CASE(CP_INLINE_##f) \
 { \
@@ -871,16 +1029,45 @@ CASE(CP_VAR_VAR_##f##_NOTNULL) \
 { \
 	VAR_VAR(f, false) \
 }
+#define QUAL_CASES(f, suffix, store) \
+CASE(CP_QUAL_VAR_##f##suffix) \
+{ \
+	QUAL_VAR(f, true, store) \
+} \
+CASE(CP_QUAL_VAR_##f##_NOTNULL##suffix) \
+{ \
+	QUAL_VAR(f, false, store) \
+} \
+CASE(CP_QUAL_TUP_##f##suffix) \
+{ \
+	QUAL_TUP(f, store) \
+} \
+CASE(CP_QUAL_TUP_##f##_N##suffix) \
+{ \
+	QUAL_TUP_N(f, store) \
+} \
+CASE(CP_QUAL_##f##suffix) \
+{ \
+	QUAL_CALL(f, true, store) \
+} \
+CASE(CP_QUAL_##f##_NONULL##suffix) \
+{ \
+	QUAL_CALL(f, false, store) \
+}
 #define INLINE_CMP(f) \
 INLINE(f) \
-CASE(CP_QUAL_VAR_##f) \
+CASE(CP_JUMP_VAR_##f) \
 { \
-	QUAL_VAR(f, true) \
+	JUMP_VAR(f, true) \
 } \
-CASE(CP_QUAL_VAR_##f##_NOTNULL) \
+CASE(CP_JUMP_VAR_##f##_NOTNULL) \
 { \
-	QUAL_VAR(f, false) \
+	JUMP_VAR(f, false) \
 } \
+QUAL_CASES(f, , true) \
+QUAL_CASES(f, _NOSTORE, false) \
+BOOL_CASES(f, , true) \
+BOOL_CASES(f, _NONULL, false) \
 CASE(CP_SCALARARRAYOP_##f) \
 { \
 	SCALARARRAYOP_INLINE(f) \
@@ -896,26 +1083,59 @@ CASE(CP_SCALARARRAYOP_##f) \
  * context switch (the function allocates nothing) and no call.
  */
 #define AGG_COUNT(strict) \
+	AggState   *aggstate = AGGSTATE; \
 	AggStatePerGroup pergroup = \
-		&AGGSTATE->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
+		&aggstate->all_pergroups[op->d.agg_trans.setoff][op->d.agg_trans.transno]; \
 	if (!(strict) || likely(!pergroup->transValueIsNull)) \
 	{ \
-		AGGSTATE->curaggcontext = op->d.agg_trans.aggcontext; \
-		AGGSTATE->current_set = op->d.agg_trans.setno; \
-		AGGSTATE->curpertrans = op->d.agg_trans.pertrans; \
+		aggstate->curaggcontext = op->d.agg_trans.aggcontext; \
+		aggstate->current_set = op->d.agg_trans.setno; \
+		aggstate->curpertrans = op->d.agg_trans.pertrans; \
 		pergroup->transValue = int8pl_impl(pergroup->transValue, Int64GetDatum(1)); \
 		pergroup->transValueIsNull = false; \
-	} \
-	NEXT();
+	}
 CASE(CP_AGG_COUNT_BYVAL)
 {
 	AGG_COUNT(false)
+	NEXT();
 }
 CASE(CP_AGG_COUNT_STRICT_BYVAL)
 {
 	AGG_COUNT(true)
+	NEXT();
 }
 }								/* the last body's function */
+
+/*
+ * A whole expression of one step and EEOP_DONE as one C-ABI stencil, entered directly (no
+ * CP_JIT_ENTRY, whose call into the preserve_none chain saves and restores five registers):
+ * CP_ALONE_<step> (emit.c makes its start the entry). A scan's count(*) is such an
+ * expression, run once per row that passes the qual.
+ */
+#define ALONE(name, body) \
+	Datum		stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull); \
+	Datum \
+	stencil_##name(ExprState *state, ExprContext *econtext, bool *isnull) \
+	{ \
+		STEP_PROLOGUE \
+		body \
+		*isnull = state->resnull; \
+		return state->resvalue; \
+	}
+ALONE(CP_ALONE_AGG_COUNT_BYVAL, AGG_COUNT(false))
+ALONE(CP_ALONE_AGG_COUNT_STRICT_BYVAL, AGG_COUNT(true))
+
+/* CP_QUAL_TUP_<f> and DONE, its jump's target (`WHERE a = 42`): QUAL's result, returned */
+#define ALONE_QUAL_TUP(f) \
+	TUP_READ(f) \
+	bool		pass = !null_ && DatumGetBool(f##_impl(value, (Datum) HOLE(_JIT_D1))); \
+	*op->resnull = false; \
+	*op->resvalue = BoolGetDatum(pass);
+#define INLINE(f)
+#define INLINE_CMP(f) ALONE(CP_ALONE_QUAL_TUP_##f, ALONE_QUAL_TUP(f))
+#include "../inline.def"
+#undef INLINE_CMP
+#undef INLINE
 
 /* ---------------------------------------------------------------------------------------------
  * Deforming, specialised for the tuple descriptor (provider.c's deform_plan), as
@@ -965,18 +1185,17 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 															  values, nulls, bp, off); \
 	} while (0)
 
-#define DEFORM_BEGIN(name, slot_) \
+#define DEFORM_BEGIN(name, slot_, check_natts) \
 	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		int			last_var = (int) HOLE(_JIT_D0); \
 		HeapTupleHeader tup = ((HeapTupleTableSlot *) slot)->tuple->t_data; \
-		if (slot->tts_nvalid >= last_var) \
-			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
-																	 tp, values, nulls, bp, off); \
-		if (slot->tts_nvalid != 0 || HeapTupleHeaderGetNatts(tup) < last_var) \
+		if (unlikely(slot->tts_nvalid != 0) || \
+			((check_natts) && HeapTupleHeaderGetNatts(tup) < last_var)) \
 		{ \
-			slot_getsomeattrs_int(slot, last_var); \
+			if (slot->tts_nvalid < last_var) \
+				slot_getsomeattrs_int(slot, last_var); \
 			__attribute__((musttail)) return _JIT_JUMP_TARGET_DEFORM(state, econtext, isnull, \
 																	 tp, values, nulls, bp, off); \
 		} \
@@ -988,16 +1207,16 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 		DEFORM_NEXT(); \
 	}
 
-/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (D1 = 1
- * if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
+/* SLOW as slot_deform_heap_tuple leaves it: after a NULL or a variable-width attribute (the
+ * _SLOW variant, if the plan has one); after a tuple with NULLs, conservatively (the flag only stops a later
  * deform from using cached offsets) */
-#define DEFORM_END(name, slot_) \
+#define DEFORM_END(name, slot_, varwidth) \
 	DEFORM_STENCIL(name) \
 	{ \
 		TupleTableSlot *slot = (slot_); \
 		slot->tts_nvalid = (AttrNumber) HOLE(_JIT_D0); \
 		((HeapTupleTableSlot *) slot)->off = (uint32) off; \
-		if (bp != NULL || HOLE(_JIT_D1)) \
+		if ((varwidth) || bp != NULL) \
 			slot->tts_flags |= TTS_FLAG_SLOW; \
 		else \
 			slot->tts_flags &= ~TTS_FLAG_SLOW; \
@@ -1016,12 +1235,13 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 
 #define KNOWN_AT (tp + HOLE(_JIT_D1))
 
-/* any other attribute: D3 = 1 if its column is nullable; `align` the offset, fetch, advance */
-#define DEFORM_ATT(name, align, fetch, advance) \
+/* any other attribute (`nullable`: its column is; the null bitmap is read only then): `align`
+ * the offset, fetch, advance */
+#define DEFORM_ATT(name, nullable, align, fetch, advance) \
 	DEFORM_STENCIL(name) \
 	{ \
 		uintptr_t	attnum = HOLE(_JIT_D0); \
-		if (HOLE(_JIT_D3) && bp != NULL && att_isnull(attnum, bp)) \
+		if ((nullable) && bp != NULL && att_isnull(attnum, bp)) \
 		{ \
 			values[attnum] = (Datum) 0; \
 			nulls[attnum] = true; \
@@ -1033,25 +1253,41 @@ extern CP_CHAIN Datum _JIT_JUMP_TARGET_DEFORM(DEFORM_ARGS);
 		off += (advance); \
 		DEFORM_NEXT(); \
 	}
+/* CP_DEFORM_<len> for a column that is NOT NULL, CP_DEFORM_<len>_N for a nullable one */
+#define DEFORM_ATT2(name, align, fetch, advance) \
+	DEFORM_ATT(name, false, align, fetch, advance) \
+	DEFORM_ATT(name##_N, true, align, fetch, advance)
 
+/* D1: the alignment (by reference); a value by value is aligned to its width (deform_plan
+ * checks) */
 #define ALIGNED TYPEALIGN(HOLE(_JIT_D1), off)
+#define ALIGNED_TO(len) TYPEALIGN(len, off)
 
-DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot)
-DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot)
-DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot)
-DEFORM_END(CP_DEFORM_END_INNER, innerslot)
-DEFORM_END(CP_DEFORM_END_OUTER, outerslot)
-DEFORM_END(CP_DEFORM_END_SCAN, scanslot)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER, innerslot, true)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER, outerslot, true)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN, scanslot, true)
+/* _GUARANTEED: a NOT NULL column without a missing value at or after last_var guarantees the
+ * tuple has the attributes (llvmjit_deform.c's guaranteed_column_number) */
+DEFORM_BEGIN(CP_DEFORM_BEGIN_INNER_GUARANTEED, innerslot, false)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_OUTER_GUARANTEED, outerslot, false)
+DEFORM_BEGIN(CP_DEFORM_BEGIN_SCAN_GUARANTEED, scanslot, false)
+DEFORM_END(CP_DEFORM_END_INNER, innerslot, false)
+DEFORM_END(CP_DEFORM_END_OUTER, outerslot, false)
+DEFORM_END(CP_DEFORM_END_SCAN, scanslot, false)
+/* _SLOW: the plan has a variable-width attribute */
+DEFORM_END(CP_DEFORM_END_INNER_SLOW, innerslot, true)
+DEFORM_END(CP_DEFORM_END_OUTER_SLOW, outerslot, true)
+DEFORM_END(CP_DEFORM_END_SCAN_SLOW, scanslot, true)
 DEFORM_KNOWN(CP_DEFORM_KNOWN_1, fetch_att(KNOWN_AT, true, 1))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_2, fetch_att(KNOWN_AT, true, 2))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_4, fetch_att(KNOWN_AT, true, 4))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_8, fetch_att(KNOWN_AT, true, 8))
 DEFORM_KNOWN(CP_DEFORM_KNOWN_REF, PointerGetDatum(KNOWN_AT))
-DEFORM_ATT(CP_DEFORM_1, ALIGNED, fetch_att(tp + off, true, 1), 1)
-DEFORM_ATT(CP_DEFORM_2, ALIGNED, fetch_att(tp + off, true, 2), 2)
-DEFORM_ATT(CP_DEFORM_4, ALIGNED, fetch_att(tp + off, true, 4), 4)
-DEFORM_ATT(CP_DEFORM_8, ALIGNED, fetch_att(tp + off, true, 8), 8)
-DEFORM_ATT(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
-DEFORM_ATT(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
-		   PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
-DEFORM_ATT(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)
+DEFORM_ATT2(CP_DEFORM_1, ALIGNED_TO(1), fetch_att(tp + off, true, 1), 1)
+DEFORM_ATT2(CP_DEFORM_2, ALIGNED_TO(2), fetch_att(tp + off, true, 2), 2)
+DEFORM_ATT2(CP_DEFORM_4, ALIGNED_TO(4), fetch_att(tp + off, true, 4), 4)
+DEFORM_ATT2(CP_DEFORM_8, ALIGNED_TO(8), fetch_att(tp + off, true, 8), 8)
+DEFORM_ATT2(CP_DEFORM_REF, ALIGNED, PointerGetDatum(tp + off), HOLE(_JIT_D2))
+DEFORM_ATT2(CP_DEFORM_VARLENA, VARATT_NOT_PAD_BYTE(tp + off) ? off : ALIGNED,
+			PointerGetDatum(tp + off), VARSIZE_ANY(tp + off))
+DEFORM_ATT2(CP_DEFORM_CSTRING, off, PointerGetDatum(tp + off), strlen(tp + off) + 1)

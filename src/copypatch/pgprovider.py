@@ -309,13 +309,14 @@ def _atomic_write(path: Path, text: str) -> None:
 #: copypatch_jit_stats(): this backend's counts, from the provider library
 STATS_COLUMNS = (
     "compiled", "fallbacks", "steps", "code_bytes", "compile_ns", "last_fallback_opcode",
-    "last_fallback_reason", "stencils", "deforms", "inlined", "fused",
+    "last_fallback_reason", "stencils", "deforms", "inlined", "fused", "direct",
 )  # fmt: skip
 _STATS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION copypatch_jit_stats(
     OUT compiled bigint, OUT fallbacks bigint, OUT steps bigint, OUT code_bytes bigint,
     OUT compile_ns bigint, OUT last_fallback_opcode text, OUT last_fallback_reason text,
-    OUT stencils integer, OUT deforms bigint, OUT inlined bigint, OUT fused bigint)
+    OUT stencils integer, OUT deforms bigint, OUT inlined bigint, OUT fused bigint,
+    OUT direct bigint)
 RETURNS record AS '$libdir/{LIBRARY_NAME}', 'copypatch_jit_stats' LANGUAGE C STRICT
 """
 
