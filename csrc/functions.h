@@ -20,9 +20,13 @@
 #define CP_FITS_INT4(num) ((num) >= (double) INT32_MIN && (num) < -((double) INT32_MIN))
 #define CP_FITS_INT8(num) ((num) >= (double) INT64_MIN && (num) < -((double) INT64_MIN))
 
-/* a comparison's first argument read from a column of its type (the fused EEOP_QUAL_<name>) */
+/*
+ * a comparison's first argument read from a column of its type (the fused EEOP_QUAL_<name>),
+ * and that type's width (a block step's contiguous fast path: a column whose stride it is)
+ */
 #define CP_LOAD0(name, T1) \
-	static inline Datum name##_load0(const char *p) { return cp_load_##T1(p); }
+	static inline Datum name##_load0(const char *p) { return cp_load_##T1(p); } \
+	enum { name##_width0 = (int) sizeof(cp_##T1) };
 
 /* ICMP, IARITH, IDIV, IMOD, FCMP, FARITH: shared with the PostgreSQL provider */
 #include "functions_arith.h"

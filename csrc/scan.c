@@ -12,6 +12,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "copypatch.h"
@@ -174,6 +175,14 @@ cp_scan_rows(ExprState *state, ExprContext *econtext, int32_t mode, int64_t firs
 		econtext->row = first;
 		econtext->nrows = end;
 		econtext->scan_nvalid = 0;
+		/*
+		 * a filter's mask starts TRUE, the AND's identity: a block program (the block_scan
+		 * pass) ANDs each conjunct into it, block by block (EEOP_DONE_NEXTROW_FILTER
+		 * overwrites each row; a goto program's opcodes are labels by now, so no test for
+		 * which of the two it is)
+		 */
+		if (mode == CP_SCAN_FILTER)
+			memset((uint8_t *) econtext->out + first, 1, (size_t) (end - first));
 		(void) evalfunc(state, econtext, &resnull);
 	}
 	else if (mode == CP_SCAN_FILTER)

@@ -34,6 +34,8 @@ TABLE = {
 def jit_exe(sql: str, table: Any = JIT_TABLE, **kwargs: Any) -> jit.JitCode:
     """The machine code of the program's main part (the program is kept alive: its code and
     steps are freed with it)."""
+    # row at a time: block_scan would make these programs of fused QUALs block programs
+    kwargs.setdefault("optimize", tuple(p for p in copypatch.OPTIMIZATIONS if p != "block_scan"))
     prog = copypatch.compile(sql, table, engine="jit", **kwargs)
     _KEEP.append((prog, table))
     exe = prog._main

@@ -151,6 +151,10 @@ def test_optimize_argument() -> None:
     assert "none (PostgreSQL's program)" in plain.explain()
     full = copypatch.compile("a = 42", t)
     assert [line.split()[1] for line in full.explain().splitlines()[1:]] == [
+        "EEOP_BLOCK_QUAL_int4eq_NOTNULL", "EEOP_BLOCK_NEXT_FILTER"]
+    rows = copypatch.compile("a = 42", t, optimize=tuple(
+        p for p in copypatch.OPTIMIZATIONS if p != "block_scan"))
+    assert [line.split()[1] for line in rows.explain().splitlines()[1:]] == [
         "EEOP_QUAL_int4eq_NOTNULL", "EEOP_DONE_NEXTROW_FILTER"]
     unfused = copypatch.compile("a = 42", t, optimize=tuple(
         p for p in copypatch.OPTIMIZATIONS if p != "fused_compare"))
@@ -161,6 +165,9 @@ def test_optimize_argument() -> None:
         copypatch.compile("a = 42", t, optimize=("turbo",))
     with pytest.raises(TypeError):
         copypatch.compile("a = 42", t, optimize="inline_builtins")  # type: ignore[arg-type]
+
+
+ROW_AT_A_TIME = tuple(p for p in copypatch.OPTIMIZATIONS if p != "block_scan")
 
 
 def test_every_optimised_opcode_is_exercised() -> None:
@@ -176,9 +183,10 @@ def test_every_optimised_opcode_is_exercised() -> None:
             sqls += [f"x {SYMBOL[op]} {k}", f"xn {SYMBOL[op]} {k}",
                      f"x {SYMBOL[op]} ANY (ARRAY[{k}, {k}])", f"xn {SYMBOL[op]} ANY (ARRAY[{k}, {k}])"]
         for sql in sqls:
-            prog = copypatch.compile(sql, table)
-            for mode in ("filter", "evaluate") if prog.result_type is SqlType.BOOL else ("evaluate",):
-                produced |= set(re.findall(r"EEOP_\w+", prog.explain(mode)))
+            for optimize in (copypatch.OPTIMIZATIONS, ROW_AT_A_TIME):  # block_scan on and off
+                prog = copypatch.compile(sql, table, optimize=optimize)
+                for mode in ("filter", "evaluate") if prog.result_type is SqlType.BOOL else ("evaluate",):
+                    produced |= set(re.findall(r"EEOP_\w+", prog.explain(mode)))
     for dtype in (t.dtype for t in SqlType.stored()):  # a SCAN_COLUMN pair per type
         table = {"c": np.zeros(1, dtype=dtype), "cn": np.ma.masked_array(np.zeros(1, dtype=dtype))}
         for sql in ("c IS NULL", "cn IS NULL"):

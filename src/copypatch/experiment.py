@@ -38,7 +38,9 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "inlining": ("inline_builtins",),
     "both": ("null_check_elision", "inline_builtins"),
     # every pass but the fused compare-and-branch (direct column reads, the row loop, ...)
-    "unfused": tuple(p for p in OPTIMIZATIONS if p != "fused_compare"),
+    "unfused": tuple(p for p in OPTIMIZATIONS if p not in ("fused_compare", "block_scan")),
+    # and the fused steps, a row at a time
+    "fused": tuple(p for p in OPTIMIZATIONS if p != "block_scan"),
     # and every pass copypatch has: what beats "both"
     "all": OPTIMIZATIONS,
 }
@@ -48,7 +50,9 @@ TECHNIQUES: dict[str, tuple[str, str]] = {
     "inlining": ("hot built-ins as opcodes of their own, no call", "interpreter too"),
     "both": ("the two above", "interpreter too"),
     "unfused": ("+ columns read in place, the program loops over the rows", "interpreter too"),
-    "all": ("+ fused compare-and-branch steps (column op constant -> QUAL)", "interpreter too"),
+    "fused": ("+ fused compare-and-branch steps (column op constant -> QUAL)", "interpreter too"),
+    "all": (("+ block at a time: a filter of fused steps only tests CP_BLOCK_ROWS rows per step, "
+             "a vectorised loop"), "interpreter too: the same bodies, one dispatch per block"),
 }
 #: what the JIT's code does beyond the steps (always on with engine="jit"; in every column of its
 #: row), and whether an interpreter could do it too (docs/jit.md)

@@ -112,6 +112,7 @@ class Layout:
         self.state.steps = self.steps
         self.state.steps_len = n
         for name, mode in (("EEOP_DONE_NEXTROW_FILTER", lib.CP_SCAN_FILTER),
+                           ("EEOP_BLOCK_NEXT_FILTER", lib.CP_SCAN_FILTER),
                            ("EEOP_DONE_NEXTROW_EVALUATE", lib.CP_SCAN_EVALUATE)):
             if name in opcodes:
                 self.state.row_loop = 1 + mode  # the verifier allows one kind of DONE

@@ -153,11 +153,21 @@ def inline_opcode(funcname: str, nonull: bool) -> str:
     return f"EEOP_INLINE_{funcname}{'_NONULL' if nonull else ''}"
 
 
-def qual_opcode(funcname: str, nonull: bool, any_: bool = False) -> str:
+def qual_opcode(funcname: str, nonull: bool, any_: bool = False, block: bool = False) -> str:
     """The fused compare-and-branch of a column with a constant (any_: with the elements of a
     constant array) by comparison funcname (kind "colcmp"), or its form for a column with no
-    NULLs."""
-    return f"EEOP_QUAL_{'ANY_' if any_ else ''}{funcname}{'_NOTNULL' if nonull else ''}"
+    NULLs; block: its block-at-a-time form (EEOP_BLOCK_QUAL_*, the block_scan pass)."""
+    return (f"EEOP_{'BLOCK_' if block else ''}QUAL_{'ANY_' if any_ else ''}{funcname}"
+            f"{'_NOTNULL' if nonull else ''}")
+
+
+#: the end of a block program (the block_scan pass)
+BLOCK_END = "EEOP_BLOCK_NEXT_FILTER"
+
+
+def is_block_qual(opcode: str) -> bool:
+    """Is opcode a block step, EEOP_BLOCK_QUAL_[ANY_]<f>[_NOTNULL]?"""
+    return opcode.startswith("EEOP_BLOCK_QUAL_")
 
 
 def scalararrayop_opcode(funcname: str) -> str:

@@ -24,6 +24,13 @@ optimised steps (the JIT has a stencil for every opcode, these included).
   scan's output and jump back to step 0 for the next row: the engine is entered once per scan,
   not once per row (no call, return, prologue and epilogue per row; for the JIT, the whole scan
   is one chain of stencils). PostgreSQL calls ExecInterpExpr (or the JIT's function) per tuple.
+- block_scan: a filter program that is nothing but fused QUALs (EEOP_QUAL_[ANY_]<f>[_NOTNULL],
+  each jumping to the row loop's DONE_NEXTROW_FILTER) becomes its block-at-a-time form: each
+  step tests CP_BLOCK_ROWS rows at once (EEOP_BLOCK_QUAL_[ANY_]<f>[_NOTNULL], a loop clang
+  vectorises where the column is contiguous), ANDing into the output mask and jumping to the
+  end when no row of the block is left, and EEOP_BLOCK_NEXT_FILTER moves on by a block. One
+  dispatch per step per block instead of per row, as in vectorised engines (ClickHouse, Velox,
+  DuckDB). Any other program is left alone. Needs fused_compare and row_loop.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from collections.abc import Callable
 
 from ._errors import CompileError
 from .opcodes import (
+    BLOCK_END,
     INLINED,
     INLINED_COMPARISONS,
     OPS,
@@ -43,7 +51,7 @@ from .opcodes import (
     scalararrayop_opcode,
 )
 from .schema import Schema
-from .steps import Arg, CallInfo, Step, StepProgram
+from .steps import Arg, CallInfo, Result, Step, StepProgram
 from .verify import verify
 
 # the plain calls of a function, which inline_builtins may replace by the function's opcode
@@ -51,7 +59,7 @@ _CALLS = ("EEOP_FUNCEXPR", "EEOP_FUNCEXPR_STRICT", "EEOP_FUNCEXPR_STRICT_ARG0",
           "EEOP_FUNCEXPR_STRICT_ARG1")
 
 OPTIMIZATIONS = ("null_check_elision", "inline_builtins", "const_specialization", "direct_column_reads",
-                 "fused_compare", "row_loop")
+                 "fused_compare", "row_loop", "block_scan")
 
 
 def _recode(sp: StepProgram, opcode_for: Callable[[Step], str | None]) -> list[Step]:
@@ -239,6 +247,24 @@ def row_loop(sp: StepProgram) -> StepProgram:
     return sp
 
 
+def block_scan(sp: StepProgram) -> StepProgram:
+    steps = sp.steps
+    end = len(steps) - 1
+    if (sp.mode != "filter" or end < 1 or steps[end].opcode != "EEOP_DONE_NEXTROW_FILTER"
+            or steps[end].jumpdone != 0):
+        return sp
+    for s in steps[:end]:
+        # a fused QUAL that decides the row and goes nowhere but the row's end
+        if OPS[s.opcode].kind != "colcmp" or type(s.dest) is not Result or s.jumpdone != end:
+            return sp
+    for s in steps[:end]:
+        s.opcode = qual_opcode(sp.calls[s.fcinfo].funcname, bool(OPS[s.opcode].flags & OpFlag.NONULL),
+                               any_=s.array >= 0, block=True)
+        s.dest = None  # the block's rows go to the output mask, not the result
+    steps[end].opcode = BLOCK_END
+    return sp
+
+
 def remove_steps(steps: list[Step], doomed: list[int]) -> list[Step]:
     """Delete steps that are never a jump target's only content, renumbering every jump."""
     gone = set(doomed)
@@ -265,6 +291,7 @@ PASSES = {
     "direct_column_reads": direct_column_reads,
     "fused_compare": fused_compare,
     "row_loop": row_loop,
+    "block_scan": block_scan,
 }
 assert tuple(PASSES) == OPTIMIZATIONS
 

@@ -46,6 +46,7 @@ from ._errors import CompileError
 from ._lazy import lazy_numpy
 from .nodes import Const, Param, unread_value
 from .opcodes import (
+    BLOCK_END,
     KINDS,
     OPERANDS,
     OPS,
@@ -55,6 +56,7 @@ from .opcodes import (
     OpInfo,
     column_opcode,
     inline_opcode,
+    is_block_qual,
     qual_opcode,
     scalararrayop_opcode,
 )
@@ -219,6 +221,29 @@ class _Verifier:
             st = self.incoming[i]
             if st is not None:  # else unreachable: it never runs
                 self.flow(i, s, info, _State(st.fetched, dict(st.slots)))
+        self.block_program(steps)
+
+    def block_program(self, steps: list[Any]) -> None:
+        """A block program (the block_scan pass) is block steps, each jumping to the block end,
+        then the block end, which loops back to step 0: nothing else can run between them (the
+        steps write no slot and read none, so the dataflow below has nothing more to check),
+        and the output mask it fills is a filter's."""
+        n = len(steps)
+        names = [s.opcode if isinstance(s, Step) else None for s in steps]
+        if BLOCK_END not in names and not any(isinstance(o, str) and is_block_qual(o) for o in names):
+            return
+        if self.mode == "evaluate" or self.sp.result_type is not SqlType.BOOL:
+            raise CompileError("invalid program: a block program fills a filter's mask: it can "
+                               "only filter")
+        if names[-1] != BLOCK_END or n < 2:
+            raise CompileError(f"invalid program: a block program ends in {BLOCK_END}, after at "
+                               "least one block step")
+        for i, s in enumerate(steps[:-1]):
+            if not (isinstance(s.opcode, str) and is_block_qual(s.opcode)):
+                raise _fail(i, s, "a block program is block steps and the block end only")
+            if s.jumpdone != n - 1:
+                raise _fail(i, s, f"jump target {s.jumpdone!r}: a block step jumps to the block "
+                                  f"end, step {n - 1}")
 
     # ---- the operands of a step, reachable or not: the C layout reads them all --------------
     def operands(self, i: int, s: Any) -> OpInfo:
@@ -241,7 +266,7 @@ class _Verifier:
         else:
             self.dest(i, s, s.dest)
         if info.flags & OpFlag.JUMPS:
-            if info.flags & OpFlag.ENDS:  # the row loop's jump to the next row
+            if info.flags & OpFlag.ENDS or info.name == BLOCK_END:  # the jump to the next row
                 if s.jumpdone != 0:
                     raise _fail(i, s, f"jump target {s.jumpdone!r}: the next row starts at step 0")
             elif not _is_int(s.jumpdone):
@@ -398,12 +423,13 @@ class _Verifier:
         col = self.schema.columns[s.attnum]
         nonull = bool(info.flags & OpFlag.NONULL)
         any_ = _is_int(s.array) and s.array >= 0
-        if info.name != qual_opcode(call.funcname, nonull, any_):
+        block = is_block_qual(info.name)
+        if info.name != qual_opcode(call.funcname, nonull, any_, block):
             raise _fail(i, s, f"the opcode compares with another function than its call info's "
                               f"{call.funcname}, or {'without' if any_ else 'with'} an array")
         if nonull and col.nullable:
             raise _fail(i, s, f"column {s.attnum} ({col.name}) is nullable")
-        if type(s.dest) is not Result:
+        if type(s.dest) is not Result and not block:  # a block step's is the output mask
             raise _fail(i, s, "a fused QUAL works on the result")
         if len(call.argtypes) != 2 or call.argtypes[0] != col.type:
             raise _fail(i, s, f"{call.funcname} does not compare column {s.attnum} ({col.name}, "
@@ -464,7 +490,7 @@ class _Verifier:
         # an edge taken only on a NULL destination is dead where none can be there (COALESCE
         # after a NOT NULL argument), and one taken only on a non-NULL one knows it is not NULL
         never_null = s.dest is not None and s.dest in st.slots and not st.slots[s.dest][2]
-        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS and not (
+        if flags & OpFlag.JUMPS and not flags & OpFlag.ENDS and info.name != BLOCK_END and not (
                 flags & OpFlag.JUMPS_IF_NULL and never_null):
             self.merge(s.jumpdone, self.refined(st, flags & OpFlag.JUMPS_IF_NOT_NULL))
         if flags & OpFlag.FALLS_IF_NULL and never_null:

@@ -181,9 +181,28 @@ def _read_stencil(
     target: Target,
     symbols: set[str],
 ) -> Stencil:
+    from elftools.elf.constants import SH_FLAGS
+
     body = bytearray(elf.get_section(index).data())
     holes: list[Hole] = []
     data_at: dict[int, int] = {}  # rodata section index -> its offset in this stencil's body
+    entry_at: dict[tuple[int, int], int] = {}  # (section, entry) -> its offset in the body
+
+    def place_entry(shndx: int, value: int) -> int | None:
+        """A constant-pool entry (.LCPI*, in a mergeable section such as .rodata.cst16, which
+        holds the whole object's constants): only that entry is copied, not the section.
+        Returns where the entry's section would start (None: copy the section)."""
+        sec = elf.get_section(shndx)
+        size = int(sec["sh_entsize"])
+        if (not sec["sh_flags"] & SH_FLAGS.SHF_MERGE or sec["sh_flags"] & SH_FLAGS.SHF_STRINGS
+                or size <= 0 or value % size or shndx in relocs_for):
+            return None
+        if (shndx, value) not in entry_at:
+            align = max(size, int(sec["sh_addralign"]))
+            body.extend(b"\0" * (-len(body) % align))
+            entry_at[shndx, value] = len(body)
+            body.extend(sec.data()[value:value + size])
+        return entry_at[shndx, value] - value
 
     def place_data(shndx: int) -> int:
         if shndx not in data_at:
@@ -220,7 +239,9 @@ def _read_stencil(
         elif shndx == index:
             holes.append(Hole(offset, rtype, "CODE", addend=addend + int(sym["st_value"])))
         elif isinstance(shndx, int):
-            base = place_data(shndx)
+            entry = (place_entry(shndx, int(sym["st_value"]))
+                     if sym["st_info"]["type"] != "STT_SECTION" else None)
+            base = entry if entry is not None else place_data(shndx)
             holes.append(Hole(offset, rtype, "CODE", addend=addend + base + int(sym["st_value"])))
         else:
             raise StencilBuildError(f"stencil {name}: symbol {sym.name!r} in {shndx}")
