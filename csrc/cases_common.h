@@ -18,15 +18,17 @@ CASE(EEOP_BOOL_NOT_STEP)
 	NEXT();
 }
 
+#define CP_QUAL_FALSE() \
+	do { \
+		CP_DEST_NULL = false; \
+		CP_DEST_VALUE = BoolGetDatum(false); \
+		JUMP(op->d.qualexpr.jumpdone); \
+	} while (0)
+
 CASE(EEOP_QUAL)
 {
 	/* ExecQual: a NULL or FALSE conjunct makes the whole qual FALSE */
-	if (CP_DEST_NULL || !DatumGetBool(CP_DEST_VALUE))
-	{
-		CP_DEST_NULL = false;
-		CP_DEST_VALUE = BoolGetDatum(false);
-		JUMP(op->d.qualexpr.jumpdone);
-	}
+	CP_IF_NULL_OR_FALSE(CP_QUAL_FALSE());
 	NEXT();
 }
 
@@ -51,8 +53,7 @@ CASE(EEOP_JUMP_IF_NOT_NULL)
 
 CASE(EEOP_JUMP_IF_NOT_TRUE)
 {
-	if (CP_DEST_NULL || !DatumGetBool(CP_DEST_VALUE))
-		JUMP(op->d.jump.jumpdone);
+	CP_IF_NULL_OR_FALSE(JUMP(op->d.jump.jumpdone));
 	NEXT();
 }
 

@@ -10,6 +10,9 @@
  *                                 (default *op->resvalue, *op->resnull)
  *   CP_ARG_VALUE(args, i),        argument i of an inlined built-in's call info, as rvalues
  *   CP_ARG_NULL(args, i)          (default args[i].value, args[i].isnull)
+ *   CP_IF_NULL_OR_FALSE(then)     `then` (a statement) if the destination is NULL or FALSE: one
+ *                                 test of both (default); the JIT's value registers test them
+ *                                 apart, where clang would otherwise combine them with setcc
  *
  * Only the bodies that hand values on use them: column reads, constants, function calls and
  * inlined built-ins, the boolean steps, ExecQual's step and the jumps on a NULL or a boolean.
@@ -25,4 +28,8 @@
 #endif
 #ifndef CP_ARG_NULL
 #define CP_ARG_NULL(args, i) ((args)[i].isnull)
+#endif
+#ifndef CP_IF_NULL_OR_FALSE
+#define CP_IF_NULL_OR_FALSE(then) \
+	do { if (CP_DEST_NULL || !DatumGetBool(CP_DEST_VALUE)) then; } while (0)
 #endif

@@ -371,6 +371,9 @@ HOLE_SYMBOL(_JIT_NOVREG);
 #define CP_DEST_VALUE cp_v_
 #define CP_DEST_NULL cp_n_
 #define CP_VREG_OUT(x) (x)
+#undef CP_IF_NULL_OR_FALSE
+#define CP_IF_NULL_OR_FALSE(then) \
+	do { if (CP_DEST_NULL) then; if (!DatumGetBool(CP_DEST_VALUE)) then; } while (0)
 #define VARIANT(name) name##__VR
 
 __attribute__((unused)) static void
@@ -420,6 +423,9 @@ stencil_template_vreg_arg1_(void)
 #define CP_QUAL_RESULT(pass) (state->resvalue = BoolGetDatum(pass), state->resnull = false)
 #define CP_DEST_VALUE (*op->resvalue)
 #define CP_DEST_NULL (*op->resnull)
+#undef CP_IF_NULL_OR_FALSE
+#define CP_IF_NULL_OR_FALSE(then) \
+	do { if (CP_DEST_NULL || !DatumGetBool(CP_DEST_VALUE)) then; } while (0)
 #define CP_VREG_OUT(x) CP_UNDEFINED(x)
 #define VARIANT(name) name##__VA1
 
