@@ -642,7 +642,8 @@ vreg_flow(JitBuild *b, uintptr_t *reg)
 
 /*
  * Does every step that can read producer p's slot, before it is written again, read it from the
- * register? (A depth-first walk of the ways on from p; seen and stack have room for nsteps.)
+ * register? (A depth-first walk of the ways on from p; seen has room for nsteps, stack for
+ * twice that.)
  */
 static bool
 vreg_slot_covered(const JitBuild *b, int32_t p, uint8_t *seen, int32_t *stack)
@@ -670,20 +671,28 @@ vreg_slot_covered(const JitBuild *b, int32_t p, uint8_t *seen, int32_t *stack)
 			return false;
 		if (in_reg && (b->loc[j] & CP_LOC_IN_MASK) != CP_LOC_IN_DEST)
 			continue;			/* an argument's last reader (LAST_USE): the slot is dead */
-		if (!in_reg && !(b->loc[j] & CP_LOC_OUT) && step->resnull == dn &&
+		if (!in_reg && step->resnull == dn &&
 			CP_EFF_NULL(CP_EFF_ROLE(cp_jit_effects[step->opcode], CP_ROLE_DEST)) == CP_WRITE_MUST)
-			continue;			/* written again (no value is read under a NULL flag) */
+			continue;			/* written again, in the slot or (a producer whose own walk
+								 * checks the rest) the registers; no value is read under a
+								 * NULL flag */
 		successors(b, j, succ);
 		for (int k = 0; k < 2; k++)
-			if (succ[k] > j && top < b->nsteps)
+			if (succ[k] > j && !seen[succ[k]])
+			{
+				if (top == 2 * b->nsteps)
+					return false;	/* cannot happen (each step pushes at most two); be safe */
 				stack[top++] = succ[k];
+			}
 	}
 	return true;
 }
 
 /*
  * Decide b->loc for every step (docs above); false if no step uses the registers. scratch has
- * room for nsteps uintptr_t, int32_t and bytes.
+ * room for nsteps uintptr_t, 2 * nsteps int32_t and 2 * nsteps bytes. Each pass sends every producer that breaks
+ * a rule back to its slot (which can only break the rules for another producer of the same
+ * slot), so the passes are few.
  */
 static bool
 choose_locations(JitBuild *b, void *scratch)
@@ -691,7 +700,8 @@ choose_locations(JitBuild *b, void *scratch)
 	int32_t		n = b->nsteps;
 	uintptr_t  *reg = scratch;
 	int32_t    *stack = (int32_t *) (reg + n);
-	uint8_t    *seen = (uint8_t *) (stack + n);
+	uint8_t    *seen = (uint8_t *) (stack + 2 * n);
+	uint8_t    *revert = seen + n;
 	bool		any = false;
 
 	for (int32_t i = 0; i < n; i++)
@@ -701,36 +711,43 @@ choose_locations(JitBuild *b, void *scratch)
 	}
 	while (any)
 	{
-		int32_t		revert = -1;
+		bool		reverted = false;
 
 		if (!vreg_flow(b, reg))
 		{
 			memset(b->loc, 0, (size_t) n);
 			return false;
 		}
-		for (int32_t i = 0; i < n && revert < 0; i++)
+		memset(revert, 0, (size_t) n);
+		for (int32_t i = 0; i < n; i++)
 		{
 			uint8_t		v = vreg_variant(b->loc[i]);
 
 			if ((b->loc[i] & CP_LOC_OUT) && !vreg_slot_covered(b, i, seen, stack))
-				revert = i;
+				revert[i] = 1;
 			else if (v != 0 && !variant_fits(b, i, v))
 			{
-				/* this step's producer, or the producers of the slot it reads */
+				/* this step's producer role, and the producers of the slot it reads */
 				const Datum *slot = reg_slot_read(b, i);
 
-				revert = i;
+				revert[i] = 1;
 				for (int32_t p = 0; p < n && slot != NULL; p++)
 					if ((b->loc[p] & CP_LOC_OUT) && b->steps[p].resvalue == slot)
-						b->loc[p] &= (uint8_t) ~CP_LOC_OUT;
+						revert[p] = 1;
 			}
 		}
-		if (revert < 0)
-			break;
-		b->loc[revert] &= (uint8_t) ~CP_LOC_OUT;
 		any = false;
 		for (int32_t i = 0; i < n; i++)
+		{
+			if (revert[i] && (b->loc[i] & CP_LOC_OUT))
+			{
+				b->loc[i] &= (uint8_t) ~CP_LOC_OUT;
+				reverted = true;
+			}
 			any |= (b->loc[i] & CP_LOC_OUT) != 0;
+		}
+		if (!reverted)
+			break;
 	}
 	if (!any)
 		memset(b->loc, 0, (size_t) n);
@@ -838,7 +855,7 @@ layout(JitBuild *b, size_t *reserve)
 		if (vreg_producer(b->steps[i].opcode))
 		{
 			/* room for choose_locations: its scratch, then the locations */
-			size_t		room = (size_t) n * (sizeof(uintptr_t) + sizeof(int32_t) + 1);
+			size_t		room = (size_t) n * (sizeof(uintptr_t) + 2 * sizeof(int32_t) + 2);
 			void	   *scratch = malloc(room + (size_t) n);
 
 			if (scratch == NULL)
