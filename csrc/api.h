@@ -555,5 +555,7 @@ const char *cp_jit_reloc_name(int32_t kind);
 void		cp_jit_arena_stats(CpJitArenaStats *stats);
 /* For tests: nonzero sends every call to a helper through a trampoline, as if out of range. */
 void		cp_jit_set_far_calls(int on);
+/* For tests and measurements: zero keeps every value in its slot (no value registers). */
+void		cp_jit_set_value_registers(int on);
 /* For one test: nonzero skips the instruction-cache flush after writing code (never do this). */
 void		cp_jit_set_skip_icache_flush(int on);

@@ -13,6 +13,9 @@
  *                        a column index): &econtext->columns[op->field]
  *   CP_QUAL_RESULT(pass) a fused QUAL's result written to the result (the JIT has a variant
  *                        that writes none, for where nothing reads it: docs/jit.md)
+ *   CP_DEST_VALUE, CP_DEST_NULL, CP_ARG_VALUE(args, i), CP_ARG_NULL(args, i)
+ *                        where a step's destination and an inlined call's arguments are
+ *                        (cases_operands.h: slots, or the JIT's value registers)
  * The JIT's template keeps the row and the columns array in registers for the whole scan (chain
  * arguments of its stencils) and patches the column's byte offset in as an immediate; the
  * interpreters read them from econtext.
@@ -47,6 +50,7 @@
 #ifndef CP_ROW_DONE
 #define CP_ROW_DONE(row) ((void) (row))	/* the last row: CP_SET_ROW has written it */
 #endif
+#include "cases_operands.h"	/* CP_DEST_VALUE, CP_DEST_NULL, CP_ARG_VALUE, CP_ARG_NULL */
 
 CASE(EEOP_DONE)
 {
@@ -72,8 +76,8 @@ CASE(EEOP_SCAN_VAR)
 
 CASE(EEOP_CONST)
 {
-	*op->resnull = op->d.constval.isnull;
-	*op->resvalue = op->d.constval.value;
+	CP_DEST_NULL = op->d.constval.isnull;
+	CP_DEST_VALUE = op->d.constval.value;
 	NEXT();
 }
 
@@ -84,8 +88,8 @@ CASE(EEOP_FUNCEXPR)
 
 	fcinfo->isnull = false;
 	d = CALL_FN(op, fcinfo);
-	*op->resvalue = d;
-	*op->resnull = fcinfo->isnull;
+	CP_DEST_VALUE = d;
+	CP_DEST_NULL = fcinfo->isnull;
 	NEXT();
 }
 
@@ -101,14 +105,14 @@ CASE(EEOP_FUNCEXPR_STRICT)
 	{
 		if (args[argno].isnull)
 		{
-			*op->resnull = true;
+			CP_DEST_NULL = true;
 			NEXT();
 		}
 	}
 	fcinfo->isnull = false;
 	d = CALL_FN(op, fcinfo);
-	*op->resvalue = d;
-	*op->resnull = fcinfo->isnull;
+	CP_DEST_VALUE = d;
+	CP_DEST_NULL = fcinfo->isnull;
 	NEXT();
 }
 
@@ -120,8 +124,8 @@ CASE(EEOP_FUNCEXPR_STRICT)
 #ifndef CP_BOOL_STEP_HELPERS
 #define CP_BOOL_STEP_HELPERS
 #define CP_BOOL_STEP(op, decided_when) \
-	(*(op)->resnull ? (*(op)->d.boolexpr.anynull = true, false) \
-	 : DatumGetBool(*(op)->resvalue) == (decided_when))
+	(CP_DEST_NULL ? (*(op)->d.boolexpr.anynull = true, false) \
+	 : DatumGetBool(CP_DEST_VALUE) == (decided_when))
 #endif
 
 CASE(EEOP_BOOL_AND_STEP_FIRST)
@@ -146,8 +150,8 @@ CASE(EEOP_BOOL_AND_STEP_LAST)
 	/* all inputs TRUE or NULL: the result is NULL if any was NULL, else TRUE (already set) */
 	if (*op->d.boolexpr.anynull)
 	{
-		*op->resvalue = (Datum) 0;
-		*op->resnull = true;
+		CP_DEST_VALUE = (Datum) 0;
+		CP_DEST_NULL = true;
 	}
 	NEXT();
 }
@@ -173,8 +177,8 @@ CASE(EEOP_BOOL_OR_STEP_LAST)
 		JUMP(op->d.boolexpr.jumpdone);
 	if (*op->d.boolexpr.anynull)
 	{
-		*op->resvalue = (Datum) 0;
-		*op->resnull = true;
+		CP_DEST_VALUE = (Datum) 0;
+		CP_DEST_NULL = true;
 	}
 	NEXT();
 }
@@ -356,12 +360,12 @@ CASE(EEOP_DONE_NEXTROW_EVALUATE)
 	\
 	if (fcinfo->args[argno].isnull) \
 	{ \
-		*op->resnull = true; \
+		CP_DEST_NULL = true; \
 		NEXT(); \
 	} \
 	fcinfo->isnull = false; \
-	*op->resvalue = CALL_FN(op, fcinfo); \
-	*op->resnull = fcinfo->isnull; \
+	CP_DEST_VALUE = CALL_FN(op, fcinfo); \
+	CP_DEST_NULL = fcinfo->isnull; \
 	NEXT(); \
 }
 CASE(EEOP_FUNCEXPR_STRICT_ARG0) CP_FUNCEXPR_STRICT_ONE(0)
@@ -369,14 +373,14 @@ CASE(EEOP_FUNCEXPR_STRICT_ARG1) CP_FUNCEXPR_STRICT_ONE(1)
 
 CASE(EEOP_CONST_NOTNULL)
 {
-	*op->resnull = false;
-	*op->resvalue = op->d.constval.value;
+	CP_DEST_NULL = false;
+	CP_DEST_VALUE = op->d.constval.value;
 	NEXT();
 }
 
 CASE(EEOP_CONST_NULL)
 {
-	*op->resnull = true;
+	CP_DEST_NULL = true;
 	NEXT();
 }
 
@@ -389,8 +393,8 @@ CASE(EEOP_CONST_NULL)
 	const CpColumn *col = CP_COLUMN(d.column.attnum); \
 	int64_t		row = CP_ROW; \
 	\
-	*op->resvalue = cp_load_##T(col->data + row * col->stride); \
-	*op->resnull = (check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]; \
+	CP_DEST_VALUE = cp_load_##T(col->data + row * col->stride); \
+	CP_DEST_NULL = (check_nulls) && col->nulls != NULL && col->nulls[row * col->null_stride]; \
 	NEXT(); \
 }
 #define TYPE(NAME, ...) \
@@ -408,21 +412,21 @@ CASE(EEOP_INLINE_##f) \
 { \
 	NullableDatum *args = op->d.func.fcinfo->args; \
 	\
-	if (args[0].isnull | args[1].isnull) \
+	if (CP_ARG_NULL(args, 0) | CP_ARG_NULL(args, 1)) \
 	{ \
-		*op->resnull = true; \
+		CP_DEST_NULL = true; \
 		NEXT(); \
 	} \
-	*op->resvalue = f##_impl(args[0].value, args[1].value); \
-	*op->resnull = false; \
+	CP_DEST_VALUE = f##_impl(CP_ARG_VALUE(args, 0), CP_ARG_VALUE(args, 1)); \
+	CP_DEST_NULL = false; \
 	NEXT(); \
 } \
 CASE(EEOP_INLINE_##f##_NONULL) \
 { \
 	NullableDatum *args = op->d.func.fcinfo->args; \
 	\
-	*op->resvalue = f##_impl(args[0].value, args[1].value); \
-	*op->resnull = false; \
+	CP_DEST_VALUE = f##_impl(CP_ARG_VALUE(args, 0), CP_ARG_VALUE(args, 1)); \
+	CP_DEST_NULL = false; \
 	NEXT(); \
 }
 #define INLINE_CMP(f) INLINE(f)

@@ -7,24 +7,28 @@
  * ExprEvalStep: both define the macros cases.h describes (CASE, NEXT, JUMP), and both step
  * structs have these operands under these names (op->resvalue, op->resnull,
  * op->d.qualexpr.jumpdone, op->d.jump.jumpdone), so the semantics stay execExprInterp.c's in both.
+ * The destination is read and written through cases_operands.h's CP_DEST_VALUE/CP_DEST_NULL.
  */
+#include "cases_operands.h"
 
 CASE(EEOP_BOOL_NOT_STEP)
 {
 	/* NOT NULL is NULL: leave resnull alone */
-	*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+	CP_DEST_VALUE = BoolGetDatum(!DatumGetBool(CP_DEST_VALUE));
 	NEXT();
 }
+
+#define CP_QUAL_FALSE() \
+	do { \
+		CP_DEST_NULL = false; \
+		CP_DEST_VALUE = BoolGetDatum(false); \
+		JUMP(op->d.qualexpr.jumpdone); \
+	} while (0)
 
 CASE(EEOP_QUAL)
 {
 	/* ExecQual: a NULL or FALSE conjunct makes the whole qual FALSE */
-	if (*op->resnull || !DatumGetBool(*op->resvalue))
-	{
-		*op->resnull = false;
-		*op->resvalue = BoolGetDatum(false);
-		JUMP(op->d.qualexpr.jumpdone);
-	}
+	CP_IF_NULL_OR_FALSE(CP_QUAL_FALSE());
 	NEXT();
 }
 
@@ -35,45 +39,44 @@ CASE(EEOP_JUMP)
 
 CASE(EEOP_JUMP_IF_NULL)
 {
-	if (*op->resnull)
+	if (CP_DEST_NULL)
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
 
 CASE(EEOP_JUMP_IF_NOT_NULL)
 {
-	if (!*op->resnull)
+	if (!CP_DEST_NULL)
 		JUMP(op->d.jump.jumpdone);
 	NEXT();
 }
 
 CASE(EEOP_JUMP_IF_NOT_TRUE)
 {
-	if (*op->resnull || !DatumGetBool(*op->resvalue))
-		JUMP(op->d.jump.jumpdone);
+	CP_IF_NULL_OR_FALSE(JUMP(op->d.jump.jumpdone));
 	NEXT();
 }
 
 CASE(EEOP_NULLTEST_ISNULL)
 {
-	*op->resvalue = BoolGetDatum(*op->resnull);
-	*op->resnull = false;
+	CP_DEST_VALUE = BoolGetDatum(CP_DEST_NULL);
+	CP_DEST_NULL = false;
 	NEXT();
 }
 
 CASE(EEOP_NULLTEST_ISNOTNULL)
 {
-	*op->resvalue = BoolGetDatum(!*op->resnull);
-	*op->resnull = false;
+	CP_DEST_VALUE = BoolGetDatum(!CP_DEST_NULL);
+	CP_DEST_NULL = false;
 	NEXT();
 }
 
 CASE(EEOP_BOOLTEST_IS_TRUE)
 {
-	if (*op->resnull)
+	if (CP_DEST_NULL)
 	{
-		*op->resvalue = BoolGetDatum(false);
-		*op->resnull = false;
+		CP_DEST_VALUE = BoolGetDatum(false);
+		CP_DEST_NULL = false;
 	}
 	/* else, the input value is the correct output as well */
 	NEXT();
@@ -81,34 +84,34 @@ CASE(EEOP_BOOLTEST_IS_TRUE)
 
 CASE(EEOP_BOOLTEST_IS_NOT_TRUE)
 {
-	if (*op->resnull)
+	if (CP_DEST_NULL)
 	{
-		*op->resvalue = BoolGetDatum(true);
-		*op->resnull = false;
+		CP_DEST_VALUE = BoolGetDatum(true);
+		CP_DEST_NULL = false;
 	}
 	else
-		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+		CP_DEST_VALUE = BoolGetDatum(!DatumGetBool(CP_DEST_VALUE));
 	NEXT();
 }
 
 CASE(EEOP_BOOLTEST_IS_FALSE)
 {
-	if (*op->resnull)
+	if (CP_DEST_NULL)
 	{
-		*op->resvalue = BoolGetDatum(false);
-		*op->resnull = false;
+		CP_DEST_VALUE = BoolGetDatum(false);
+		CP_DEST_NULL = false;
 	}
 	else
-		*op->resvalue = BoolGetDatum(!DatumGetBool(*op->resvalue));
+		CP_DEST_VALUE = BoolGetDatum(!DatumGetBool(CP_DEST_VALUE));
 	NEXT();
 }
 
 CASE(EEOP_BOOLTEST_IS_NOT_FALSE)
 {
-	if (*op->resnull)
+	if (CP_DEST_NULL)
 	{
-		*op->resvalue = BoolGetDatum(true);
-		*op->resnull = false;
+		CP_DEST_VALUE = BoolGetDatum(true);
+		CP_DEST_NULL = false;
 	}
 	NEXT();
 }

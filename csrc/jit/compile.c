@@ -87,6 +87,15 @@ cp_jit_set_far_calls(int on)
 	__atomic_store_n(&cp_jit_far_calls, on, __ATOMIC_RELAXED);
 }
 
+/* For tests and measurements: 0 keeps every value in its slot (choose_locations not run). */
+static int	cp_jit_value_registers = 1;
+
+void
+cp_jit_set_value_registers(int on)
+{
+	__atomic_store_n(&cp_jit_value_registers, on, __ATOMIC_RELAXED);
+}
+
 #if CP_JIT_HAVE_STENCILS
 
 /* Trampolines per program at most, one per distinct far target: more than any program calls. */
@@ -138,6 +147,7 @@ typedef struct JitBuild
 	int32_t		exit_true;
 	int32_t		exit_false;
 	CpJitCode  *code;			/* step offsets and the entry's, filled by layout() */
+	uint8_t    *loc;			/* per step: where its operands are (CP_LOC_*), or NULL */
 	int32_t		end;			/* end of the entry stencil: the trap starts here */
 	int32_t		trampolines;	/* the first trampoline, aligned after the trap */
 	int32_t		max_trampolines;	/* room reserved: branch holes to helpers, at most the table */
@@ -350,6 +360,402 @@ choose_variant(const JitBuild *b, int32_t i)
 	return 0;
 }
 
+/*
+ * Values in registers (docs/jit.md): where each step's operands are, decided once per program.
+ *
+ * A step that writes a destination (a column read, a constant, a call, an inlined built-in) may
+ * leave the value and its NULL flag in the value registers instead of the slot (out), and the
+ * step after it read them there (in): a boolean step or a jump its destination (which it then
+ * updates there and passes on), an inlined built-in argument 0 or 1. The stencil of each
+ * combination is a variant (template.c's __V*); what an opcode can do is read off the tables
+ * themselves: a __VR stencil whose code differs from the state-relative one reads or writes its
+ * destination in the register (a producer if it reads no destination, a consumer if it does), one
+ * with the same code is a jump that passes the registers on untouched, and an inlined built-in
+ * with a __VA0/__VA1 stencil reads that argument there.
+ *
+ * A producer's value goes in the register only if every step that could read its slot before the
+ * slot is written again reads it from the register: every path from the producer is followed
+ * (the opcode effects of opcodes.def say which slots a step reads, conservatively: a temporary
+ * whose slots are not resolved here counts as read), and a step reads from the register only if
+ * every way into it (falling through, each jump) carries that slot's value there. The row exits
+ * read no slot; EEOP_DONE and the other row ends read the result, so a result that reaches one
+ * stays in its slot. Each producer that breaks a rule, or whose variant's operands do not fit,
+ * goes back to its slot, and the rest is checked again. Only forward jumps (and a row end's
+ * jump back to step 0, a new row) are followed: a program with another backward jump keeps
+ * every value in its slot.
+ */
+enum
+{
+	CP_LOC_IN_NONE = 0,			/* reads nothing from the registers */
+	CP_LOC_IN_DEST = 1,			/* its destination (and leaves it there) */
+	CP_LOC_IN_ARG0 = 2,			/* argument 0 of its call info */
+	CP_LOC_IN_ARG1 = 3,			/* argument 1 */
+	CP_LOC_IN_MASK = 3,
+	CP_LOC_OUT = 4				/* its destination is the register */
+};
+
+/* What a register-carried value is known as: the address of its slot's value (or these). */
+#define CP_REG_UNSET ((uintptr_t) 0)	/* no way in seen yet */
+#define CP_REG_NONE ((uintptr_t) 1)		/* nothing, or different values on different ways in */
+
+static const uint8_t cp_jit_kind[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) [name] = CP_OPERANDS_##kind,
+#include "opcodes.def"
+#undef OP
+};
+
+static const uint32_t cp_jit_flags[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) [name] = (flags),
+#include "opcodes.def"
+#undef OP
+};
+
+static const uint64_t cp_jit_effects[EEOP_LAST] = {
+#define OP(name, kind, flags, effects) [name] = (effects),
+#include "opcodes.def"
+#undef OP
+};
+
+/* The __VR stencil of an opcode, and whether its code is the one it refines (no register use). */
+static inline const CpJitStencil *
+vreg_stencil(intptr_t opcode, bool *same)
+{
+	const CpJitStencil *v = &cp_jit_variants[CP_JIT_VARIANT_VREG][opcode];
+	const CpJitStencil *r = &cp_jit_variants[CP_JIT_VARIANT_RELATIVE][opcode];
+
+	if (r->body == NULL)
+		r = &cp_jit_stencils[opcode];
+	*same = v->body == r->body;
+	return v->body != NULL ? v : NULL;
+}
+
+static inline uint8_t
+dest_read(intptr_t opcode)
+{
+	return CP_EFF_READ(CP_EFF_ROLE(cp_jit_effects[opcode], CP_ROLE_DEST));
+}
+
+/* Leaves its destination in the register (when told to). */
+static inline bool
+vreg_producer(intptr_t opcode)
+{
+	bool		same;
+
+	return vreg_stencil(opcode, &same) != NULL && !same &&
+		!(cp_jit_flags[opcode] & CP_OPF_NO_DEST) && dest_read(opcode) == CP_READ_NONE;
+}
+
+/* Reads (and updates) its destination in the register, and passes it on. */
+static inline bool
+vreg_dest_consumer(intptr_t opcode)
+{
+	bool		same;
+
+	return vreg_stencil(opcode, &same) != NULL && !same && dest_read(opcode) != CP_READ_NONE;
+}
+
+/* Touches no slot and no register: passes the registers on (EEOP_JUMP). */
+static inline bool
+vreg_passes(intptr_t opcode)
+{
+	bool		same;
+
+	return vreg_stencil(opcode, &same) != NULL && same && cp_jit_effects[opcode] == 0 &&
+		!(cp_jit_flags[opcode] & (CP_OPF_CALLS | CP_OPF_ENDS));
+}
+
+static inline bool
+vreg_arg_consumer(intptr_t opcode, int arg)
+{
+	return cp_jit_variants[CP_JIT_VARIANT_VREG_ARG0 + arg][opcode].body != NULL;
+}
+
+/* The variant of a step with these locations (0: none of the value-register ones). */
+static uint8_t
+vreg_variant(uint8_t loc)
+{
+	switch (loc & CP_LOC_IN_MASK)
+	{
+		case CP_LOC_IN_ARG0:
+			return loc & CP_LOC_OUT ? CP_JIT_VARIANT_VREG_ARG0_DEST : CP_JIT_VARIANT_VREG_ARG0;
+		case CP_LOC_IN_ARG1:
+			return loc & CP_LOC_OUT ? CP_JIT_VARIANT_VREG_ARG1_DEST : CP_JIT_VARIANT_VREG_ARG1;
+		case CP_LOC_IN_DEST:
+			return CP_JIT_VARIANT_VREG;
+		default:
+			return loc & CP_LOC_OUT ? CP_JIT_VARIANT_VREG : 0;
+	}
+}
+
+/* The argument slots of a step's call info (NULL if it has none). */
+static inline NullableDatum *
+call_args(const ExprEvalStep *step, int32_t *nargs)
+{
+	FunctionCallInfo fcinfo;
+
+	if (cp_jit_kind[step->opcode] == CP_OPERANDS_func)
+		fcinfo = step->d.func.fcinfo;
+	else if (cp_jit_kind[step->opcode] == CP_OPERANDS_scalararrayop)
+		fcinfo = step->d.scalararrayop.fcinfo;
+	else
+		return NULL;
+	*nargs = fcinfo->nargs;
+	return fcinfo->args;
+}
+
+/*
+ * May step j read the slot whose value is at dv (NULL flag dn)? By its effects; a role this does
+ * not resolve counts as a read.
+ */
+static bool
+reads_slot(const JitBuild *b, const ExprEvalStep *step, const Datum *dv, const bool *dn)
+{
+	uint64_t	effects = cp_jit_effects[step->opcode];
+
+	for (int role = 0; role < CP_NUM_ROLES; role++)
+	{
+		uint8_t		eff = CP_EFF_ROLE(effects, role);
+		NullableDatum *args;
+		int32_t		nargs = 0;
+
+		if (CP_EFF_READ(eff) == CP_READ_NONE)
+			continue;
+		switch (role)
+		{
+			case CP_ROLE_DEST:
+				if (step->resvalue == dv || step->resnull == dn)
+					return true;
+				break;
+			case CP_ROLE_RESULT:
+				if (&b->state->resvalue == dv || &b->state->resnull == dn)
+					return true;
+				break;
+			case CP_ROLE_ARGS:
+			case CP_ROLE_ARG0:
+			case CP_ROLE_ARG1:
+				args = call_args(step, &nargs);
+				if (args == NULL)
+					return true;
+				for (int32_t a = 0; a < nargs; a++)
+					if ((role == CP_ROLE_ARGS || a == role - CP_ROLE_ARG0) &&
+						(&args[a].value == dv || &args[a].isnull == dn))
+						return true;
+				break;
+			case CP_ROLE_TMP:
+				if (cp_jit_kind[step->opcode] != CP_OPERANDS_boolexpr ||
+					step->d.boolexpr.anynull == dn || (const void *) step->d.boolexpr.anynull ==
+					(const void *) dv)
+					return true;
+				break;
+			default:
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Where step i may continue: its destinations (a step, a row exit < 0), -3 for none. */
+static inline void
+successors(const JitBuild *b, int32_t i, int32_t succ[2])
+{
+	uint32_t	flags = cp_jit_flags[b->steps[i].opcode];
+
+	succ[0] = flags & CP_OPF_NO_FALLTHROUGH || i + 1 >= b->nsteps ? -3 : destination(b, i, false);
+	succ[1] = flags & CP_OPF_JUMPS ? destination(b, i, true) : -3;
+}
+
+/* The slot step i reads from the register, by b->loc (NULL: none). */
+static inline const Datum *
+reg_slot_read(const JitBuild *b, int32_t i)
+{
+	const ExprEvalStep *step = &b->steps[i];
+	int32_t		nargs;
+
+	switch (b->loc[i] & CP_LOC_IN_MASK)
+	{
+		case CP_LOC_IN_DEST:
+			return step->resvalue;
+		case CP_LOC_IN_ARG0:
+			return &call_args(step, &nargs)[0].value;
+		case CP_LOC_IN_ARG1:
+			return &call_args(step, &nargs)[1].value;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * One pass: from which steps leave their value in the register (CP_LOC_OUT in b->loc), which
+ * read it there. False if the program has a backward jump other than a new row's.
+ */
+static bool
+vreg_flow(JitBuild *b, uintptr_t *reg)
+{
+	int32_t		n = b->nsteps;
+
+	for (int32_t i = 0; i < n; i++)
+		reg[i] = CP_REG_UNSET;
+	reg[0] = CP_REG_NONE;
+	for (int32_t i = 0; i < n; i++)
+	{
+		const ExprEvalStep *step = &b->steps[i];
+		intptr_t	op = step->opcode;
+		uintptr_t	in = reg[i] == CP_REG_UNSET ? CP_REG_NONE : reg[i];
+		uintptr_t	out = CP_REG_NONE;
+		int32_t		succ[2];
+		int32_t		nargs;
+		NullableDatum *args;
+
+		b->loc[i] &= CP_LOC_OUT;
+		if (in != CP_REG_NONE)
+		{
+			args = cp_jit_flags[op] & CP_OPF_INLINE ? call_args(step, &nargs) : NULL;
+			if (vreg_dest_consumer(op) && (uintptr_t) step->resvalue == in)
+				b->loc[i] |= CP_LOC_IN_DEST;
+			else if (args != NULL && (uintptr_t) &args[0].value == in && vreg_arg_consumer(op, 0))
+				b->loc[i] |= CP_LOC_IN_ARG0;
+			else if (args != NULL && (uintptr_t) &args[1].value == in && vreg_arg_consumer(op, 1))
+				b->loc[i] |= CP_LOC_IN_ARG1;
+		}
+		if ((b->loc[i] & CP_LOC_IN_MASK) == CP_LOC_IN_DEST || vreg_passes(op))
+			out = in;
+		else if (b->loc[i] & CP_LOC_OUT)
+			out = (uintptr_t) step->resvalue;
+		successors(b, i, succ);
+		for (int k = 0; k < 2; k++)
+		{
+			int32_t		s = succ[k];
+
+			if (s < 0)
+				continue;		/* none, or a row exit: reads no slot */
+			if (s <= i)
+			{
+				if (s != 0 || !(cp_jit_flags[op] & CP_OPF_ENDS))
+					return false;
+				continue;		/* a new row: nothing in the register */
+			}
+			reg[s] = reg[s] == CP_REG_UNSET || reg[s] == out ? out : CP_REG_NONE;
+		}
+	}
+	return true;
+}
+
+/*
+ * Does every step that can read producer p's slot, before it is written again, read it from the
+ * register? (A depth-first walk of the ways on from p; seen has room for nsteps, stack for
+ * twice that.)
+ */
+static bool
+vreg_slot_covered(const JitBuild *b, int32_t p, uint8_t *seen, int32_t *stack)
+{
+	const Datum *dv = b->steps[p].resvalue;
+	const bool *dn = b->steps[p].resnull;
+	int32_t		top = 0;
+	int32_t		succ[2];
+
+	memset(seen, 0, (size_t) b->nsteps);
+	successors(b, p, succ);
+	for (int k = 0; k < 2; k++)
+		if (succ[k] > p)
+			stack[top++] = succ[k];
+	while (top > 0)
+	{
+		int32_t		j = stack[--top];
+		const ExprEvalStep *step = &b->steps[j];
+		bool		in_reg = reg_slot_read(b, j) == dv;
+
+		if (seen[j])
+			continue;
+		seen[j] = 1;
+		if (!in_reg && reads_slot(b, step, dv, dn))
+			return false;
+		if (in_reg && (b->loc[j] & CP_LOC_IN_MASK) != CP_LOC_IN_DEST)
+			continue;			/* an argument's last reader (LAST_USE): the slot is dead */
+		if (!in_reg && step->resnull == dn &&
+			CP_EFF_NULL(CP_EFF_ROLE(cp_jit_effects[step->opcode], CP_ROLE_DEST)) == CP_WRITE_MUST)
+			continue;			/* written again, in the slot or (a producer whose own walk
+								 * checks the rest) the registers; no value is read under a
+								 * NULL flag */
+		successors(b, j, succ);
+		for (int k = 0; k < 2; k++)
+			if (succ[k] > j && !seen[succ[k]])
+			{
+				if (top == 2 * b->nsteps)
+					return false;	/* cannot happen (each step pushes at most two); be safe */
+				stack[top++] = succ[k];
+			}
+	}
+	return true;
+}
+
+/*
+ * Decide b->loc for every step (docs above); false if no step uses the registers. scratch has
+ * room for nsteps uintptr_t, 2 * nsteps int32_t and 2 * nsteps bytes. Each pass sends every producer that breaks
+ * a rule back to its slot (which can only break the rules for another producer of the same
+ * slot), so the passes are few.
+ */
+static bool
+choose_locations(JitBuild *b, void *scratch)
+{
+	int32_t		n = b->nsteps;
+	uintptr_t  *reg = scratch;
+	int32_t    *stack = (int32_t *) (reg + n);
+	uint8_t    *seen = (uint8_t *) (stack + 2 * n);
+	uint8_t    *revert = seen + n;
+	bool		any = false;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		b->loc[i] = vreg_producer(b->steps[i].opcode) ? CP_LOC_OUT : 0;
+		any |= b->loc[i] != 0;
+	}
+	while (any)
+	{
+		bool		reverted = false;
+
+		if (!vreg_flow(b, reg))
+		{
+			memset(b->loc, 0, (size_t) n);
+			return false;
+		}
+		memset(revert, 0, (size_t) n);
+		for (int32_t i = 0; i < n; i++)
+		{
+			uint8_t		v = vreg_variant(b->loc[i]);
+
+			if ((b->loc[i] & CP_LOC_OUT) && !vreg_slot_covered(b, i, seen, stack))
+				revert[i] = 1;
+			else if (v != 0 && !variant_fits(b, i, v))
+			{
+				/* this step's producer role, and the producers of the slot it reads */
+				const Datum *slot = reg_slot_read(b, i);
+
+				revert[i] = 1;
+				for (int32_t p = 0; p < n && slot != NULL; p++)
+					if ((b->loc[p] & CP_LOC_OUT) && b->steps[p].resvalue == slot)
+						revert[p] = 1;
+			}
+		}
+		any = false;
+		for (int32_t i = 0; i < n; i++)
+		{
+			if (revert[i] && (b->loc[i] & CP_LOC_OUT))
+			{
+				b->loc[i] &= (uint8_t) ~CP_LOC_OUT;
+				reverted = true;
+			}
+			any |= (b->loc[i] & CP_LOC_OUT) != 0;
+		}
+		if (!reverted)
+			break;
+	}
+	if (!any)
+		memset(b->loc, 0, (size_t) n);
+	else if (!vreg_flow(b, reg))
+		return false;
+	return any;
+}
+
 /* The row exit stencils (CP_JIT_ROW_TRUE/FALSE, or their lean forms). */
 static inline const CpJitStencil *
 exit_stencil(const JitBuild *b, bool result)
@@ -438,14 +844,33 @@ layout(JitBuild *b, size_t *reserve)
 
 		if (opcode < 0 || opcode >= EEOP_LAST || cp_jit_stencils[opcode].body == NULL)
 			return CP_JIT_ERR_OPCODE;
+		code->variant[i] = 0;
 		for (uint32_t h = 0; h < cp_jit_stencils[opcode].nholes; h++)
 			if (cp_jit_stencils[opcode].holes[h].value == CP_HOLE_JUMP_TARGET &&
 				(jump_target(&b->steps[i]) < 0 || jump_target(&b->steps[i]) >= n))
 				return CP_JIT_ERR_JUMP;
 	}
 	find_row_exits(b);
+	for (int32_t i = 0; i < n && __atomic_load_n(&cp_jit_value_registers, __ATOMIC_RELAXED); i++)
+		if (vreg_producer(b->steps[i].opcode))
+		{
+			/* room for choose_locations: its scratch, then the locations */
+			size_t		room = (size_t) n * (sizeof(uintptr_t) + 2 * sizeof(int32_t) + 2);
+			void	   *scratch = malloc(room + (size_t) n);
+
+			if (scratch == NULL)
+				return CP_JIT_ERR_NOMEM;
+			b->loc = (uint8_t *) scratch + room;
+			if (choose_locations(b, scratch))
+				for (int32_t j = 0; j < n; j++)
+					code->variant[j] = vreg_variant(b->loc[j]);
+			free(scratch);
+			b->loc = NULL;
+			break;
+		}
 	for (int32_t i = 0; i < n; i++)
-		code->variant[i] = choose_variant(b, i);
+		if (code->variant[i] == 0)
+			code->variant[i] = choose_variant(b, i);
 	b->done_code = choose_done_code(b);
 	for (int32_t i = 0; i < n; i++)
 	{

@@ -96,7 +96,17 @@ typedef enum CpHoleValue
 #define CP_JIT_VARIANT_SHORT 1
 #define CP_JIT_VARIANT_NORESULT 2
 #define CP_JIT_VARIANT_RELATIVE 4
-#define CP_JIT_NVARIANTS 5
+/*
+ * Values in registers (template.c's __V* variants, state-relative otherwise): the destination,
+ * argument 0 or 1 of an inlined built-in, or an argument and the destination in the value
+ * registers. Their tables have every stencil (the relative one's code where it is the same).
+ */
+#define CP_JIT_VARIANT_VREG 5		/* __VR: the destination */
+#define CP_JIT_VARIANT_VREG_ARG0 6	/* __VA0 */
+#define CP_JIT_VARIANT_VREG_ARG1 7	/* __VA1 */
+#define CP_JIT_VARIANT_VREG_ARG0_DEST 8	/* __VAR */
+#define CP_JIT_VARIANT_VREG_ARG1_DEST 9	/* __VBR */
+#define CP_JIT_NVARIANTS 10
 
 /*
  * One opcode's stencil. If trim is nonzero, the code ends in a jump whose hole is the last of

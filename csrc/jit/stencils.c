@@ -29,6 +29,11 @@ const CpJitStencil *const cp_jit_variants[CP_JIT_NVARIANTS] = {
 	[CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult,
 	[CP_JIT_VARIANT_SHORT | CP_JIT_VARIANT_NORESULT] = cp_stencils_noresult_short,
 	[CP_JIT_VARIANT_RELATIVE] = cp_stencils_relative,
+	[CP_JIT_VARIANT_VREG] = cp_stencils_vreg,
+	[CP_JIT_VARIANT_VREG_ARG0] = cp_stencils_vreg_arg0,
+	[CP_JIT_VARIANT_VREG_ARG1] = cp_stencils_vreg_arg1,
+	[CP_JIT_VARIANT_VREG_ARG0_DEST] = cp_stencils_vreg_arg0_dest,
+	[CP_JIT_VARIANT_VREG_ARG1_DEST] = cp_stencils_vreg_arg1_dest,
 };
 void *const *const cp_jit_helpers = cp_jit_symbol_addresses;
 #endif

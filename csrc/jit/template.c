@@ -49,8 +49,24 @@ HOLE_SYMBOL(_JIT_STEP);			/* the step itself, for helpers that take `op` */
  * its caller reads).
  */
 #define CP_CHAIN_PARAMS \
-	ExprState *state, ExprContext *econtext, int64_t cp_row_, const CpColumn *cp_columns_
-#define CP_CHAIN_ARGS state, econtext, cp_row_, cp_columns_
+	ExprState *state, ExprContext *econtext, int64_t cp_row_, const CpColumn *cp_columns_, \
+	Datum cp_v_, uint64_t cp_n_
+#define CP_CHAIN_ARGS state, econtext, cp_row_, cp_columns_, CP_VREG_OUT(cp_v_), CP_VREG_OUT(cp_n_)
+
+/*
+ * The value registers, the chain's last two arguments (x86-64: rdi, rsi; AArch64: x24, x25): a
+ * value and its NULL flag (0 or 1; a bool argument would be zero-extended by every caller, an
+ * instruction per stencil) handed from one step to the next (the variants __V* below). A stencil
+ * that hands nothing on passes what the next one must not read, which costs no instruction and
+ * leaves the registers free for its own use: CP_VREG_OUT is that, except in the variants whose
+ * destination is the register. (An uninitialised variable, undef to LLVM: whatever the argument's
+ * register holds. __builtin_nondeterministic_value and an empty asm's output cost a `xor` or a
+ * `mov` per register.)
+ */
+#define CP_UNDEFINED(x) \
+	({ _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wuninitialized\"") \
+	   __typeof__(x) undef_; undef_; _Pragma("clang diagnostic pop") })
+#define CP_VREG_OUT(x) CP_UNDEFINED(x)
 
 /* Code holes: the continuation, the jump target, and the step's function. */
 extern CP_CHAIN Datum _JIT_CONTINUE(CP_CHAIN_PARAMS);
@@ -129,7 +145,8 @@ _Static_assert(offsetof(ExprEvalStep, d.column.attnum) % sizeof(uintptr_t) == 0 
 		jit_step_.d.words[1] = D_HOLE(D1); \
 		jit_step_.d.words[2] = D_HOLE(D2); \
 		jit_step_.d.words[3] = D_HOLE(D3); \
-		(void) op; (void) state; (void) econtext; (void) isnull; (void) cp_row_; (void) cp_columns_;
+		(void) op; (void) state; (void) econtext; (void) isnull; (void) cp_row_; (void) cp_columns_; \
+		(void) cp_v_; (void) cp_n_;
 
 #define NEXT() \
 	do { __attribute__((musttail)) return _JIT_CONTINUE(CP_CHAIN_ARGS); } while (0)
@@ -151,7 +168,8 @@ Datum		stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnul
 Datum
 stencil_CP_JIT_ENTRY(ExprState *state, ExprContext *econtext, bool *isnull)
 {
-	Datum		d = _JIT_CONTINUE(state, econtext, econtext->row, econtext->columns);
+	Datum		d = _JIT_CONTINUE(state, econtext, econtext->row, econtext->columns,
+								  CP_UNDEFINED((Datum) 0), CP_UNDEFINED((uint64_t) 0));
 
 	*isnull = state->resnull;
 	return d;
@@ -293,4 +311,139 @@ stencil_template_lean_(void)
 {
 CASE(CP_JIT_ROW_TRUE_LEAN) CP_NEXTROW_FILTER(true)
 CASE(CP_JIT_ROW_FALSE_LEAN) CP_NEXTROW_FILTER(false)
+}
+
+
+/*
+ * Values in registers (compile.c's choose_locations): the bodies that hand a value on read and
+ * write it through cases_operands.h's macros, compiled again with some operand in the value
+ * registers cp_v_/cp_n_ instead of its slot, on top of the state-relative variant (the slots
+ * that remain are still offsets from state):
+ *
+ *   __VR    the destination is the register: a column read, constant, call or inlined
+ *           built-in leaves its result there, a boolean step or a jump reads (and updates) it
+ *           there, and every stencil of this kind passes it on to the next
+ *   __VA0   argument 0 of an inlined built-in is the register, the destination a slot
+ *   __VA1   argument 1 likewise
+ *   __VAR   argument 0 and the destination are the register
+ *   __VBR   argument 1 and the destination
+ *
+ * (CPython's top-of-stack caching has one stencil per cached inputs and outputs the same way,
+ * _rXY.) The build keeps a variant where its code differs and aliases the same code otherwise
+ * (_writer.VALUE_VARIANTS): compile.c reads "the same code as the base stencil" as "does not use
+ * the register", and a plain jump that passes it on unchanged.
+ */
+#undef D_HOLE
+#undef RES_HOLE
+#undef VARIANT
+#undef CP_QUAL_RESULT
+#undef CP_SET_ROW
+#undef CP_NEXTROW_RESET
+#undef CP_ROW_DONE
+#define CP_SET_ROW(r) (econtext->row = cp_row_ = (r))
+#define CP_NEXTROW_RESET() (econtext->scan_nvalid = 0)
+#define CP_ROW_DONE(row) ((void) (row))
+#define CP_QUAL_RESULT(pass) (state->resvalue = BoolGetDatum(pass), state->resnull = false)
+#define D_HOLE(name) REL_HOLE(name)
+
+/*
+ * Where the destination is the register, a body that still writes its slot, or ends the row,
+ * is not one of these: its address is the hole NOVREG, and the build drops every stencil with
+ * one (a stencil of a __VR table reads and writes no destination slot).
+ */
+HOLE_SYMBOL(_JIT_NOVREG);
+#undef CP_SET_ROW
+#undef CP_QUAL_RESULT
+#define RES_HOLE(name) HOLE(_JIT_NOVREG)
+#define CP_NOVREG() __asm__ volatile("" : : "r" ((uintptr_t) _JIT_NOVREG))
+#undef ExecEvalScalarArrayOp
+#define ExecEvalScalarArrayOp(state, op) \
+	({ CP_NOVREG(); ExecEvalScalarArrayOp((state), (ExprEvalStep *) HOLE(_JIT_STEP)); })
+#define cp_slot_getsomeattrs(econtext, last) \
+	({ CP_NOVREG(); cp_slot_getsomeattrs((econtext), (last)); })
+#define CP_SET_ROW(r) ({ CP_NOVREG(); econtext->row = cp_row_ = (r); })
+#define CP_QUAL_RESULT(pass) ({ CP_NOVREG(); state->resvalue = BoolGetDatum(pass); \
+							   state->resnull = false; })
+
+#undef CP_DEST_VALUE
+#undef CP_DEST_NULL
+#undef CP_VREG_OUT
+#define CP_DEST_VALUE cp_v_
+#define CP_DEST_NULL cp_n_
+#define CP_VREG_OUT(x) (x)
+#undef CP_IF_NULL_OR_FALSE
+#define CP_IF_NULL_OR_FALSE(then) \
+	do { if (CP_DEST_NULL) then; if (!DatumGetBool(CP_DEST_VALUE)) then; } while (0)
+#define VARIANT(name) name##__VR
+
+__attribute__((unused)) static void
+stencil_template_vreg_(void)
+{
+#include "../cases.h"
+}
+
+#undef VARIANT
+#undef CP_ARG_VALUE
+#undef CP_ARG_NULL
+#define CP_ARG_VALUE(args, i) ((i) == 0 ? cp_v_ : (args)[i].value)
+#define CP_ARG_NULL(args, i) ((i) == 0 ? cp_n_ : (args)[i].isnull)
+#define VARIANT(name) name##__VAR
+
+__attribute__((unused)) static void
+stencil_template_vreg_arg0_(void)
+{
+#include "../cases.h"
+}
+
+#undef VARIANT
+#undef CP_ARG_VALUE
+#undef CP_ARG_NULL
+#define CP_ARG_VALUE(args, i) ((i) == 1 ? cp_v_ : (args)[i].value)
+#define CP_ARG_NULL(args, i) ((i) == 1 ? cp_n_ : (args)[i].isnull)
+#define VARIANT(name) name##__VBR
+
+__attribute__((unused)) static void
+stencil_template_vreg_arg1_(void)
+{
+#include "../cases.h"
+}
+
+#undef VARIANT
+#undef CP_DEST_VALUE
+#undef CP_DEST_NULL
+#undef CP_VREG_OUT
+#undef RES_HOLE
+#undef CP_SET_ROW
+#undef CP_QUAL_RESULT
+#undef ExecEvalScalarArrayOp
+#undef cp_slot_getsomeattrs
+#define ExecEvalScalarArrayOp(state, op) ExecEvalScalarArrayOp((state), (ExprEvalStep *) HOLE(_JIT_STEP))
+#define RES_HOLE(name) REL_HOLE(name)
+#define CP_SET_ROW(r) (econtext->row = cp_row_ = (r))
+#define CP_QUAL_RESULT(pass) (state->resvalue = BoolGetDatum(pass), state->resnull = false)
+#define CP_DEST_VALUE (*op->resvalue)
+#define CP_DEST_NULL (*op->resnull)
+#undef CP_IF_NULL_OR_FALSE
+#define CP_IF_NULL_OR_FALSE(then) \
+	do { if (CP_DEST_NULL || !DatumGetBool(CP_DEST_VALUE)) then; } while (0)
+#define CP_VREG_OUT(x) CP_UNDEFINED(x)
+#define VARIANT(name) name##__VA1
+
+__attribute__((unused)) static void
+stencil_template_arg1_(void)
+{
+#include "../cases.h"
+}
+
+#undef VARIANT
+#undef CP_ARG_VALUE
+#undef CP_ARG_NULL
+#define CP_ARG_VALUE(args, i) ((i) == 0 ? cp_v_ : (args)[i].value)
+#define CP_ARG_NULL(args, i) ((i) == 0 ? cp_n_ : (args)[i].isnull)
+#define VARIANT(name) name##__VA0
+
+__attribute__((unused)) static void
+stencil_template_arg0_(void)
+{
+#include "../cases.h"
 }

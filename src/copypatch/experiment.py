@@ -87,6 +87,12 @@ JIT_TECHNIQUES: dict[str, tuple[str, str]] = {
         "the 64-bit stencil otherwise"),
         "JIT only: an interpreter has no immediates",
     ),
+    "values in registers": (
+        ("a value read by the next step alone (and by nothing else before its slot is written "
+        "again) handed over in two registers, value and NULL flag, not through its slot"),
+        ("interpreter could use it: no (a switch or goto interpreter's steps share one body per "
+        "opcode: it cannot know where the next step wants its operand)"),
+    ),
 }
 QUERY = "a = 42"
 

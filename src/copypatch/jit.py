@@ -111,6 +111,14 @@ CHAIN_REGISTERS: dict[str, dict[str, str]] = {
     "aarch64": {"x20": "state", "x21": "econtext", "x22": "row", "x23": "columns"},
 }
 
+#: The value registers (the chain's last two arguments, cp_v_ and cp_n_): a value and its NULL
+#: flag handed from one step to the next by the value-register variants (VALUE_VARIANTS). Other
+#: stencils use them as scratch registers, so a listing names them only in those steps.
+VALUE_REGISTERS: dict[str, dict[str, str]] = {
+    "x86_64": {"rdi": "value", "edi": "value", "rsi": "null", "esi": "null", "sil": "null"},
+    "aarch64": {"x24": "value", "w24": "value", "x25": "null", "w25": "null"},
+}
+
 _AARCH64_BRANCHES = {"CALL26": (0, 26), "JUMP26": (0, 26), "CONDBR19": (5, 19), "TSTBR14": (5, 14)}
 
 
@@ -198,6 +206,13 @@ class JitCode:
                 out[result] = off
         return out
 
+    def locations(self) -> list[str]:
+        """Per step, where its operands are (location_note): "" for slots only, else what it
+        reads from or leaves in the value registers (compile.c's choose_locations)."""
+        self._check()
+        return [location_note(lib.cp_jit_step_variant(self._code, i))
+                for i in range(self.nsteps)]
+
     def disassemble(self) -> str:
         """The code disassembled with capstone (x86-64 or AArch64, as the stencils), with the
         step each range comes from, the value patched into each hole, and the chain's registers
@@ -210,9 +225,12 @@ class JitCode:
         exits = self.row_exits()
         md = _capstone(arch.name)
         regs = ", ".join(f"{what} {reg}" for reg, what in CHAIN_REGISTERS[arch.name].items())
+        vregs = ", ".join(f"{what} {reg}" for reg, what in VALUE_REGISTERS[arch.name].items()
+                          if reg.startswith(("r", "x")))
         lines = [
             f"; {self.code_size} bytes at {base:#x}, {self.nsteps} steps ({arch.name})",
             f"; chain registers (every stencil, the whole scan): {regs}",
+            f"; value registers (a value handed to the next step, where a step says so): {vregs}",
         ]
         for i in range(self.nsteps):
             opcode = self.state.steps[i].opcode
@@ -224,11 +242,12 @@ class JitCode:
                 opcode, variant = lib.cp_jit_exit_stencil(self._code, int(at[0])), 0
                 label = f"{label} as the row exit {str(at[0]).upper()}{_lean(opcode)}"
             elif variant:
-                label += f" ({', '.join(n for bit, n in VARIANTS.items() if variant & bit)})"
+                label += f" ({variant_name(variant)})"
             holes, size = _stencil_holes(opcode, variant)
             note = " (falls through)" if end - start < size else ""
             lines.append(f"; step {i}: {label}, {end - start} bytes{note}")
-            lines += self._listing(arch, md, code, base, start, end, holes)
+            lines += self._listing(arch, md, code, base, start, end, holes,
+                                   values=variant in VALUE_VARIANTS)
         for result, off in sorted(exits.items(), key=lambda kv: kv[1]):
             if off >= offsets[self.nsteps]:
                 stencil = lib.cp_jit_exit_stencil(self._code, int(result))
@@ -278,6 +297,7 @@ class JitCode:
         end: int,
         holes: list[Any],
         chain: bool = True,
+        values: bool = False,
     ) -> list[str]:
         out = []
         for ins in md.disasm(code[start:end], base + start):
@@ -291,7 +311,9 @@ class JitCode:
                     at = start + h.offset
                     value = _DESCRIBE[arch.name](kind, code, base, at, h)
                     notes.append(f"hole {name} ({kind}) {value}")
-            regs = CHAIN_REGISTERS[arch.name] if chain else {}  # not in the C-ABI entry
+            regs = dict(CHAIN_REGISTERS[arch.name]) if chain else {}  # not in the C-ABI entry
+            if values:
+                regs.update(VALUE_REGISTERS[arch.name])
             used = [f"{regs[r]} {r}" for r in re.findall(r"\b[a-z]+\d*\b", ins.op_str)
                     if r in regs]
             if used:
@@ -306,8 +328,35 @@ class JitCode:
             raise ValueError("JIT code is closed")
 
 
-#: the bits of a step's stencil variant (csrc/jit/jit.h: CP_JIT_VARIANT_*)
+#: the bits of a step's stencil variant (csrc/jit/jit.h: CP_JIT_VARIANT_*), up to 4
 VARIANTS = {1: "short immediates", 2: "no result", 4: "state-relative operands"}
+#: the value-register variants (CP_JIT_VARIANT_VREG...): which operand is in the value registers
+#: (the rest state-relative), as a step's location: (reads, writes) there
+VALUE_VARIANTS: dict[int, tuple[str, str]] = {
+    5: ("", "destination"),  # a producer writes it there, a boolean step or jump reads it there
+    6: ("argument 0", ""),
+    7: ("argument 1", ""),
+    8: ("argument 0", "destination"),
+    9: ("argument 1", "destination"),
+}
+
+
+def variant_name(variant: int) -> str:
+    """How a listing names a stencil variant (cp_jit_step_variant)."""
+    if variant in VALUE_VARIANTS:
+        return f"state-relative operands, {location_note(variant)}"
+    return ", ".join(n for bit, n in VARIANTS.items() if variant & bit)
+
+
+def location_note(variant: int) -> str:
+    """Where a step's operands are, by its variant: "" if all in slots (memory), else which are
+    in the value registers ("argument 1 from registers, destination in registers")."""
+    if variant not in VALUE_VARIANTS:
+        return ""
+    reads, writes = VALUE_VARIANTS[variant]
+    parts = ([f"{reads} from registers"] if reads else []) + (
+        ["destination in registers"] if writes else [])
+    return ", ".join(parts)
 
 
 def _lean(stencil: int) -> str:

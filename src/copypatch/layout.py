@@ -470,8 +470,9 @@ _EXPLAIN: dict[str, Callable[[StepProgram, Step], list[str]]] = {
 assert tuple(_EXPLAIN) == KINDS
 
 
-def explain_steps(sp: StepProgram) -> str:
-    """One line per step: index, opcode, operands, result target."""
+def explain_steps(sp: StepProgram, notes: list[str] | None = None) -> str:
+    """One line per step: index, opcode, operands, result target, and the step's note if any
+    (the JIT's: which operands are in its value registers, JitCode.locations())."""
     lines = []
     width = max(len(s.opcode) for s in sp.steps)
     for i, s in enumerate(sp.steps):
@@ -480,6 +481,8 @@ def explain_steps(sp: StepProgram) -> str:
         line = f"{i:3d}  {s.opcode:<{width}}  {' '.join(ops)}"
         if target:
             line = f"{line:<60} -> {target}"
+        if notes is not None and notes[i]:
+            line = f"{line}  [{notes[i]}]"
         lines.append(line.rstrip())
     return "\n".join(lines)
 

@@ -317,11 +317,15 @@ class Program:
                 )
             sp = exe.sp
         elif mode == "evaluate":
-            sp = self._expr_program().sp
+            exe = self._expr_program()
+            sp = exe.sp
         else:
             raise ValueError(f"mode must be 'filter' or 'evaluate', not {mode!r}")
         passes = ", ".join(self.optimize) if self.optimize else "none (PostgreSQL's program)"
-        return f"engine: {self.engine}; optimisations: {passes}\n{explain_steps(sp)}"
+        # the JIT's: where each step's operands are (the value registers, or slots)
+        jit = exe.layout.jit
+        notes = jit.locations() if jit is not None and not jit.closed else None
+        return f"engine: {self.engine}; optimisations: {passes}\n{explain_steps(sp, notes)}"
 
     def close(self) -> None:
         """Release the program's memory now rather than when it is garbage-collected."""
