@@ -525,120 +525,24 @@ CASE(EEOP_SCALARARRAYOP_##f) CP_SCALARARRAYOP_INLINE(f)
 /* ---- block at a time (the block_scan pass) ---- */
 
 /*
- * The rows a block step tests at once. Chosen by measurement (docs/results.md, block at a
- * time): large enough that a block's fixed cost (dispatch, loop set-up, the all-FALSE test)
- * vanishes per row, small enough that the mask and an IN list's accumulator stay in L1.
+ * One body for every EEOP_BLOCK_QUAL_[ANY_]<f>[_NOTNULL]: the block's test, a function of
+ * block.h (out of line in the interpreters, whose dispatch loop its loops and buffer would
+ * otherwise crowd: the row-at-a-time opcodes' code got worse with them inline; inlined into the
+ * JIT's stencil), then a jump to the block end if no row of the block is left.
  */
-#ifndef CP_BLOCK_ROWS
-#define CP_BLOCK_ROWS 256
-#endif
-
-/*
- * A whole block of a contiguous column (or mask) is one loop of CP_BLOCK_ROWS iterations over
- * constant strides, which compilers vectorise (clang, for the stencils: 16 rows per iteration,
- * SSE2 on x86-64, NEON on AArch64; gcc -O2, for the interpreters, as its cheap cost model
- * allows: no remainder, no aliasing check, the mask being restrict). The rest, a chunk's last
- * rows or a strided column, takes the plain loop (CP_BLOCK_SCALAR: not vectorised, which would
- * only make the stencils larger).
- */
-#if defined(__clang__)
-#define CP_BLOCK_SCALAR _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
-#define CP_BLOCK_WIDE _Pragma("clang loop vectorize_width(16) interleave_count(1) unroll(disable)")
-#else
-#define CP_BLOCK_SCALAR
-#define CP_BLOCK_WIDE _Pragma("GCC ivdep")	/* gcc ignores a local restrict */
-#endif
-/* row i's test, the column value at p <f> c, as a 0/1 byte */
-#define CP_BLOCK_TEST(f, p, c) ((uint8_t) DatumGetBool(f##_impl(f##_load0(p), (c))))
-/* apply(i, test) for each row i of the block */
-#define CP_BLOCK_CMP(f, c, apply) \
-	do { \
-		if (n == CP_BLOCK_ROWS && col->stride == f##_width0) \
-			CP_BLOCK_WIDE for (int64_t i = 0; i < CP_BLOCK_ROWS; i++) \
-				apply(i, CP_BLOCK_TEST(f, data + i * f##_width0, c)); \
-		else \
-			CP_BLOCK_SCALAR for (int64_t i = 0; i < n; i++) \
-				apply(i, CP_BLOCK_TEST(f, data + i * col->stride, c)); \
-	} while (0)
-/* ... ANDed into the mask, noting whether any row is left */
-#define CP_BLOCK_AND(i, t) (live |= (mask[i] &= (t)))
-/* ... into an IN list's accumulator: the first element's, or an OR with the ones before */
-#define CP_BLOCK_SET(i, t) (acc[i] = (t))
-#define CP_BLOCK_OR(i, t) (acc[i] |= (t))
-/* mask[i] &= bytes[i * stride] <op> for the block's rows, recounting the live rows */
-#define CP_BLOCK_AND_BYTES(bytes, stride, op) \
-	do { \
-		live = 0; \
-		if (n == CP_BLOCK_ROWS && (stride) == 1) \
-			CP_BLOCK_WIDE for (int64_t i = 0; i < CP_BLOCK_ROWS; i++) \
-				live |= (mask[i] &= (uint8_t) (bytes[i] op)); \
-		else \
-			CP_BLOCK_SCALAR for (int64_t i = 0; i < n; i++) \
-				live |= (mask[i] &= (uint8_t) (bytes[i * (stride)] op)); \
-	} while (0)
-
-/*
- * One body for every EEOP_BLOCK_QUAL_[ANY_]<f>[_NOTNULL]: EEOP_QUAL_[ANY_]<f>[_NOTNULL]'s test
- * (CP_QUAL_CMP above) for each row of the block, ANDed into the output mask; then a jump to the
- * block end if no row is left. ANY: some non-NULL element compares TRUE, accumulated element by
- * element over the block. A comparison cannot fail, so testing a row that an earlier conjunct
- * already rejected changes nothing PostgreSQL would see.
- */
-#define CP_BLOCK_QUAL_CMP(f, check_nulls, any) \
+#define CP_BLOCK_QUAL_CMP(f, suffix) \
 { \
-	const CpColumn *col = CP_COLUMN(d.colcmp.attnum); \
-	int64_t		row = CP_ROW; \
-	int64_t		n = econtext->nrows - row; \
-	uint8_t    *restrict mask = (uint8_t *) econtext->out + row; \
-	const char *data; \
-	uint8_t		live = 0; \
-	\
-	if (n > CP_BLOCK_ROWS) \
-		n = CP_BLOCK_ROWS; \
-	data = col->data + row * col->stride; \
-	if (!(any)) \
-		CP_BLOCK_CMP(f, op->d.colcmp.value, CP_BLOCK_AND); \
-	else \
-	{ \
-		const CpArray *arr = (const CpArray *) (uintptr_t) op->d.colcmp.value; \
-		uint8_t		acc[CP_BLOCK_ROWS]; \
-		bool		some = false; \
-		\
-		for (int32_t k = 0; k < arr->nitems; k++) \
-		{ \
-			if (arr->has_nulls && arr->nulls[k]) \
-				continue;		/* a NULL element is never TRUE */ \
-			if (!some) \
-				CP_BLOCK_CMP(f, arr->values[k], CP_BLOCK_SET); \
-			else \
-				CP_BLOCK_CMP(f, arr->values[k], CP_BLOCK_OR); \
-			some = true; \
-		} \
-		if (!some) \
-		{ \
-			/* no element but NULLs: the whole block is FALSE */ \
-			CP_BLOCK_SCALAR for (int64_t i = 0; i < n; i++) \
-				mask[i] = 0; \
-			JUMP(op->d.colcmp.jumpdone); \
-		} \
-		CP_BLOCK_AND_BYTES(acc, 1, + 0); \
-	} \
-	if ((check_nulls) && col->nulls != NULL) \
-	{ \
-		const uint8_t *nulls = (const uint8_t *) col->nulls + row * col->null_stride; \
-		\
-		CP_BLOCK_AND_BYTES(nulls, col->null_stride, == 0); \
-	} \
-	if (!live) \
+	if (!cp_block_qual_##f##suffix(CP_COLUMN(d.colcmp.attnum), CP_ROW, econtext, \
+								   op->d.colcmp.value)) \
 		JUMP(op->d.colcmp.jumpdone); \
 	NEXT(); \
 }
 #define INLINE(f)
 #define INLINE_CMP(f) \
-CASE(EEOP_BLOCK_QUAL_##f) CP_BLOCK_QUAL_CMP(f, true, false) \
-CASE(EEOP_BLOCK_QUAL_##f##_NOTNULL) CP_BLOCK_QUAL_CMP(f, false, false) \
-CASE(EEOP_BLOCK_QUAL_ANY_##f) CP_BLOCK_QUAL_CMP(f, true, true) \
-CASE(EEOP_BLOCK_QUAL_ANY_##f##_NOTNULL) CP_BLOCK_QUAL_CMP(f, false, true)
+CASE(EEOP_BLOCK_QUAL_##f) CP_BLOCK_QUAL_CMP(f, ) \
+CASE(EEOP_BLOCK_QUAL_##f##_NOTNULL) CP_BLOCK_QUAL_CMP(f, _NOTNULL) \
+CASE(EEOP_BLOCK_QUAL_ANY_##f) CP_BLOCK_QUAL_CMP(f, _ANY) \
+CASE(EEOP_BLOCK_QUAL_ANY_##f##_NOTNULL) CP_BLOCK_QUAL_CMP(f, _ANY_NOTNULL)
 #include "inline.def"
 #undef INLINE_CMP
 #undef INLINE

@@ -843,4 +843,6 @@ pg_num_nonnulls_impl(FunctionCallInfo fcinfo)
 #undef DTCMP
 #undef DTFN
 
+#include "block.h"				/* the block-at-a-time tests, from the bodies above */
+
 #endif							/* COPYPATCH_FUNCTIONS_H */

@@ -23,6 +23,8 @@
  * goes back to it. The runtime drops a trailing `jmp _JIT_CONTINUE` when the next step is laid
  * out right after. (CPython's JIT chains its stencils the same way.)
  */
+/* the block-at-a-time tests (block.h) inlined into their stencils */
+#define CP_BLOCK_FN_ATTR __attribute__((always_inline))
 #include "functions.h"
 
 /* Holes: the value is the symbol's address. */
