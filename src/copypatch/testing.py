@@ -715,12 +715,16 @@ def _result(fn: Callable[..., Any], arg: Any, mode: str) -> tuple[Any, ...]:
 
 def optimization_settings() -> list[tuple[str, dict[str, Any]]]:
     """(label, compile() keyword arguments) for every optimisation setting worth checking:
-    none, each pass alone, and the default (all), when copypatch has optimisation passes."""
+    none, each pass alone, the default (all) and, when block_scan is among the passes, all but
+    it: the row-at-a-time forms of a filter made only of fused tests (EEOP_QUAL_*, the JIT's row
+    exits), which the default turns into block steps."""
     passes = getattr(copypatch, "OPTIMIZATIONS", None)
     if not passes:
         return [("default", {})]
     out: list[tuple[str, dict[str, Any]]] = [("default", {}), ("none", {"optimize": ()})]
     out += [(p, {"optimize": (p,)}) for p in passes]
+    if "block_scan" in passes:
+        out.append(("row at a time", {"optimize": tuple(p for p in passes if p != "block_scan")}))
     return out
 
 
