@@ -946,11 +946,23 @@ def _check_plan(sp: Any) -> tuple[bytes, list[int], bytes, list[dict[Any, Any]]]
         info = OPS[s.opcode]
         mine = {slot: eff for _, slot, eff in step_slots(sp, s, info)}
         declared.append(mine)
+        # A SCALARARRAYOP reads a per-row array's elements through the array that the ARRAY[...]
+        # right before it made (the verifier holds them to that): they are read here too, so
+        # they are not poisoned (a CHECKED read, as the ARRAY[...] declares it).
+        prev = sp.steps[i - 1] if i > 0 else None
+        if info.kind == "scalararrayop" and prev is not None and prev.opcode in OPS \
+                and OPS[prev.opcode].kind == "arrayexpr" and prev.dest == s.dest:
+            elem_reads = {slot: eff for role, slot, eff in step_slots(sp, prev, OPS[prev.opcode])
+                          if role == "TMP"}
+        else:
+            elem_reads = {}
         dest_slot.append(index[s.dest] if s.dest is not None else -1)
         for slot, k in index.items():
             eff = mine.get(slot)
             p = 0
             read = eff.read if eff is not None else "NONE"
+            if read == "NONE" and slot in elem_reads:
+                read = elem_reads[slot].read
             if read == "CALLEE":
                 strict = _pgcatalog.FUNCTIONS[sp.calls[s.fcinfo].funcname]["strict"]
                 read = "NONULL" if strict else "CHECKED"
