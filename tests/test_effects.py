@@ -296,3 +296,23 @@ def test_a_row_loop_of_the_other_mode_is_refused(mode: str, other: str) -> None:
     last.opcode = f"EEOP_DONE_NEXTROW_{other}"
     with pytest.raises(CompileError, match=f"EEOP_DONE_NEXTROW_{other} cannot {mode}"):
         verify(sp, prog.schema)
+
+
+def test_a_per_row_array_is_read_by_its_scalararrayop() -> None:
+    """Found by the hostile-program fuzzer in CI: `c = ANY (ARRAY[c])` with the array built per
+    row. The SCALARARRAYOP reads the elements through the array the ARRAY[...] before it made;
+    the checking interpreter poisoned them as unread and answered FALSE where every engine said
+    TRUE."""
+    table = {"c": np.array([0, 5], dtype=np.int16)}
+    for fn in ("int2eq", "int2ne"):
+        raw = from_steps([
+            {"op": "SCAN_FETCHSOME", "last_var": 1},
+            {"op": "SCAN_VAR", "attnum": 0, "to": "step4.arg0"},
+            {"op": "SCAN_VAR", "attnum": 0, "to": "tmp0"},
+            {"op": "ARRAYEXPR", "tmp": 0, "nelems": 1, "to": "result"},
+            {"op": "SCALARARRAYOP", "func": fn, "use_or": True, "to": "result"},
+            {"op": "DONE"},
+        ], table)
+        assert testing.check_hostile(raw.steps, raw.schema, table)
+        want = [fn == "int2eq"] * 2
+        assert testing.checked_outcomes(raw.steps, raw.schema, table)["filter"] == ("ok", want)
