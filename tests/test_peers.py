@@ -160,5 +160,6 @@ def test_instruction_counter_counts_the_peers() -> None:
                "--who", "jit"])
     row = next(line for line in out.splitlines() if line.startswith("| `a = 42 AND b > 10`"))
     c_scalar, numpy_, jit = (float(x) for x in row.split("|")[2:5])
-    # one row of the scalar C loop is a handful of instructions; the JIT's are dozens
-    assert 2 <= c_scalar <= 30 and 0 < numpy_ < 100 and c_scalar < jit < 500, row
+    # the scalar C loop: a handful of instructions a row; the JIT, block at a time (block_scan),
+    # about as many (it went below the scalar loop: no order between them is asserted)
+    assert 2 <= c_scalar <= 30 and 0 < numpy_ < 100 and 0.5 < jit < 500, row
